@@ -1,0 +1,8 @@
+"""Shared fixtures: loopback servers the tests talk real HTTP to."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
