@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
+from typing import NoReturn
 
 from . import __version__
 from .protocol import (
@@ -56,6 +57,13 @@ commands:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (no usage dump): `tui-client generate: error: --n: ...`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _add_connection_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("server")
     g.add_argument("--host", default="localhost", help="server host (default: localhost)")
@@ -95,13 +103,13 @@ def _add_request_flags(p: argparse.ArgumentParser, defaults: dict[str, object]) 
 
 def build_parsers() -> dict[str, argparse.ArgumentParser]:
     fmt = argparse.RawDescriptionHelpFormatter
-    tui = argparse.ArgumentParser(prog="tui-client", description=DESCRIPTION, formatter_class=fmt)
+    tui = _Parser(prog="tui-client", description=DESCRIPTION, formatter_class=fmt)
     tui.add_argument("--version", action="version", version=f"tui-client {__version__}")
     _add_connection_flags(tui)
     _add_request_flags(tui, TUI_DEFAULTS)
     tui.add_argument("--run", action="store_true", help="start a run at once")
 
-    gen = argparse.ArgumentParser(
+    gen = _Parser(
         prog="tui-client generate",
         description="Generate n candidates and print them: `Beam candidate i: '...'` lines, redrawn "
         "in place while streaming on a terminal, plain when piped; or one JSON document with --json. "
@@ -111,7 +119,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     _add_request_flags(gen, GENERATE_DEFAULTS)
     gen.add_argument("--json", action="store_true", help="print one JSON document (also on failure)")
 
-    demo = argparse.ArgumentParser(
+    demo = _Parser(
         prog="tui-client serve-demo",
         description="Serve the embedded demo server: a small Markov text generator behind vLLM's "
         "/generate, /v1/completions, /v1/chat/completions and /v1/models, for trying the app without a GPU.",
