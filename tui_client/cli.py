@@ -28,6 +28,7 @@ SEED_PROMPT = "San Francisco is a"  # vLLM's example client's default prompt
 # Per front end: what a flag left unset means. `generate` keeps the seed client's
 # choices (greedy, 16 tokens, no streaming); the TUI starts where exploring is useful.
 GENERATE_DEFAULTS = {"prompt": SEED_PROMPT, "n": 1, "temperature": 0.0, "max_tokens": 16, "stream": False}
+GREEDY_FALLBACK_TEMPERATURE = 0.8
 TUI_DEFAULTS = {"prompt": "", "n": 4, "temperature": 0.8, "max_tokens": 128, "stream": True}
 
 FLAG_OF_FIELD = {
@@ -138,9 +139,17 @@ def request_from_args(args: argparse.Namespace, defaults: dict[str, object]) -> 
         value = getattr(args, name)
         return defaults.get(name) if value is None else value
 
+    temperature = pick("temperature")
+    if args.temperature is None and temperature == 0 and (args.n or 1) > 1 and not args.beam_search:
+        # The example client's greedy default makes n identical candidates, and
+        # vLLM 0.32 refuses it outright ("n must be 1 when using greedy sampling").
+        temperature = GREEDY_FALLBACK_TEMPERATURE
+        print(f"note: n > 1 needs sampling: using --temperature {temperature:g} (pass --temperature 0 to force greedy)",
+              file=sys.stderr)
+
     params = SamplingParams(
         n=pick("n"),  # type: ignore[arg-type]
-        temperature=pick("temperature"),  # type: ignore[arg-type]
+        temperature=temperature,  # type: ignore[arg-type]
         top_p=args.top_p,
         top_k=args.top_k,
         max_tokens=pick("max_tokens"),  # type: ignore[arg-type]

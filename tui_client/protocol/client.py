@@ -304,6 +304,9 @@ class VLLMClient:
         hint = ""
         if status == 404 and resp.request.url.path.endswith("/generate"):
             hint = " (this server has no legacy /generate: try --api completions, vLLM 0.25+ only speaks the OpenAI API)"
+        elif status == 500 and resp.request.url.path.endswith("/generate"):
+            hint = (" (the legacy server answers 500 to any parameter vLLM rejects, e.g. n > 1 with"
+                    " temperature 0 on vLLM 0.32: see the server's log)")
         elif status == 404 and "/v1/" in resp.request.url.path and message in ("Not Found", "Not found"):
             hint = " (this server has no OpenAI API: try --api generate)"
         return ClientError(ErrorKind.HTTP, f"{url} answered {status}: {message}{hint}", url=url, status=status)
