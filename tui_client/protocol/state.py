@@ -74,13 +74,33 @@ class Candidate:
     """One of the n outputs. ``text`` is the generated text only, never the prompt."""
 
     index: int
-    text: str = ""
     status: Status = Status.WAITING
     finish_reason: str | None = None  # "length" / "stop" / None (unknown: /generate says nothing)
     stop_reason: str | int | None = None
     tokens: int | None = None  # known for OpenAI streams (one delta per step), else None
     first_text_at: float | None = None  # seconds since the request was sent
     last_text_at: float | None = None
+    length: int = 0  # len(text), kept without joining pending deltas
+    _text: str = field(default="", repr=False)
+    _pending: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The text so far. Deltas are joined lazily: appending stays O(delta)."""
+        if self._pending:
+            self._text += "".join(self._pending)
+            self._pending.clear()
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
+        self._pending.clear()
+        self.length = len(value)
+
+    def append(self, delta: str) -> None:
+        self._pending.append(delta)
+        self.length += len(delta)
 
     def speed(self) -> tuple[float, str] | None:
         """(rate, unit): tokens/s when the token count is known, else chars/s."""
@@ -91,7 +111,7 @@ class Candidate:
             return None
         if self.tokens:
             return (max(self.tokens - 1, 1) / span, "tok/s")
-        return (len(self.text) / span, "chars/s")
+        return (self.length / span, "chars/s")
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -142,7 +162,7 @@ class RunState:
     def append_text(self, cand: Candidate, delta: str, now: float) -> None:
         """Append a delta (SSE protocols); an empty delta still counts as a step."""
         if delta:
-            cand.text += delta
+            cand.append(delta)
             self._mark_text(cand, now)
 
     def _mark_text(self, cand: Candidate, now: float) -> None:
@@ -171,7 +191,7 @@ class RunState:
 
     @property
     def total_chars(self) -> int:
-        return sum(len(c.text) for c in self.candidates.values())
+        return sum(c.length for c in self.candidates.values())
 
     def timing(self) -> dict[str, float | None]:
         """Time to first text, total time and speed (tokens/s when known, else chars/s)."""
