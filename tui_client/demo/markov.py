@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from itertools import accumulate
 
 PARAGRAPH = "\n\n"
 _TOKEN = re.compile(r" ?[\w'’-]+| ?[^\w\s]")
@@ -29,7 +30,9 @@ def tokenize(text: str) -> list[str]:
 
 
 def _key(piece: str) -> str:
-    return piece.strip().lower() or "\n"
+    """Context key: words ignore case and spacing; punctuation keeps its space (' "' opens, '"' closes)."""
+    word = piece.lstrip(" ")
+    return word.lower() if word[:1].isalnum() else piece
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,9 @@ class _Dist:
 
     @classmethod
     def of(cls, counts: dict[str, int]) -> _Dist:
-        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
-        cum, total = [], 0
-        for _, c in ranked:
-            total += c
-            cum.append(total)
-        return cls(tuple(p for p, _ in ranked), tuple(c for _, c in ranked), tuple(cum))
+        pieces = tuple(sorted(counts, key=lambda piece: -counts[piece]))
+        ranked = tuple(counts[piece] for piece in pieces)
+        return cls(pieces, ranked, tuple(accumulate(ranked)))
 
 
 class MarkovModel:
@@ -90,6 +90,7 @@ class SamplingParams:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     stop_at_paragraph: bool = False  # a paragraph break acts as end-of-sequence (chat)
+    beam_search: bool = False  # greedy, but candidate i opens with the i-th likeliest piece
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class Generation:
 
     def __init__(self, prompt: str, params: SamplingParams, model: MarkovModel | None = None) -> None:
         self.params, self.model = params, model or default_model()
-        keys = ["\n", "\n", *(_key(p) for p in tokenize(prompt))]
+        keys = [PARAGRAPH, PARAGRAPH, *(_key(p) for p in tokenize(prompt))]
         greedy = params.temperature < _GREEDY_EPS
         seeds = [None if params.seed is None else params.seed + i for i in range(params.n)]
         self.candidates = [Candidate((keys[-2], keys[-1]), None if greedy else random.Random(s)) for s in seeds]
@@ -135,7 +136,11 @@ class Generation:
 
     def _advance(self, index: int, c: Candidate) -> Delta:
         p = self.params
-        piece = self._sample(self.model.successors(c.ctx), c.rng)
+        dist = self.model.successors(c.ctx)
+        if p.beam_search and c.tokens == 0:
+            piece = dist.pieces[index % len(dist.pieces)]
+        else:
+            piece = self._sample(dist, c.rng)
         c.tokens += 1
         c.ctx = (c.ctx[1], _key(piece))
         if p.stop_at_paragraph and piece == PARAGRAPH and c.tokens > p.min_tokens:

@@ -1,0 +1,337 @@
+"""An embedded stand-in for vLLM: the same routes, bodies and errors, no GPU.
+
+Serves vLLM's legacy demo protocol (``/generate``) and the OpenAI-compatible API
+(``/v1/completions``, ``/v1/chat/completions``, ``/v1/models``) on one app, with
+text from :mod:`tui_client.demo.markov` paced at ``token_delay`` seconds a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import socket
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import fastapi
+import orjson
+import uvicorn
+from fastapi import Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+
+from .markov import Delta, Generation, SamplingParams, tokenize
+
+VERSION = "0.32.0+demo"
+MAX_MODEL_LEN = 2048
+FINGERPRINT = f"vllm-{VERSION}"
+
+
+class ApiError(Exception):
+    """An error answered with a JSON body: vLLM's error shape unless ``body`` is given."""
+
+    def __init__(
+        self, message: str, param: str | None = None, code: int = 400, kind: str = "BadRequestError", body: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.body = body or {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def _field(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
+        raise ApiError(f"{name} must be of type {kind.__name__}, got {value!r}.", name)
+    return kind(value)
+
+
+def sampling_params(body: dict[str, Any], default_max_tokens: int) -> SamplingParams:
+    """Read vLLM's sampling fields from a request body, with vLLM's checks and messages."""
+    stop = body.get("stop") or []
+    stop = [stop] if isinstance(stop, str) else stop
+    if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
+        raise ApiError("stop must be a string or a list of non-empty strings.", "stop")
+    p = SamplingParams(
+        n=_field(body, "n", int, 1),
+        max_tokens=_field(body, "max_tokens", int, default_max_tokens),
+        min_tokens=_field(body, "min_tokens", int, 0),
+        temperature=_field(body, "temperature", float, 1.0),
+        top_p=_field(body, "top_p", float, 1.0),
+        top_k=_field(body, "top_k", int, 0),
+        seed=_field(body, "seed", int, None),
+        stop=tuple(stop),
+    )
+    for bad, message in [
+        (p.n < 1, f"n must be at least 1, got {p.n}."),
+        (p.temperature < 0, f"temperature must be non-negative, got {p.temperature}."),
+        (not 0 < p.top_p <= 1, f"top_p must be in (0, 1], got {p.top_p}."),
+        (p.top_k < -1, f"top_k must be 0 (disable), or at least 1, got {p.top_k}."),
+        (p.max_tokens < 1, f"max_tokens must be at least 1, got {p.max_tokens}."),
+        (p.min_tokens < 0, f"min_tokens must be greater than or equal to 0, got {p.min_tokens}."),
+        (p.min_tokens > p.max_tokens, f"min_tokens must be less than or equal to max_tokens={p.max_tokens}, got {p.min_tokens}."),
+    ]:
+        if bad:
+            raise ApiError(message)
+    if p.max_tokens > MAX_MODEL_LEN:
+        raise ApiError(
+            f"max_tokens={p.max_tokens} cannot be greater than max_model_len={MAX_MODEL_LEN}. "
+            f"Please request fewer output tokens. (parameter=max_tokens, value={p.max_tokens})",
+            "max_tokens",
+        )
+    return replace(p, temperature=0.0, beam_search=True) if body.get("use_beam_search") else p
+
+
+async def _paced(gen: Generation, delay: float, request: Request | None = None) -> AsyncIterator[list[Delta]]:
+    """Step ``gen`` to the end, ``delay`` seconds a step; stop early if ``request`` is gone."""
+    while not gen.finished:
+        await asyncio.sleep(delay)
+        if request is not None and await request.is_disconnected():
+            return
+        yield gen.step()
+
+
+def _usage(gen: Generation, prompt_tokens: int) -> dict[str, int]:
+    completion = sum(c.tokens for c in gen.candidates)
+    return {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens + completion, "completion_tokens": completion}
+
+
+def _sse(obj: Any) -> bytes:
+    return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+
+def _chat_prompt(messages: Any) -> str:
+    """The conversation as text, ending with a paragraph break so the answer starts afresh."""
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise ApiError("messages must be a list of objects.", "messages")
+    return "".join(f"{m.get('content') or ''}\n\n" for m in messages)
+
+
+def create_app(*, token_delay: float = 0.03, api_key: str | None = None, model_name: str = "demo-markov") -> fastapi.FastAPI:
+    """The demo vLLM as an ASGI app (see the module docstring)."""
+    app = fastapi.FastAPI(title="tui-client demo vLLM", openapi_url=None, docs_url=None, redoc_url=None)
+
+    async def check_key(request: Request) -> None:
+        if api_key is not None and not secrets.compare_digest(
+            request.headers.get("authorization", "").encode(), f"Bearer {api_key}".encode()
+        ):
+            raise ApiError("Unauthorized", code=401, body={"error": "Unauthorized"})
+
+    v1 = fastapi.APIRouter(prefix="/v1", dependencies=[fastapi.Depends(check_key)])
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body, status_code=exc.code)
+
+    async def json_body(request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ApiError("The request body must be a JSON object.")
+        return body
+
+    @app.get("/health")
+    async def health() -> Response:
+        return Response()
+
+    @app.get("/version")
+    async def version() -> dict[str, str]:
+        return {"version": VERSION}
+
+    @app.post("/generate")
+    async def generate(request: Request) -> Response:
+        """vLLM's legacy demo server: cumulative ``{"text": [...]}`` lines; bad input is a bare 500."""
+        try:
+            body = await json_body(request)
+            prompt, stream = str(body.pop("prompt")), bool(body.pop("stream", False))
+            gen = Generation(prompt, sampling_params(body, default_max_tokens=16))
+        except (ApiError, KeyError):
+            return PlainTextResponse("Internal Server Error", status_code=500)
+
+        def texts() -> list[str]:
+            return [prompt + c.text for c in gen.candidates]
+
+        if stream:
+
+            async def lines() -> AsyncIterator[bytes]:
+                async for _ in _paced(gen, token_delay):
+                    yield (json.dumps({"text": texts()}) + "\n").encode()
+
+            return StreamingResponse(lines())
+        async for _ in _paced(gen, token_delay, request):
+            pass
+        if not gen.finished:
+            return Response(status_code=499)
+        return JSONResponse({"text": texts()})
+
+    @v1.get("/models")
+    async def models() -> dict[str, Any]:
+        card = {"id": model_name, "object": "model", "created": int(time.time()), "owned_by": "tui-client-demo",
+                "root": model_name, "parent": None, "max_model_len": MAX_MODEL_LEN, "permission": []}  # fmt: skip
+        return {"object": "list", "data": [card]}
+
+    async def complete(request: Request, chat: bool) -> Response:
+        """Both OpenAI-style routes: they differ only in prompt and choice shapes."""
+        body = await json_body(request)
+        if body.get("model") not in (None, model_name):
+            raise ApiError(
+                f"The model `{body['model']}` does not exist. Valid aliases: {model_name}.", "model", 404, "NotFoundError"
+            )
+        if chat:
+            prompt = _chat_prompt(body.get("messages"))
+            prompt_tokens = len(tokenize(prompt)) + 4 * len(body["messages"])  # + template tokens
+            body["max_tokens"] = body.get("max_completion_tokens") or body.get("max_tokens")
+        else:
+            prompt = body.get("prompt")
+            prompt = prompt[0] if isinstance(prompt, list) and len(prompt) == 1 else prompt
+            if not isinstance(prompt, str):
+                raise ApiError("prompt must be a string.", "prompt")
+            prompt_tokens = len(tokenize(prompt))
+        params = sampling_params(body, default_max_tokens=max(1, MAX_MODEL_LEN - prompt_tokens) if chat else 16)
+        stream = bool(body.get("stream"))
+        if stream and body.get("use_beam_search"):
+            raise ApiError("Streaming is not currently supported with beam search")
+        gen = Generation(prompt, replace(params, stop_at_paragraph=chat))
+        ident, created = f"{'chatcmpl' if chat else 'cmpl'}-{secrets.token_hex(8)}", int(time.time())
+
+        def head(kind: str) -> dict[str, Any]:
+            return {"id": ident, "object": kind, "created": created, "model": model_name}
+
+        if stream:
+            usage_wanted = bool((body.get("stream_options") or {}).get("include_usage"))
+            chunk_head = head("chat.completion.chunk" if chat else "text_completion")
+
+            def event(d: Delta) -> dict[str, Any]:
+                choice: dict[str, Any]
+                if chat:
+                    choice = {"index": d.index, "delta": {"content": d.text}, "logprobs": None, "finish_reason": d.finish_reason}
+                    if d.finish_reason:
+                        choice["stop_reason"] = d.stop_reason
+                else:
+                    choice = {"index": d.index, "text": d.text, "logprobs": None, "finish_reason": d.finish_reason,
+                              "stop_reason": d.stop_reason, "prompt_token_ids": None}  # fmt: skip
+                out = {**chunk_head, "choices": [{**choice, "token_ids": None}]}
+                if d.finish_reason and not usage_wanted:
+                    out["system_fingerprint"] = FINGERPRINT
+                return out
+
+            async def events() -> AsyncIterator[bytes]:
+                if chat:
+                    for i in range(params.n):
+                        role = {"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
+                        yield _sse({**chunk_head, "choices": [role], "prompt_token_ids": None, "prompt_text": None})
+                async for deltas in _paced(gen, token_delay):
+                    yield b"".join(_sse(event(d)) for d in deltas)
+                if usage_wanted:
+                    yield _sse({**chunk_head, "choices": [], "usage": _usage(gen, prompt_tokens), "system_fingerprint": FINGERPRINT})
+                yield b"data: [DONE]\n\n"
+
+            return StreamingResponse(events(), media_type="text/event-stream")
+
+        async for _ in _paced(gen, token_delay, request):
+            pass
+        if not gen.finished:
+            return Response(status_code=499)
+        choices = []
+        for i, c in enumerate(gen.candidates):
+            end = {"finish_reason": c.finish_reason, "stop_reason": c.stop_reason, "token_ids": None}
+            if chat:
+                message = {"role": "assistant", "content": c.text, "refusal": None, "tool_calls": [], "reasoning": None}
+                choices.append({"index": i, "message": message, "logprobs": None, **end})
+            else:
+                choices.append({"index": i, "text": c.text, "logprobs": None, **end, "prompt_logprobs": None, "prompt_token_ids": None})
+        usage = _usage(gen, prompt_tokens) | {"prompt_tokens_details": None, "completion_tokens_details": None}
+        tail = {"service_tier": None, "system_fingerprint": FINGERPRINT, "usage": usage, "kv_transfer_params": None}
+        return JSONResponse({**head("chat.completion" if chat else "text_completion"), "choices": choices, **tail})
+
+    @v1.post("/completions")
+    async def completions(request: Request) -> Response:
+        return await complete(request, chat=False)
+
+    @v1.post("/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        return await complete(request, chat=True)
+
+    app.include_router(v1)
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but shutting down drops open connections at once (aborting their streams)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for connection in list(self.server_state.connections):
+            connection.transport.close()
+        await super().shutdown(sockets)
+
+
+def _listen(host: str, port: int) -> tuple[socket.socket, str]:
+    """A listening socket (port 0: ephemeral) and its base URL."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family)
+    bound_port = sock.getsockname()[1]
+    return sock, f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound_port}"
+
+
+def _server(app: fastapi.FastAPI, **options: Any) -> _Server:
+    return _Server(uvicorn.Config(app, http="h11", ws="none", lifespan="off", log_level="warning", access_log=False, **options))
+
+
+class DemoServer:
+    """The demo app in a background thread (uvicorn, loopback, ephemeral port by default)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token_delay: float = 0.03, api_key: str | None = None) -> None:
+        self.host, self.port = host, port
+        self.url = ""
+        self._app = create_app(token_delay=token_delay, api_key=api_key)
+        self._running: tuple[_Server, threading.Thread] | None = None
+
+    def start(self) -> str:
+        """Start serving; return the base URL once the server accepts connections."""
+        if self._running is not None:
+            return self.url
+        sock, self.url = _listen(self.host, self.port)
+        server = _server(self._app, log_config=None)  # leave the host's logging alone
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="demo-vllm", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                sock.close()
+                raise RuntimeError("the demo server did not start")
+            time.sleep(0.002)
+        self._running = server, thread
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving (aborting open streams) and wait for the thread; safe to call twice."""
+        if self._running is not None:
+            server, thread = self._running
+            server.should_exit = True
+            thread.join(timeout=5)
+            self._running = None
+
+    def __enter__(self) -> DemoServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, *, token_delay: float = 0.03, api_key: str | None = None) -> None:
+    """Serve the demo in the foreground until Ctrl-C."""
+    sock, url = _listen(host, port)
+    print(f"Demo vLLM server (model demo-markov) at {url}; press Ctrl-C to stop.", file=sys.stderr)
+    try:
+        _server(create_app(token_delay=token_delay, api_key=api_key)).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
