@@ -20,7 +20,7 @@ from .protocol import (
     SamplingParams,
     api_key_from_env,
 )
-from .protocol.client import DEFAULT_TIMEOUT
+from .protocol.client import DEFAULT_MAX_TOTAL_CHARS, DEFAULT_TIMEOUT
 from .protocol.framing import DEFAULT_MAX_LINE_BYTES
 
 SEED_PROMPT = "San Francisco is a"  # vLLM's example client's default prompt
@@ -83,6 +83,8 @@ def _add_connection_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ca-bundle", metavar="PATH", help="verify TLS with this CA bundle")
     g.add_argument("--max-line-bytes", type=int, default=DEFAULT_MAX_LINE_BYTES,
                    help="refuse a single streamed line larger than this (default: 64 MiB)")
+    g.add_argument("--max-total-chars", type=int, default=DEFAULT_MAX_TOTAL_CHARS,
+                   help="stop a run whose text passes this many characters, keeping it (default: 256 Mi)")
 
 
 def _add_request_flags(p: argparse.ArgumentParser, defaults: dict[str, object]) -> None:
@@ -184,6 +186,7 @@ def config_from_args(args: argparse.Namespace, url: str) -> ClientConfig:
         timeout=args.timeout,
         verify=verify,
         max_line_bytes=args.max_line_bytes,
+        max_total_chars=args.max_total_chars,
     )
 
 

@@ -35,6 +35,7 @@ class Adapter:
         self.max_line_bytes = max_line_bytes
         self.malformed = 0  # records / events that were not valid JSON of the right shape
         self.valid = 0
+        self.late_text: set[int] = set()  # candidates that got text after their finish_reason
 
     def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
         raise NotImplementedError
@@ -51,11 +52,33 @@ class Adapter:
         """Apply a whole non-streaming answer."""
         raise NotImplementedError
 
+    def _index(self, choice: Any) -> int | None:
+        """The choice's candidate index, or None (noted) when it is not a sane one."""
+        index = choice.get("index") if isinstance(choice, dict) else None
+        n = self.state.request.params.n
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < max(4 * n, n + 64):
+            self._note_malformed()
+            return None
+        return index
+
     def _bad_shape(self, what: str) -> ClientError:
         return ClientError(ErrorKind.BAD_RESPONSE, f"the server's answer is not a vLLM {self.api.value} response ({what})")
 
     def _note_malformed(self) -> None:
         self.malformed += 1
+
+    def notes(self) -> list[str]:
+        """What the user should know about how the server behaved."""
+        out = []
+        if self.malformed:
+            out.append(f"skipped {self.malformed} malformed line(s) from the server")
+        n, got = self.state.request.params.n, len(self.state.candidates)
+        if got > n:
+            out.append(f"the server sent {got} candidates for n={n}")
+        late = sorted(self.late_text)
+        if late:
+            out.append(f"candidate(s) {_list(late)} got text after it finished (kept)")
+        return out
 
 
 class GenerateAdapter(Adapter):
@@ -211,13 +234,14 @@ class _OpenAIAdapter(Adapter):
             if obj.get("usage"):
                 state.usage = Usage.from_json(obj["usage"])
             for choice in choices:
-                index = choice.get("index") if isinstance(choice, dict) else None
-                if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-                    self._note_malformed()
+                index = self._index(choice)
+                if index is None:
                     continue
                 cand = state.candidate(index)
                 delta = self._delta_text(choice)
                 if isinstance(delta, str) and delta:
+                    if cand.finish_reason is not None:
+                        self.late_text.add(index)
                     state.append_text(cand, delta, now)
                     cand.tokens = (cand.tokens or 0) + 1
                     changed.add(index)
@@ -256,9 +280,8 @@ class _OpenAIAdapter(Adapter):
             raise self._bad_shape('expected {"choices": [...]}')
         state, now = self.state, self.state.now()
         for choice in choices:
-            index = choice.get("index") if isinstance(choice, dict) else None
-            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-                self._note_malformed()
+            index = self._index(choice)
+            if index is None:
                 continue
             cand = state.candidate(index)
             text = self._final_text(choice)

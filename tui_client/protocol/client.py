@@ -179,6 +179,8 @@ class VLLMClient:
     async def generate(self, request: GenerationRequest) -> AsyncIterator[RunEvent]:
         """Run one generation; yield events; the last one is :class:`RunEnded`."""
         state = RunState(request, self.describe())
+        adapter: Adapter | None = None
+        error: ClientError | None = None
         try:
             request.validate()
             state.server = await self.connect()
@@ -200,18 +202,18 @@ class VLLMClient:
                         raise self._not_json(resp, raw) from None
                     adapter.apply_complete(data)
                     self._check_size(state)
-            if adapter.malformed:
-                state.notes.append(f"skipped {adapter.malformed} malformed line(s) from the server")
-            state.finish(Status.FINISHED)
         except ClientError as exc:
             if exc.url is None:
                 exc.url = self.base_url
-            state.finish(Status.FAILED, exc)
+            error = exc
         except httpx.HTTPError as exc:
-            state.finish(Status.FAILED, self._transport_error(exc, state.server.url))
+            error = self._transport_error(exc, state.server.url)
         except (asyncio.CancelledError, GeneratorExit):
+            state.notes.extend(adapter.notes() if adapter else ())
             state.finish(Status.CANCELLED)
             raise
+        state.notes.extend(adapter.notes() if adapter else ())
+        state.finish(Status.FAILED if error else Status.FINISHED, error)
         yield RunEnded(state)
 
     async def _consume_stream(self, resp: httpx.Response, adapter: Adapter, state: RunState) -> AsyncIterator[RunEvent]:
