@@ -3,10 +3,13 @@ VLLM_LIVE_URL (OpenAI mode) and/or VLLM_LIVE_LEGACY_URL (legacy /generate mode) 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from tui_client.protocol import Api, ClientConfig, GenerationRequest, RunState, SamplingParams, Status, VLLMClient
@@ -81,3 +84,48 @@ def test_legacy_cli_seed_output() -> None:
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert [ln.split(":")[0] for ln in out.stdout.splitlines() if ln.startswith("Beam")] == ["Beam candidate 0", "Beam candidate 1"]
+
+
+async def _requests_running(url: str) -> float:
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(url.rstrip("/") + "/metrics")).text
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("vllm:num_requests_running")]
+    assert values, "no vllm:num_requests_running gauge in /metrics"
+    return sum(values)
+
+
+@needs_openai
+async def test_openai_cancel_mid_stream_aborts_on_the_server() -> None:
+    request = GenerationRequest("Write a long story.", SamplingParams(n=4, temperature=0.8, max_tokens=1500), stream=True)
+    async with VLLMClient(OPENAI_URL) as client:
+        latest: dict[str, RunState] = {}
+
+        async def consume() -> None:
+            async for event in client.generate(request):
+                latest["state"] = event.state
+
+        task = asyncio.create_task(consume())
+        for _ in range(600):
+            await asyncio.sleep(0.05)
+            if (s := latest.get("state")) is not None and s.total_chars > 40:
+                break
+        assert await _requests_running(OPENAI_URL) >= 1
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    state = latest["state"]
+    assert state.status is Status.CANCELLED and state.total_chars > 40
+    for _ in range(50):
+        if await _requests_running(OPENAI_URL) == 0:
+            break
+        await asyncio.sleep(0.2)
+    assert await _requests_running(OPENAI_URL) == 0
+
+
+@needs_openai
+def test_openai_cli_auto_detects() -> None:
+    out = subprocess.run([sys.executable, "-m", "tui_client", "generate", "--url", OPENAI_URL, "--n", "2", "--json"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["server"]["api"] == "completions" and doc["server"]["model"] == "smollm2-135m"
+    assert len(doc["candidates"]) == 2
