@@ -140,12 +140,12 @@ class VLLMClient:
             found_models = await self._models(required=api is not None)
             if found_models is None:
                 api = Api.GENERATE
-                await self._get_ok("/health")
+                await self._reachable("/health")
             else:
                 api = api or Api.COMPLETIONS
                 model = model or (found_models[0] if found_models else None)
         else:
-            await self._get_ok("/health" if api is Api.GENERATE else "/v1/models")
+            await self._reachable("/health" if api is Api.GENERATE else "/v1/models")
         self._server = ServerInfo(self.base_url, api, model if api is not Api.GENERATE else None)
         return self._server
 
@@ -165,9 +165,11 @@ class VLLMClient:
             return None
         return ids
 
-    async def _get_ok(self, path: str) -> None:
+    async def _reachable(self, path: str) -> None:
+        """The server answers. A 404 is fine (forks of the legacy server may lack /health);
+        refusals and server errors are not."""
         resp = await self._request("GET", path)
-        if resp.status_code >= 400:
+        if resp.status_code >= 400 and resp.status_code != 404:
             raise self._http_error(resp, resp.content)
 
     async def _request(self, method: str, path: str) -> httpx.Response:
