@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
+import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def demo_url() -> Iterator[str]:
+    """The embedded demo server, as fast as it goes (token_delay=0)."""
+    from tui_client.demo.server import DemoServer
+
+    with DemoServer(token_delay=0.0) as demo:
+        yield demo.url
+
+
+@pytest.fixture(scope="session")
+def slow_demo_url() -> Iterator[str]:
+    """The demo server at 50 steps a second: runs last long enough to cancel."""
+    from tui_client.demo.server import DemoServer
+
+    with DemoServer(token_delay=0.02) as demo:
+        yield demo.url
+
+
+@pytest.fixture
+def unused_url() -> str:
+    """A loopback URL where nothing listens (connection refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

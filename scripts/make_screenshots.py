@@ -1,0 +1,110 @@
+#!/usr/bin/env python
+"""Make SVG screenshots of the TUI's main states from the real app and the demo server.
+
+    .venv/bin/python scripts/make_screenshots.py [--out screenshots]
+
+Writes ``demo-run-n4.svg`` (160x48), ``demo-run-n8-wide.svg`` (200x60, caught
+mid-stream), ``narrow-80x24.svg``, ``server-down.svg`` and ``help.svg``. Runs
+use a fixed seed, so the texts are the same each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textual.pilot import Pilot  # noqa: E402
+from textual.widgets import Input, TextArea  # noqa: E402
+
+from tui_client.demo.server import DemoServer  # noqa: E402
+from tui_client.protocol import ClientConfig, GenerationRequest, SamplingParams  # noqa: E402
+from tui_client.ui.app import TuiClientApp  # noqa: E402
+
+PROMPT = "Once upon a time"
+
+
+def free_port(preferred: int = 8000) -> int:
+    """``preferred`` if nothing listens there (nicer URLs in the pictures), else any free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+
+def closed_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+async def shoot(
+    app: TuiClientApp,
+    size: tuple[int, int],
+    path: Path,
+    steps: Callable[[TuiClientApp, Pilot], Awaitable[None]] | None = None,
+) -> None:
+    async with app.run_test(size=size) as pilot:
+        await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+        for widget in [*app.query(TextArea), *app.query(Input)]:
+            widget.cursor_blink = False
+        if steps is not None:
+            await steps(app, pilot)
+        await pilot.pause()
+        path.write_text(app.export_screenshot(title=path.stem))
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+async def run_to_end(app: TuiClientApp, pilot: Pilot) -> None:
+    await pilot.press("ctrl+j")
+    await asyncio.wait_for(app.workers.wait_for_complete(), 60)
+
+
+async def catch_mid_stream(app: TuiClientApp, pilot: Pilot) -> None:
+    await pilot.press("ctrl+j")
+    for _ in range(500):
+        await asyncio.sleep(0.02)
+        state = app.run_state
+        if state is not None and state.candidates and min(len(c.text) for c in state.candidates.values()) > 300:
+            break
+    await asyncio.sleep(0.1)
+
+
+async def open_help(app: TuiClientApp, pilot: Pilot) -> None:
+    await pilot.press("f1")
+
+
+def request(n: int, max_tokens: int = 96, seed: int = 42) -> GenerationRequest:
+    return GenerationRequest(PROMPT, SamplingParams(n=n, temperature=0.8, max_tokens=max_tokens, seed=seed))
+
+
+async def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    note = "embedded demo server"
+    with DemoServer(port=free_port(), token_delay=0.0) as fast, DemoServer(port=0, token_delay=0.03) as paced:
+        config = ClientConfig(url=fast.url)
+        await shoot(TuiClientApp(config, request(4), demo_url_note=note), (160, 48), out / "demo-run-n4.svg", run_to_end)
+        await shoot(
+            TuiClientApp(ClientConfig(url=paced.url), request(8, max_tokens=400), demo_url_note=note),
+            (200, 60),
+            out / "demo-run-n8-wide.svg",
+            catch_mid_stream,
+        )
+        await shoot(TuiClientApp(config, request(3, 64), demo_url_note=note), (80, 24), out / "narrow-80x24.svg", run_to_end)
+        await shoot(TuiClientApp(config, request(4), demo_url_note=note), (120, 44), out / "help.svg", open_help)
+    await shoot(TuiClientApp(ClientConfig(url=closed_url()), request(4)), (120, 36), out / "server-down.svg")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the SVGs")
+    asyncio.run(main(parser.parse_args().out.resolve()))

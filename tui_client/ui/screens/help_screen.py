@@ -1,0 +1,43 @@
+"""F1 / ``?``: every key of the app, grouped by where it works."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KeyRows = list[tuple[str, str]]
+
+
+class HelpScreen(ModalScreen[None]):
+    """A modal list of keys; escape, F1, ``?`` or ``q`` closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,question_mark,q", "dismiss", "Close", id="help.close"),
+    ]
+
+    def __init__(self, sections: list[tuple[str, KeyRows]]) -> None:
+        super().__init__()
+        self._sections = sections
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog"):
+            yield Static(Content("Keys"), id="help-title")
+            with VerticalScroll(id="help-body"):
+                width = max((len(key) for _, rows in self._sections for key, _ in rows), default=8)
+                for title, rows in self._sections:
+                    yield Static(Content(title), classes="help-section")
+                    table = Table.grid(padding=(0, 2))
+                    table.add_column(style="bold", no_wrap=True, min_width=width)
+                    table.add_column(ratio=1)
+                    for key, description in rows:
+                        table.add_row(Text(key), Text(description))
+                    yield Static(table, classes="help-rows")
+            yield Static(Content("escape closes · ctrl+p opens the command palette"), id="help-footer")

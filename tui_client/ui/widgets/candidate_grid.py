@@ -1,0 +1,111 @@
+"""The candidate panels side by side, in as many columns as the width allows.
+
+One column when narrow, several when wide; when more rows than fit, each row
+keeps a readable height and the grid scrolls. Panels are reused from run to run
+(mounting 64 widgets is the slow part of starting a run).
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual.containers import ScrollableContainer
+
+from ...protocol import RunState
+from .candidate_panel import CandidatePanel
+
+MIN_PANEL_WIDTH = 34
+"""Narrowest panel worth a column of its own (cells, border included)."""
+
+MIN_PANEL_HEIGHT = 8
+"""Lowest panel worth showing (rows, border included)."""
+
+
+def grid_shape(count: int, width: int, height: int) -> tuple[int, int, int | None]:
+    """``(columns, rows, row_height)`` for ``count`` panels in ``width`` x ``height`` cells.
+
+    ``row_height`` is None when all rows fit (they share the height), else the fixed
+    height of a row in a grid that scrolls.
+    """
+    if count <= 0:
+        return 1, 0, None
+    max_columns = max(1, width // MIN_PANEL_WIDTH)
+    rows = math.ceil(count / max_columns)
+    columns = math.ceil(count / rows)
+    rows_that_fit = max(1, height // MIN_PANEL_HEIGHT)
+    if rows <= rows_that_fit:
+        return columns, rows, None
+    return columns, rows, max(MIN_PANEL_HEIGHT, height // rows_that_fit)
+
+
+class CandidateGrid(ScrollableContainer, can_focus=False):
+    """Holds one :class:`CandidatePanel` per candidate, laid out by :func:`grid_shape`."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._panels: dict[int, CandidatePanel] = {}
+        self._shape: tuple[int, int, int | None] | None = None
+
+    @property
+    def panels(self) -> list[CandidatePanel]:
+        """The panels in index order."""
+        return [self._panels[i] for i in sorted(self._panels)]
+
+    def panel(self, index: int) -> CandidatePanel | None:
+        return self._panels.get(index)
+
+    async def prepare(self, count: int, notice: str = "waiting for text…") -> None:
+        """Have exactly panels ``0..count-1``, all empty."""
+        extra = [panel for index, panel in self._panels.items() if index >= count]
+        for panel in extra:
+            del self._panels[panel.index]
+        if extra:
+            await self.remove_children(extra)
+        for panel in self._panels.values():
+            panel.reset(notice)
+        new = [CandidatePanel(i, id=f"candidate-{i}") for i in range(count) if i not in self._panels]
+        for panel in new:
+            self._panels[panel.index] = panel
+            panel.reset(notice)
+        if new:
+            await self.mount_all(new)
+        self.scroll_home(animate=False)
+        self._relayout()
+
+    async def clear(self) -> None:
+        await self.prepare(0)
+
+    def show(self, state: RunState) -> int:
+        """Draw the latest state into every panel whose candidate changed; returns how many."""
+        candidates = state.candidates
+        if any(index not in self._panels for index in candidates):
+            # The server answered an index we did not ask for: show it anyway.
+            self.run_worker(self._add_panels(sorted(set(candidates) - set(self._panels)), state), group="grid")
+        changed = 0
+        for index, panel in self._panels.items():
+            if panel.show(candidates.get(index), state):
+                changed += 1
+        return changed
+
+    async def _add_panels(self, indices: list[int], state: RunState) -> None:
+        new = [CandidatePanel(i, id=f"candidate-{i}") for i in indices if i not in self._panels]
+        for panel in new:
+            self._panels[panel.index] = panel
+        await self.mount_all(new)
+        self._relayout()
+        for panel in new:
+            panel.show(state.candidates.get(panel.index), state)
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        region = self.scrollable_content_region
+        shape = grid_shape(len(self._panels), region.width, region.height)
+        if shape == self._shape:
+            return
+        self._shape = shape
+        columns, _rows, row_height = shape
+        self.styles.grid_size_columns = columns
+        self.styles.grid_rows = "1fr" if row_height is None else str(row_height)
+        self.set_class(row_height is not None, "-scrolling")

@@ -1,0 +1,381 @@
+"""One candidate's live text, drawn through the Line API: only the visible lines render.
+
+The panel keeps the candidate's text wrapped incrementally (see
+:class:`~tui_client.ui.widgets.wrapped_lines.WrappedLines`): each refresh wraps
+only what arrived since the last one, and :meth:`render_line` builds strips for
+the rows on screen. Model text is made inert (:func:`tui_client.inert_text.make_inert`)
+and drawn as plain segments: it never goes through markup.
+
+While streaming the panel follows the end of its text; scrolling up stops that,
+scrolling back to the end (``end``) resumes it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.content import Content
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...inert_text import make_inert
+from ...protocol import Candidate, RunState, Status
+from .wrapped_lines import WrappedLines
+
+TAB_SIZE = 4
+
+STRIP_CACHE_SIZE = 64
+"""Rendered rows kept per panel: a few screens' worth (more would only feed the GC)."""
+
+# What a panel shows, in words; also its CSS class (``-streaming`` ...).
+WAITING = "waiting"
+STREAMING = "streaming"
+FINISHED = "finished"
+CANCELLED = "cancelled"
+FAILED = "failed"
+MISSING = "missing"
+PANEL_STATES = (WAITING, STREAMING, FINISHED, CANCELLED, FAILED, MISSING)
+
+
+def describe_finish(reason: str | None) -> str:
+    return {"stop": "finished: stop", "length": "finished: length"}.get(reason or "", "finished: reason unknown")
+
+
+def describe_candidate(cand: Candidate) -> str:
+    """The status line: state, size, time to first text, speed."""
+    parts: list[str] = []
+    if cand.tokens is not None:
+        parts.append(f"{cand.tokens:,} tok")
+    elif cand.text:
+        parts.append(f"{len(cand.text):,} chars")
+    speed = cand.speed()
+    if speed is not None:
+        rate, unit = speed
+        parts.append(f"{rate:,.0f} {unit}" if rate >= 100 else f"{rate:.1f} {unit}")
+    if cand.first_text_at is not None:
+        parts.append(f"first {cand.first_text_at:.2f} s")
+    return " · ".join(parts)
+
+
+class CandidatePanel(ScrollView, can_focus=True):
+    """The text and status of one candidate, titled ``Candidate i`` (the server's index)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy", "Copy", id="candidate.copy"),
+        Binding("m", "toggle_maximize", "Maximize", id="candidate.maximize",
+                tooltip="Show this candidate alone, full screen (m or escape to go back)"),
+        Binding("right,]", "neighbour(1)", "Next panel", id="candidate.next", show=False),
+        Binding("left,[", "neighbour(-1)", "Previous panel", id="candidate.previous", show=False),
+        Binding("end", "follow", "Follow end", id="candidate.follow", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"candidate-panel--notice", "candidate-panel--error"}
+
+    ALLOW_MAXIMIZE = True
+
+    class Copied(Message):
+        """The panel's text went to the clipboard."""
+
+        def __init__(self, panel: CandidatePanel, chars: int) -> None:
+            super().__init__()
+            self.panel = panel
+            self.chars = chars
+
+    def __init__(self, index: int, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.index = index
+        self.raw_text = ""
+        """The candidate's text exactly as generated (what ``c`` copies)."""
+        self.panel_state = WAITING
+        self._wrapped = WrappedLines(40)
+        self._notice: WrappedLines | None = None
+        self._notice_kind = "notice"
+        self._status_line = ""
+        self._seen: tuple[object, ...] | None = None
+        self._following = True
+        self._quiet_scroll = False
+        self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(STRIP_CACHE_SIZE)
+        self._styles: tuple[Style, Style, Style] | None = None
+        self._render_width = 40
+        self.border_title = Content(f"Candidate {index}")
+        self._set_state(WAITING)
+        self._set_notice("waiting for text…")
+
+    # -- what to show -------------------------------------------------------------
+
+    @property
+    def following(self) -> bool:
+        """True while the panel sticks to the end of its text."""
+        return self._following
+
+    @property
+    def status_line(self) -> str:
+        return self._status_line
+
+    @property
+    def display_text(self) -> str:
+        """The text as drawn: :attr:`raw_text` made inert, tabs expanded."""
+        return self._wrapped.text if self.raw_text else ""
+
+    def visible_lines(self) -> list[str]:
+        """The rows on screen now, as plain text (right spaces stripped)."""
+        return [self.render_line(y).text.rstrip() for y in range(self.scrollable_content_region.height)]
+
+    @property
+    def shown_lines(self) -> list[str]:
+        """Every line the panel would show, text then notice (for tests and tools)."""
+        lines = self._wrapped.lines() if self.raw_text else []
+        if self._notice is not None:
+            if lines:
+                lines.append("")
+            lines += self._notice.lines()
+        return lines
+
+    def reset(self, notice: str = "waiting for text…") -> None:
+        """Empty the panel for a new run."""
+        self.raw_text = ""
+        self._wrapped.set_text("")
+        self._seen = None
+        self._following = True
+        self._strips.clear()
+        self._set_state(WAITING)
+        self._set_notice(notice)
+        self._set_status_line("waiting…")
+        self._update_size()
+        self._scroll_quietly(0)
+
+    def show(self, cand: Candidate | None, run: RunState) -> bool:
+        """Draw ``cand`` (None: the server sent nothing for this index yet); False if unchanged."""
+        error = run.error if run.status is Status.FAILED else None
+        if cand is None:
+            key: tuple[object, ...] = (None, run.status, error)
+        else:
+            key = (cand.text, cand.status, cand.tokens, cand.finish_reason, cand.last_text_at, error)
+        seen = self._seen
+        if seen is not None and len(seen) == len(key) and all(a is b or a == b for a, b in zip(seen, key)):
+            return False
+        self._seen = key
+        if cand is None:
+            self._show_missing(run, error)
+        else:
+            self._show_candidate(cand, error)
+        self._update_size()
+        self.refresh()
+        return True
+
+    def _show_candidate(self, cand: Candidate, error: object) -> None:
+        text = cand.text
+        if text and not self.raw_text and cand.status.done:
+            # All the text at once (not streamed): read it from the top.
+            self._following = False
+        if text is not self.raw_text:
+            if text.startswith(self.raw_text) and not self.raw_text.endswith("\r"):
+                delta = make_inert(text[len(self.raw_text) :], tab_size=TAB_SIZE)
+                self._wrapped.set_text(self._wrapped.text + delta if self.raw_text else delta)
+            else:
+                self._wrapped.set_text(make_inert(text, tab_size=TAB_SIZE))
+            self.raw_text = text
+        status = cand.status
+        details = describe_candidate(cand)
+        if status is Status.WAITING:
+            state, label, notice = WAITING, "waiting…", "waiting for text…"
+        elif status is Status.STREAMING:
+            state, label, notice = STREAMING, "streaming", None
+        elif status is Status.FINISHED:
+            state, label, notice = FINISHED, describe_finish(cand.finish_reason), None
+            if not text:
+                notice = "(the candidate is empty)"
+        elif status is Status.CANCELLED:
+            state, label, notice = CANCELLED, "cancelled", "cancelled" if not text else None
+        else:
+            state, label = FAILED, "error"
+            notice = f"error: {error}" if error is not None else "error"
+        if state == STREAMING and not self._following:
+            label += " · scrolled (end: follow)"
+        self._set_state(state)
+        self._set_notice(notice, "error" if state == FAILED else "notice")
+        self._set_status_line(f"{label} · {details}" if details else label)
+
+    def _show_missing(self, run: RunState, error: object) -> None:
+        if not run.status.done:
+            state, label, notice = WAITING, "waiting…", "waiting for text…"
+        elif run.status is Status.FAILED:
+            state, label, notice = FAILED, "error", f"error: {error}" if error is not None else "error"
+        elif run.status is Status.CANCELLED:
+            state, label, notice = CANCELLED, "cancelled", "cancelled before any text arrived"
+        else:
+            state, label, notice = MISSING, "no answer", "the server returned nothing for this candidate"
+        self._set_state(state)
+        self._set_notice(notice, "error" if state == FAILED else "notice")
+        self._set_status_line(label)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.panel_state or not self.has_class(f"-{state}"):
+            self.remove_class(*(f"-{s}" for s in PANEL_STATES))
+            self.add_class(f"-{state}")
+            self.panel_state = state
+
+    def _set_notice(self, notice: str | None, kind: str = "notice") -> None:
+        if notice is None:
+            if self._notice is not None:
+                self._notice = None
+                self._strips.clear()
+            return
+        notice = make_inert(notice, tab_size=TAB_SIZE)
+        if self._notice is None or self._notice.text != notice or self._notice_kind != kind:
+            self._notice = WrappedLines(self._wrapped.width, notice)
+            self._notice_kind = kind
+            self._strips.clear()
+
+    def _set_status_line(self, line: str) -> None:
+        if line != self._status_line:
+            self._status_line = line
+            self.border_subtitle = Content(line)
+
+    # -- layout and scrolling ---------------------------------------------------------
+
+    def _text_width(self) -> int:
+        return max(8, self.scrollable_content_region.width)
+
+    def _line_count(self) -> int:
+        count = len(self._wrapped) if self.raw_text else 0
+        if self._notice is not None:
+            count += len(self._notice) + (1 if count else 0)
+        return count
+
+    def _update_size(self) -> None:
+        self.virtual_size = Size(self._wrapped.width, self._line_count())
+        if self._following:
+            self._follow_end()
+
+    def _follow_end(self) -> None:
+        if self._following and self.scroll_y != self.max_scroll_y:
+            self._scroll_quietly(self.max_scroll_y)
+
+    def _scroll_quietly(self, y: int) -> None:
+        """Scroll for the panel's own reasons (not the user's): ``following`` stays as is."""
+        self._quiet_scroll = True
+        try:
+            # force: the scrollbar may not be up yet (it appears with the next layout).
+            self.scroll_to(y=y, animate=False, immediate=True, force=True)
+        finally:
+            self._quiet_scroll = False
+
+    def on_resize(self) -> None:
+        self._render_width = max(1, self.scrollable_content_region.width)
+        width = self._text_width()
+        if self._wrapped.set_width(width):
+            self._strips.clear()
+            if self._notice is not None:
+                self._notice.set_width(width)
+        self._update_size()
+        # The new size is only final after this layout pass: stick to the end then too.
+        self.call_after_refresh(self._follow_end)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._quiet_scroll:
+            return
+        following = round(new_value) >= self.max_scroll_y
+        if following != self._following:
+            self._following = following
+            self._seen = None  # the status line says whether we follow
+
+    def _stop_following(self) -> None:
+        """The user scrolls up: stay where they go, even as text keeps arriving."""
+        if self._following and self.max_scroll_y > 0:
+            self._following = False
+            self._seen = None
+
+    def action_scroll_home(self) -> None:
+        self._stop_following()
+        self._scroll_quietly(0)
+
+    def action_scroll_up(self) -> None:
+        self._stop_following()
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self._stop_following()
+        super().action_page_up()
+
+    def on_mouse_scroll_up(self) -> None:
+        self._stop_following()
+
+    def action_follow(self) -> None:
+        self._following = True
+        self._seen = None
+        self._follow_end()
+
+    def action_neighbour(self, step: int) -> None:
+        if step > 0:
+            self.screen.focus_next(CandidatePanel)
+        else:
+            self.screen.focus_previous(CandidatePanel)
+
+    def action_toggle_maximize(self) -> None:
+        if self.is_maximized:
+            self.screen.minimize()
+        else:
+            self.screen.maximize(self, container=False)
+
+    def action_copy(self) -> None:
+        if not self.raw_text:
+            self.notify(f"Candidate {self.index} has no text to copy", severity="warning", markup=False)
+            return
+        self.app.copy_to_clipboard(self.raw_text)
+        self.notify(f"Copied candidate {self.index} ({len(self.raw_text):,} characters)", markup=False)
+        self.post_message(self.Copied(self, len(self.raw_text)))
+
+    # -- rendering ----------------------------------------------------------------------
+    # A frame repaints every visible row of every panel that changed, so a row must be
+    # cheap: rows are cached as finished strips (cropped to the width, styled), keyed by
+    # where they are in the text; styles and width are looked up once, not per row.
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+        self._styles = None
+
+    def _row_styles(self) -> tuple[Style, Style, Style]:
+        """(text, notice, error) styles, computed once per style change."""
+        if self._styles is None:
+            base = self.rich_style
+            self._styles = (
+                base,
+                base + self.get_component_rich_style("candidate-panel--notice", partial=True),
+                base + self.get_component_rich_style("candidate-panel--error", partial=True),
+            )
+        return self._styles
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self._render_width
+        text_lines = len(self._wrapped) if self.raw_text else 0
+        if index < text_lines:
+            start, end = self._wrapped.span(index)
+            return self._strip(0, start, end, self._wrapped.text, width)
+        notice = self._notice
+        if notice is not None:
+            notice_index = index - text_lines - (1 if text_lines else 0)
+            if 0 <= notice_index < len(notice):
+                start, end = notice.span(notice_index)
+                return self._strip(1 if self._notice_kind == "notice" else 2, start, end, notice.text, width)
+        return Strip.blank(width, self._row_styles()[0])
+
+    def _strip(self, source: int, start: int, end: int, text: str, width: int) -> Strip:
+        key = (source, start, end)
+        strip = self._strips.get(key)
+        if strip is None or strip.cell_length != width:
+            style = self._row_styles()[source]
+            line = text[start:end]
+            strip = Strip([Segment(line, style)], cell_len(line)).crop_extend(0, width, style)
+            self._strips[key] = strip
+        return strip
