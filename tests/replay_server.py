@@ -17,6 +17,7 @@ import asyncio
 import base64
 import json
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,14 +72,15 @@ REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
 class ScriptedServer:
     """HTTP/1.1 on 127.0.0.1:ephemeral; subclasses implement :meth:`respond`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         self.received: list[Received] = []
+        self._tls = tls
         self._loop = asyncio.new_event_loop()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._ready = threading.Event()
         self._server: asyncio.AbstractServer | None = None
@@ -94,7 +96,7 @@ class ScriptedServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, sock=self._sock))
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, sock=self._sock, ssl=self._tls))
         self._ready.set()
         self._loop.run_forever()
         self._server.close()
@@ -118,7 +120,7 @@ class ScriptedServer:
                 await writer.drain()
                 if not keep_open:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ssl.SSLError):
             pass
         finally:
             writer.close()

@@ -4,8 +4,12 @@ and text received before a failure is kept."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from replay_server import Received, ScriptedServer
@@ -260,3 +264,45 @@ async def test_cancel_closes_connection_and_keeps_text() -> None:
     state = holder["state"]
     assert state.status is Status.CANCELLED
     assert state.candidates[0].text.startswith("w0 w1 ") and state.candidates[0].status is Status.CANCELLED
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+async def test_tls_verification_on_by_default_then_insecure_and_ca_bundle(self_signed: tuple[str, str]) -> None:
+    cert, key = self_signed
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    ok = b'{"choices":[{"index":0,"text":"secure","finish_reason":"stop"}]}'
+
+    class Tls(ScriptedServer):
+        async def respond(self, req: Received, writer: asyncio.StreamWriter) -> bool:
+            if req.path == "/v1/models":
+                return self.simple(writer, 200, b'{"data":[{"id":"m"}]}')
+            return self.simple(writer, 200, ok)
+
+    request = GenerationRequest("x", SamplingParams(n=1), stream=False)
+    with Tls(tls=ctx) as server:
+        refused = await run(server.url, request)
+        insecure = await run(server.url, request, verify=False)
+        trusted = await run(server.url, request, verify=cert)
+    assert_one_line(refused.error, ErrorKind.TLS, "--ca-bundle", "--insecure")
+    assert insecure.candidates[0].text == "secure" and trusted.candidates[0].text == "secure"
+
+
+def test_unusable_ca_bundle_is_a_client_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    for path in (str(bad), str(tmp_path / "missing.pem")):
+        with pytest.raises(ClientError) as info:
+            VLLMClient(ClientConfig(url="https://example.invalid", verify=path))
+        assert_one_line(info.value, ErrorKind.TLS, path)

@@ -104,14 +104,20 @@ class VLLMClient:
         headers = {"User-Agent": f"tui-client/{__version__}"}
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
-            verify=config.verify,
-            follow_redirects=True,
-            trust_env=False,
-        )
+        try:
+            verify: bool | ssl.SSLContext = config.verify if isinstance(config.verify, bool) else _ca_context(config.verify)
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=headers,
+                timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
+                verify=verify,
+                follow_redirects=True,
+                trust_env=False,
+            )
+        except (OSError, ssl.SSLError) as exc:  # --ca-bundle: missing, unreadable or not PEM
+            raise ClientError(
+                ErrorKind.TLS, f"cannot use CA bundle {config.verify!r}: {_short(str(exc))}", field="ca_bundle"
+            ) from None
 
     async def __aenter__(self) -> VLLMClient:
         return self
@@ -324,6 +330,13 @@ class VLLMClient:
             url=url,
             status=resp.status_code,
         )
+
+
+def _ca_context(path: str) -> ssl.SSLContext:
+    """TLS verification against a CA bundle file (or a c_rehash'ed folder)."""
+    if os.path.isdir(path):
+        return ssl.create_default_context(capath=path)
+    return ssl.create_default_context(cafile=path)
 
 
 def _describe_non_json(resp: httpx.Response, body: bytes) -> str:
