@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Label, Switch, TextArea
@@ -15,6 +15,7 @@ from textual.widgets import Label, Switch, TextArea
 from ...protocol import GenerationRequest, SamplingParams
 from .n_slider import NSlider
 from .sampling_form import SamplingForm
+from .switch_row import SwitchRow
 
 
 class ControlsSidebar(VerticalScroll, can_focus=False):
@@ -40,11 +41,8 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         prompt.border_title = "Prompt"
         yield prompt
         yield NSlider(min(max(self._request.params.n, 1), 64), minimum=1, maximum=64, id="n")
-        with Horizontal(classes="field-row"):
-            yield Label(Content("stream"), classes="field-label")
-            stream = Switch(self._request.stream, animate=False, id="stream")
-            stream.tooltip = "on: watch candidates grow; off: one answer when all are done"
-            yield stream
+        yield SwitchRow("stream", self._request.stream, switch_id="stream",
+                        tooltip="on: watch candidates grow; off: one answer when all are done")
         yield SamplingForm(self._request.params, id="sampling")
         yield Label(id="greedy-hint", markup=False)
 

@@ -20,6 +20,7 @@ from textual.widgets import Input, Label, Switch
 
 from ...inert_text import make_inert
 from ...protocol import SamplingParams
+from .switch_row import SwitchRow
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ FIELDS: tuple[Field, ...] = (
     Field("top_p", "top p", float, "server default", "nucleus sampling, in (0, 1]"),
     Field("top_k", "top k", int, "server default", "-1 = off, else at least 1"),
     Field("seed", "seed", int, "random", "same seed + same settings = same candidates"),
-    Field("stop", "stop", str, 'none · \\n · ["a","b"]', 'stop string (\\n = newline), or a JSON list: ["###", "\\n\\n"]'),
+    Field("stop", "stop", str, 'none (e.g. \\n)', 'stop string (\\n = newline), or a JSON list: ["###", "\\n\\n"]'),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS) + ("beam_search",)
 
@@ -125,11 +126,8 @@ class SamplingForm(Vertical):
                 field_input.tooltip = field.tooltip
                 yield field_input
             yield Label(id=f"problem-{field.name}", classes="field-problem", markup=False)
-        with Horizontal(classes="field-row"):
-            yield Label(Content("beam search"), classes="field-label")
-            beam = Switch(self._initial.beam_search, animate=False, id="field-beam_search")
-            beam.tooltip = "beam search of width n (vLLM does not stream it: turn streaming off)"
-            yield beam
+        yield SwitchRow("beam search", self._initial.beam_search, switch_id="field-beam_search",
+                        tooltip="beam search of width n (vLLM does not stream it: turn streaming off)")
         yield Label(id="problem-beam_search", classes="field-problem", markup=False)
         yield Label(id="problem-other", classes="field-problem", markup=False)
 
