@@ -4,7 +4,7 @@ Every scenario answers ``/v1/models`` as an OpenAI server would (or 404 for the
 legacy ones, whose names start with ``legacy-``) and misbehaves on the generation
 request. Run one by hand to try the app against it::
 
-    python tests/hostile_server.py die-mid-stream --port 8000
+    python tests/hostile_server.py die-mid-stream   # prints its URL; then tui-client --url URL
 """
 
 from __future__ import annotations
