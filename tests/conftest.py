@@ -12,6 +12,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's config file or writes to their history."""
+    monkeypatch.setenv("TUI_CLIENT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv("TUI_CLIENT_CONFIG", str(tmp_path_factory.mktemp("cfg") / "config.toml"))
+    for name in ("TUI_CLIENT_URL", "TUI_CLIENT_API", "TUI_CLIENT_MODEL", "VLLM_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def demo_url() -> Iterator[str]:
     """The embedded demo server, as fast as it goes (token_delay=0)."""

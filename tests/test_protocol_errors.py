@@ -4,6 +4,7 @@ and text received before a failure is kept."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import shutil
 import socket
 import ssl
@@ -306,3 +307,13 @@ def test_unusable_ca_bundle_is_a_client_error(tmp_path: Path) -> None:
         with pytest.raises(ClientError) as info:
             VLLMClient(ClientConfig(url="https://example.invalid", verify=path))
         assert_one_line(info.value, ErrorKind.TLS, path)
+
+
+async def test_url_credentials_become_basic_auth_and_never_show() -> None:
+    with CannedServer(status(401, b'{"error": "Unauthorized"}')) as server:
+        url = server.url.replace("http://", "http://alice:s3cr%40t@")
+        state = await run(url)
+        auth = server.received[-1].headers["authorization"]
+    assert auth == "Basic " + base64.b64encode(b"alice:s3cr@t").decode()
+    assert state.server.url == server.url
+    assert "s3cr" not in str(state.error) and "alice" not in str(state.error)

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -68,7 +68,17 @@ def normalize_url(url: str) -> tuple[str, Api | None]:
         if path.endswith(suffix):
             path, implied = path[: -len(suffix)], api
             break
-    return urlunsplit((parts.scheme, parts.netloc, path, "", "")), implied
+    # user:password@ goes into an Authorization header (see _credentials), never into
+    # the base URL that messages, the header bar and the history show.
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], path, "", "")), implied
+
+
+def _credentials(url: str) -> tuple[str, str] | None:
+    """``user:password`` from a URL, for HTTP Basic auth."""
+    parts = urlsplit(url.strip() if "://" in url else "http://" + url.strip())
+    if parts.username is None:
+        return None
+    return unquote(parts.username), unquote(parts.password or "")
 
 
 def api_key_from_env() -> str | None:
@@ -111,6 +121,7 @@ class VLLMClient:
                 headers=headers,
                 timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
                 verify=verify,
+                auth=_credentials(config.url),
                 follow_redirects=True,
                 trust_env=False,
             )
