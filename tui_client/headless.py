@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 import orjson
@@ -97,8 +98,12 @@ async def run_headless(
     json_output: bool = False,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    on_end: Callable[[RunState], None] | None = None,
 ) -> int:
-    """Run one generation and print it. Returns the exit status."""
+    """Run one generation and print it. Returns the exit status.
+
+    ``on_end`` is called with the ended run before it is printed (the CLI saves it
+    to the history)."""
     out = out or sys.stdout
     err = err or sys.stderr
     live = LiveView(out) if (request.stream and not json_output and out.isatty() and os.environ.get("TERM") != "dumb") else None
@@ -115,6 +120,8 @@ async def run_headless(
         except asyncio.CancelledError:
             pass
     assert state is not None  # generate always yields RunEnded
+    if on_end is not None:
+        on_end(state)
     if live is not None:
         live.clear()
     if json_output:
