@@ -122,3 +122,11 @@ def test_streaming_on_a_terminal_redraws_in_place() -> None:
     texts, _, _ = expected_openai(rec)
     for i in range(4):
         assert f"Beam candidate {i}: {'San Francisco is a' + texts[i]!r}" in final.replace("\r\n", "\n")
+
+
+def test_insecure_warns_on_stderr() -> None:
+    rec = Recording.load(OPENAI / "completions-nostream-n4.json")
+    with ReplayServer(rec) as server:
+        out = cli("--url", server.url, "--n", "4", "--insecure", "--no-history")
+    assert out.returncode == 0
+    assert "warning: TLS verification is off (--insecure)" in out.stderr

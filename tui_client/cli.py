@@ -311,6 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if command == "generate":
                 from .headless import run_headless
 
+                if args.insecure:
+                    print(f"warning: TLS verification is off (--insecure) for {url}", file=sys.stderr)
+
                 on_end = None if args.no_history else save_to_history
                 return asyncio.run(run_headless(config, request, json_output=args.json, on_end=on_end))
             return run_tui(config, request, settings, run_on_start=args.run, demo=args.demo, insecure=args.insecure)
