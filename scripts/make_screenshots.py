@@ -4,16 +4,20 @@
     .venv/bin/python scripts/make_screenshots.py [--out screenshots]
 
 Writes ``demo-run-n4.svg`` (160x48), ``demo-run-n8-wide.svg`` (200x60, caught
-mid-stream), ``narrow-80x24.svg``, ``server-down.svg`` and ``help.svg``. Runs
-use a fixed seed, so the texts are the same each time.
+mid-stream), ``narrow-80x24.svg``, ``server-down.svg``, ``help.svg``,
+``divergence-n4.svg`` (d: shared prefix dimmed, unique words highlighted) and
+``history.svg`` (F2 after a few runs). Runs use a fixed seed, so the texts are the
+same each time; the history lives in a temporary directory (not yours).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -83,8 +87,22 @@ async def open_help(app: TuiClientApp, pilot: Pilot) -> None:
     await pilot.press("f1")
 
 
-def request(n: int, max_tokens: int = 96, seed: int = 42) -> GenerationRequest:
-    return GenerationRequest(PROMPT, SamplingParams(n=n, temperature=0.8, max_tokens=max_tokens, seed=seed))
+async def show_divergence(app: TuiClientApp, pilot: Pilot) -> None:
+    await run_to_end(app, pilot)
+    await pilot.press("ctrl+o", "d")
+
+
+async def open_history(app: TuiClientApp, pilot: Pilot) -> None:
+    for prompt, n in (("The sea was", 3), ("It was a dark and stormy night;", 8), (PROMPT, 4)):
+        app.sidebar.set_request(request(n, 48, prompt=prompt))
+        await run_to_end(app, pilot)
+    await pilot.press("f2")
+    await asyncio.sleep(0.3)
+    await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+
+
+def request(n: int, max_tokens: int = 96, seed: int = 42, prompt: str = PROMPT) -> GenerationRequest:
+    return GenerationRequest(prompt, SamplingParams(n=n, temperature=0.8, max_tokens=max_tokens, seed=seed))
 
 
 async def main(out: Path) -> None:
@@ -101,10 +119,16 @@ async def main(out: Path) -> None:
         )
         await shoot(TuiClientApp(config, request(3, 64), demo_url_note=note), (80, 24), out / "narrow-80x24.svg", run_to_end)
         await shoot(TuiClientApp(config, request(4), demo_url_note=note), (120, 44), out / "help.svg", open_help)
+        await shoot(TuiClientApp(config, request(4, max_tokens=60, seed=7), demo_url_note=note), (160, 48),
+                    out / "divergence-n4.svg", show_divergence)
+        await shoot(TuiClientApp(config, request(4), demo_url_note=note), (120, 36), out / "history.svg", open_history)
     await shoot(TuiClientApp(ClientConfig(url=closed_url()), request(4)), (120, 36), out / "server-down.svg")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the SVGs")
-    asyncio.run(main(parser.parse_args().out.resolve()))
+    out_dir = parser.parse_args().out.resolve()
+    with tempfile.TemporaryDirectory(prefix="tui-client-shots-") as data:
+        os.environ["TUI_CLIENT_DATA_DIR"] = data  # runs are saved there, not in your history
+        asyncio.run(main(out_dir))

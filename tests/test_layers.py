@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "tui_client"
-UI_FREE = ["protocol", "demo", "headless.py", "inert_text.py", "divergence.py", "history.py", "config.py", "export.py"]
+UI_FREE = ["protocol", "demo", "headless.py", "inert_text.py", "divergence.py", "history.py", "config.py", "export.py", "ui_state.py"]
 
 
 def imported_modules(path: Path) -> set[str]:

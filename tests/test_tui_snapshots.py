@@ -21,7 +21,7 @@ DOWN_URL = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
 
 
 def demo_app(url: str, n: int = 4, prompt: str = "Once upon a time", **params: object) -> TuiClientApp:
-    request = GenerationRequest(prompt, SamplingParams(n=n, temperature=0.8, max_tokens=48, seed=42, **params))  # type: ignore[arg-type]
+    request = GenerationRequest(prompt, SamplingParams(n=n, temperature=0.8, max_tokens=48, **{"seed": 42, **params}))  # type: ignore[arg-type]
     return TuiClientApp(ClientConfig(url=url), request, demo_url_note="embedded demo server")
 
 
@@ -82,3 +82,44 @@ def test_help_screen(snap_compare, demo_url: str) -> None:
 def test_chat_protocol_shown_in_the_header(snap_compare, demo_url: str) -> None:
     app = TuiClientApp(ClientConfig(url=demo_url, api=Api.CHAT), GenerationRequest("Hi", SamplingParams(n=2, temperature=0.8, max_tokens=24, seed=3)))
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_demo)
+
+
+def test_divergence_view(snap_compare, demo_url: str) -> None:
+    """d: the shared prefix dimmed, each candidate's first unique word highlighted."""
+
+    async def run_and_mark(pilot: Pilot) -> None:
+        await run_demo(pilot)
+        await pilot.press("ctrl+o", "d")
+        await settle(pilot)
+
+    app = demo_app(demo_url, seed=7)
+    assert snap_compare(app, terminal_size=(160, 44), run_before=run_and_mark)
+
+
+def test_history_screen(snap_compare, demo_url: str, monkeypatch) -> None:
+    """F2 after three runs: newest first, times and URLs pinned."""
+    import sqlite3
+    import time
+
+    from tui_client.history import default_path
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+    async def three_runs_then_history(pilot: Pilot) -> None:
+        app = pilot.app
+        assert isinstance(app, TuiClientApp)
+        for prompt in ("The sea", "The hill", "A storm on the moor"):
+            app.prompt.load_text(prompt)
+            await run_demo(pilot)
+        with sqlite3.connect(default_path()) as db:
+            db.execute("UPDATE runs SET created = 1767225600 + id * 61, url = ?", (SHOWN_URL,))
+        await pilot.press("f2")
+        await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+        await pilot.pause()
+
+    try:
+        assert snap_compare(demo_app(demo_url, n=2), terminal_size=(120, 30), run_before=three_runs_then_history)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -415,15 +415,13 @@ def run_tui(
     note = "embedded demo server" if demo else None
     if insecure:
         note = "TLS verification off (--insecure)" if note is None else f"{note}; TLS verification off"
-    app = TuiClientApp(config, request, run_on_start=run_on_start, demo_url_note=note)
     theme = settings.theme.value
-    if theme is not None:
-        if theme not in app.available_themes:
-            print(f"tui-client: error: {settings.path}: theme: unknown theme {theme!r} "
-                  f"(one of {', '.join(sorted(app.available_themes))})", file=sys.stderr)
-            return 2
-        app.theme = theme
-    app.set_keymap(settings.keys)
+    app = TuiClientApp(config, request, run_on_start=run_on_start, demo_url_note=note, theme=theme,
+                       keymap=settings.keys)
+    if theme is not None and theme not in app.available_themes:
+        print(f"tui-client: error: {settings.path}: theme: unknown theme {theme!r} "
+              f"(one of {', '.join(sorted(app.available_themes))})", file=sys.stderr)
+        return 2
     app.run()
     return app.return_code or 0
 

@@ -119,6 +119,8 @@ class GenerateAdapter(Adapter):
         the others are skipped unparsed (the quadratic part of this protocol). Not
         when candidates dropped out of the list on the way: then every record counts.
         """
+        if not records:
+            return set()
         open_before = sum(1 for c in self.state.candidates.values() if not c.status.done)
         for pos in range(len(records) - 1, -1, -1):
             texts = self._parse(records[pos])
@@ -213,7 +215,7 @@ class _OpenAIAdapter(Adapter):
         state, now = self.state, self.state.now()
         changed: set[int] = set()
         for kind, data in events:
-            if data.strip() == b"[DONE]":
+            if not data.startswith(b"{") and data.strip() == b"[DONE]":
                 self.done = True
                 continue
             try:

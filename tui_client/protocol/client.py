@@ -236,10 +236,14 @@ class VLLMClient:
         yield RunEnded(state)
 
     async def _consume_stream(self, resp: httpx.Response, adapter: Adapter, state: RunState) -> AsyncIterator[RunEvent]:
+        received = 0
+        limit = self.config.max_total_chars
         async for chunk in resp.aiter_bytes():
+            received += len(chunk)
             changed = adapter.feed(chunk)
             if changed:
-                self._check_size(state)
+                if received > limit:  # each character takes a byte at least: below that, no need to count
+                    self._check_size(state)
                 yield CandidatesChanged(state, frozenset(changed))
         changed = adapter.end_of_stream()
         if changed:

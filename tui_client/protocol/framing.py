@@ -27,29 +27,47 @@ def _too_large(limit: int) -> ClientError:
 
 
 class RecordSplitter:
-    """Split a byte stream into records at ``\\n`` or ``\\0``."""
+    """Split a byte stream into records at ``\\n`` or ``\\0``.
+
+    A legacy record can be megabytes long and arrive in many reads: the reads are
+    kept as they are and joined once, when the record is complete (each byte is
+    copied twice in all: the join and the split, whatever the record's size).
+    """
 
     def __init__(self, max_record_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
-        self._buf = bytearray()
+        self._pieces: list[bytes | memoryview] = []  # the unterminated record so far
+        self._size = 0
         self._max = max_record_bytes
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Return the records this chunk completed (non-empty, oldest first)."""
-        last = max(chunk.rfind(b"\n"), chunk.rfind(b"\0"))
-        if last < 0:
-            self._buf += chunk
-            if len(self._buf) > self._max:
-                raise _too_large(self._max)
+        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\0")) + 1
+        if end == 0:
+            if chunk:
+                self._pieces.append(chunk)
+                self._size += len(chunk)
+                if self._size > self._max:
+                    raise _too_large(self._max)
             return []
-        data = bytes(self._buf) + chunk[: last + 1] if self._buf else chunk[: last + 1]
-        self._buf = bytearray(chunk[last + 1 :])
-        if len(self._buf) > self._max:
+        view = memoryview(chunk)
+        if self._pieces:
+            self._pieces.append(view[:end])
+            data = b"".join(self._pieces)
+        else:
+            data = chunk if end == len(chunk) else chunk[:end]
+        rest = len(chunk) - end
+        self._pieces = [view[end:]] if rest else []
+        self._size = rest
+        if rest > self._max:
             raise _too_large(self._max)
-        return [r for r in data.replace(b"\0", b"\n").split(b"\n") if r.strip()]
+        if b"\0" in data:
+            data = data.replace(b"\0", b"\n")
+        return [r for r in data.split(b"\n") if r and not r.isspace()]
 
     def close(self) -> bytes:
         """The unterminated tail left when the stream ended (may be a last record)."""
-        tail, self._buf = bytes(self._buf), bytearray()
+        tail = b"".join(self._pieces)
+        self._pieces, self._size = [], 0
         return tail if tail.strip() else b""
 
 

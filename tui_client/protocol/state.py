@@ -44,7 +44,7 @@ class Status(str, Enum):
 
     @property
     def done(self) -> bool:
-        return self in (Status.FINISHED, Status.CANCELLED, Status.FAILED)
+        return self is not Status.STREAMING and self is not Status.WAITING
 
 
 @dataclass

@@ -13,7 +13,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KeyRows = list[tuple[str, str]]
+KeyRows = list[tuple[str, ...]]
+"""``(keys, what it does)``, or ``(keys, what it does, binding id)`` for remappable keys."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -31,13 +32,16 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-dialog"):
             yield Static(Content("Keys"), id="help-title")
             with VerticalScroll(id="help-body"):
-                width = max((len(key) for _, rows in self._sections for key, _ in rows), default=8)
+                width = max((len(row[0]) for _, rows in self._sections for row in rows), default=8)
+                id_width = max((len(row[2]) for _, rows in self._sections for row in rows if len(row) > 2), default=0)
                 for title, rows in self._sections:
                     yield Static(Content(title), classes="help-section")
-                    table = Table.grid(padding=(0, 2))
+                    table = Table.grid(padding=(0, 2), expand=True)
                     table.add_column(style="bold", no_wrap=True, min_width=width)
                     table.add_column(ratio=1)
-                    for key, description in rows:
-                        table.add_row(Text(key), Text(description))
+                    table.add_column(style="dim", no_wrap=True, min_width=id_width)
+                    for key, description, *binding_id in rows:
+                        table.add_row(Text(key), Text(description), Text(binding_id[0] if binding_id else ""))
                     yield Static(table, classes="help-rows")
-            yield Static(Content("escape closes · ctrl+p opens the command palette"), id="help-footer")
+            yield Static(Content("escape closes · ^p command palette · remap a key: its id in the config's [keys]"),
+                         id="help-footer")

@@ -82,9 +82,17 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
             # The server answered an index we did not ask for: show it anyway.
             self.run_worker(self._add_panels(sorted(set(candidates) - set(self._panels)), state), group="grid")
         changed = 0
+        restyle: list[CandidatePanel] = []
         for index, panel in self._panels.items():
-            if panel.show(candidates.get(index), state):
-                changed += 1
+            panel.restyle_later = restyle
+            try:
+                if panel.show(candidates.get(index), state):
+                    changed += 1
+            finally:
+                panel.restyle_later = None
+        if restyle:
+            # Panels in the same state share their CSS match: restyled together, it is done once.
+            self.app.stylesheet.update_nodes(restyle, animate=True)
         return changed
 
     async def _add_panels(self, indices: list[int], state: RunState) -> None:

@@ -8,10 +8,18 @@ and drawn as plain segments: it never goes through markup.
 
 While streaming the panel follows the end of its text; scrolling up stops that,
 scrolling back to the end (``end``) resumes it.
+
+Divergence (:meth:`CandidatePanel.set_divergence`): the app tells each panel how
+much of its text every candidate shares and where this candidate's unique word
+starts. Both are offsets into the displayed text, applied when a visible row is
+rendered (the row cache is keyed by where the marks fall in the row), so turning
+the marks on or moving them never re-wraps the text. In "tails" mode the rows
+wholly inside the shared prefix are skipped and a one-line marker stands for them.
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -19,14 +27,17 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
+from textual.color import Color
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...divergence import MAX_WORD, word_start
 from ...inert_text import make_inert
 from ...protocol import Candidate, RunState, Status
+from .lazy_scrollbar import LazyScrollbars
 from .wrapped_lines import WrappedLines
 
 TAB_SIZE = 4
@@ -64,7 +75,7 @@ def describe_candidate(cand: Candidate) -> str:
     return " · ".join(parts)
 
 
-class CandidatePanel(ScrollView, can_focus=True):
+class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
     """The text and status of one candidate, titled ``Candidate i`` (the server's index)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -76,7 +87,13 @@ class CandidatePanel(ScrollView, can_focus=True):
         Binding("end", "follow", "Follow end", id="candidate.follow", show=False),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"candidate-panel--notice", "candidate-panel--error"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "candidate-panel--notice",
+        "candidate-panel--error",
+        "candidate-panel--shared",  # the prefix every candidate shares (divergence on)
+        "candidate-panel--unique",  # the first word where this candidate differs from all others
+        "candidate-panel--tails-marker",  # "… 123 shared chars" (tails on)
+    }
 
     ALLOW_MAXIMIZE = True
 
@@ -101,9 +118,18 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._seen: tuple[object, ...] | None = None
         self._following = True
         self._quiet_scroll = False
-        self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(STRIP_CACHE_SIZE)
+        self._strips: LRUCache[tuple[int, ...], Strip] = LRUCache(STRIP_CACHE_SIZE)
         self._styles: tuple[Style, Style, Style] | None = None
         self._render_width = 40
+        self.restyle_later: list[CandidatePanel] | None = None
+        """Set by the grid while it shows a state: panels whose CSS state class changed go here."""
+        # Divergence: offsets into the displayed text (see set_divergence).
+        self._shared = 0
+        self._unique: int | None = None
+        self._marking = False
+        self._tails = False
+        self._snapped: tuple[int, ...] = (-1, -1, -1, 0, 0)  # (shared, unique, len) -> dim end, word end
+        self._mark_styles: tuple[Style, Style, Style] | None = None
         self.border_title = Content(f"Candidate {index}")
         self._set_state(WAITING)
         self._set_notice("waiting for text…")
@@ -132,15 +158,40 @@ class CandidatePanel(ScrollView, can_focus=True):
     def shown_lines(self) -> list[str]:
         """Every line the panel would show, text then notice (for tests and tools)."""
         lines = self._wrapped.lines() if self.raw_text else []
+        first, marker = self._text_rows()
+        if marker:
+            lines = [self._marker_text(), *lines[first:]]
         if self._notice is not None:
             if lines:
                 lines.append("")
             lines += self._notice.lines()
         return lines
 
+    @property
+    def divergence_marks(self) -> tuple[int, int | None]:
+        """``(shared, unique)``: the shared prefix length and where the unique word starts."""
+        return self._shared, self._unique
+
+    def unique_span(self) -> tuple[int, int] | None:
+        """``(start, end)`` of the highlighted word in :attr:`display_text`, when highlighted."""
+        if not self._marking or self._unique is None or not self.raw_text:
+            return None
+        return self._unique, self._snap()[1]
+
+    def set_divergence(self, shared: int, unique: int | None, *, marking: bool, tails: bool) -> bool:
+        """Dim ``shared`` characters and highlight the word at ``unique`` (``marking``);
+        skip the rows of the shared prefix (``tails``). False when nothing changed."""
+        if (shared, unique, marking, tails) == (self._shared, self._unique, self._marking, self._tails):
+            return False
+        self._shared, self._unique, self._marking, self._tails = shared, unique, marking, tails
+        self._update_size()
+        self.refresh()
+        return True
+
     def reset(self, notice: str = "waiting for text…") -> None:
         """Empty the panel for a new run."""
         self.raw_text = ""
+        self._shared, self._unique = 0, None
         self._wrapped.set_text("")
         self._seen = None
         self._following = True
@@ -218,9 +269,15 @@ class CandidatePanel(ScrollView, can_focus=True):
 
     def _set_state(self, state: str) -> None:
         if state != self.panel_state or not self.has_class(f"-{state}"):
-            self.remove_class(*(f"-{s}" for s in PANEL_STATES))
-            self.add_class(f"-{state}")
+            # One restyle, not two, and none when the grid restyles its panels in one go
+            # (:attr:`restyle_later`): restyling is the costly part (~2 ms a panel).
+            self.remove_class(*(f"-{s}" for s in PANEL_STATES if s != state), update=False)
+            self.add_class(f"-{state}", update=False)
             self.panel_state = state
+            if self.restyle_later is not None:
+                self.restyle_later.append(self)
+            else:
+                self.update_node_styles()
 
     def _set_notice(self, notice: str | None, kind: str = "notice") -> None:
         if notice is None:
@@ -244,8 +301,15 @@ class CandidatePanel(ScrollView, can_focus=True):
     def _text_width(self) -> int:
         return max(8, self.scrollable_content_region.width)
 
+    def _text_rows(self) -> tuple[int, int]:
+        """``(first, marker)``: the first text line shown and the rows above it (the tails marker)."""
+        if not (self._tails and self.raw_text):
+            return 0, 0
+        return self._wrapped.line_at(min(self._shared, len(self._wrapped.text))), 1
+
     def _line_count(self) -> int:
-        count = len(self._wrapped) if self.raw_text else 0
+        first, marker = self._text_rows()
+        count = len(self._wrapped) - first + marker if self.raw_text else 0
         if self._notice is not None:
             count += len(self._notice) + (1 if count else 0)
         return count
@@ -343,25 +407,110 @@ class CandidatePanel(ScrollView, can_focus=True):
         super().notify_style_update()
         self._strips.clear()
         self._styles = None
+        self._mark_styles = None
 
     def _row_styles(self) -> tuple[Style, Style, Style]:
         """(text, notice, error) styles, computed once per style change."""
         if self._styles is None:
-            base = self.rich_style
             self._styles = (
-                base,
-                base + self.get_component_rich_style("candidate-panel--notice", partial=True),
-                base + self.get_component_rich_style("candidate-panel--error", partial=True),
+                self.rich_style,
+                self._component_style("candidate-panel--notice"),
+                self._component_style("candidate-panel--error"),
             )
         return self._styles
 
-    def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
-        width = self._render_width
-        text_lines = len(self._wrapped) if self.raw_text else 0
-        if index < text_lines:
-            start, end = self._wrapped.span(index)
+    def _component_style(self, name: str) -> Style:
+        """The panel's style with component ``name``'s on top; a translucent colour (``$text-muted``)
+        is blended over the background (a partial Rich style would drop its alpha: full white)."""
+        base = self.rich_style
+        style = base + self.get_component_rich_style(name, partial=True)
+        color = self.get_component_styles(name).color
+        if color.a < 1 and base.bgcolor is not None and self.get_component_styles(name).has_rule("color"):
+            style += Style(color=(Color.from_rich_color(base.bgcolor) + color).rich_color)
+        return style
+
+    def _divergence_styles(self) -> tuple[Style, Style, Style]:
+        """(shared, unique, tails marker) styles, computed once per style change."""
+        if self._mark_styles is None:
+            shared, unique, marker = (
+                self._component_style(name)
+                for name in ("candidate-panel--shared", "candidate-panel--unique", "candidate-panel--tails-marker")
+            )
+            self._mark_styles = (shared, unique, marker)
+        return self._mark_styles
+
+    def _snap(self) -> tuple[int, int]:
+        """(end of the dimmed prefix, end of the highlighted word): the prefix ends at a
+        word start; the word runs to its end (a space or newline takes the next word along)."""
+        text = self._wrapped.text
+        shared, unique = min(self._shared, len(text)), self._unique
+        key = (shared, -1 if unique is None else unique, len(text))
+        if self._snapped[:3] != key:
+            dim_end = word_start(text, shared)
+            word_end = 0
+            if unique is not None:
+                word_end, limit = unique, min(len(text), unique + MAX_WORD)
+                if word_end < limit and not _is_word(text[word_end]):
+                    word_end += 1
+                    if not text[word_end - 1].isspace():
+                        limit = word_end  # punctuation: that character alone
+                while word_end < limit and _is_word(text[word_end]):
+                    word_end += 1
+            self._snapped = (*key, dim_end, word_end)
+        return self._snapped[3], self._snapped[4]
+
+    def _marker_text(self) -> str:
+        shared = min(self._shared, len(self._wrapped.text))
+        return f"… {shared:,} shared chars" if shared else "… no shared prefix"
+
+    def _marked_strip(self, start: int, end: int, width: int) -> Strip:
+        """A text row with the shared prefix dimmed and the unique word highlighted."""
+        dim_end, word_end = self._snap()
+        dim = min(max(dim_end, start), end)
+        hi_start = hi_end = start
+        if self._marking and self._unique is not None:
+            hi_start = min(max(self._unique, start), end)
+            hi_end = min(max(word_end, start), end)
+        if dim == start and hi_start == hi_end:
             return self._strip(0, start, end, self._wrapped.text, width)
+        key = (start, end, dim, hi_start, hi_end)
+        strip = self._strips.get(key)
+        if strip is None or strip.cell_length != width:
+            text, base = self._wrapped.text, self._row_styles()[0]
+            shared_style, unique_style, _ = self._divergence_styles()
+            cuts = sorted({start, end, dim, hi_start, hi_end})
+            segments = []
+            for a, b in pairwise(cuts):
+                style = unique_style if hi_start <= a < hi_end else shared_style if a < dim else base
+                segments.append(Segment(text[a:b], style))
+            strip = Strip(segments, cell_len(text[start:end])).crop_extend(0, width, base)
+            self._strips[key] = strip
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        return self._row_at(self.scroll_offset.y + y)
+
+    def _row_at(self, index: int) -> Strip:
+        """Row ``index`` of the panel's content (0 is the top of the text), as drawn."""
+        width = self._render_width
+        text_lines = 0
+        if self.raw_text:
+            first, marker = self._text_rows()
+            text_lines = len(self._wrapped) - first + marker
+            if index < marker:
+                key = (3, self._shared, -1)
+                strip = self._strips.get(key)
+                if strip is None or strip.cell_length != width:
+                    style = self._divergence_styles()[2]
+                    line = self._marker_text()
+                    strip = Strip([Segment(line, style)], cell_len(line)).crop_extend(0, width, self._row_styles()[0])
+                    self._strips[key] = strip
+                return strip
+            if index < text_lines:
+                start, end = self._wrapped.span(index - marker + first)
+                if self._marking or marker:
+                    return self._marked_strip(start, end, width)
+                return self._strip(0, start, end, self._wrapped.text, width)
         notice = self._notice
         if notice is not None:
             notice_index = index - text_lines - (1 if text_lines else 0)
@@ -379,3 +528,7 @@ class CandidatePanel(ScrollView, can_focus=True):
             strip = Strip([Segment(line, style)], cell_len(line)).crop_extend(0, width, style)
             self._strips[key] = strip
         return strip
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"

@@ -66,6 +66,18 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         params, problems = self.query_one(SamplingForm).read(self._request.params, n=self.n, stream=self.stream)
         return GenerationRequest(self.prompt_text, params, stream=self.stream), problems
 
+    def set_request(self, request: GenerationRequest) -> None:
+        """Show ``request`` in the controls: prompt, n, stream and every sampling field."""
+        self._request = request
+        prompt = self.query_one("#prompt", TextArea)
+        prompt.load_text(request.prompt)
+        prompt.move_cursor(prompt.document.end)
+        slider = self.query_one("#n", NSlider)
+        slider.value = min(max(request.params.n, slider.minimum), slider.maximum)
+        self.query_one("#stream", Switch).value = request.stream
+        self.query_one(SamplingForm).set_params(request.params)
+        self.validate()
+
     def validate(self) -> dict[str, str]:
         """Show every problem next to its field and the greedy hint; returns the problems."""
         request, problems = self.read_request()

@@ -11,8 +11,12 @@ from ...protocol import RunState, Status
 SUMMARY_STATES = ("idle", "waiting", "streaming", "finished", "cancelled", "failed")
 
 
-def describe_run(state: RunState, *, stream: bool) -> str:
-    """``✓ finished · 4 candidates · 2.31 s · first text 0.12 s · 312 tok/s · …``."""
+def describe_run(state: RunState, *, stream: bool, origin: str | None = None, shared: int | None = None) -> str:
+    """``✓ finished · 4 candidates · 2.31 s · first text 0.12 s · 312 tok/s · …``.
+
+    ``origin`` leads (``from history #12``); ``shared`` (the divergence view is on) follows
+    the candidate count as ``shared prefix 123 chars``.
+    """
     timing = state.timing()
     n = state.request.params.n
     got = len(state.candidates)
@@ -28,6 +32,10 @@ def describe_run(state: RunState, *, stream: bool) -> str:
     else:
         head = "✗ failed"
     parts = [head, f"{got}/{n} candidates" if got != n else f"{n} candidate{'s' if n != 1 else ''}"]
+    if origin:
+        parts.insert(0, origin)
+    if shared is not None:
+        parts.append(f"shared prefix {shared:,} chars")
     if timing.get("total") is not None:
         parts.append(f"{timing['total']:.2f} s")
     if timing.get("time_to_first_text") is not None:
@@ -49,14 +57,18 @@ class RunSummary(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
         self.summary_state = "idle"
+        self._text = ""
 
     def show_idle(self, run_key: str) -> None:
         self._set(f"Type a prompt, pick n, press {run_key} to run", "idle")
 
-    def show_state(self, state: RunState, *, stream: bool) -> None:
-        self._set(describe_run(state, stream=stream), state.status.value)
+    def show_state(self, state: RunState, *, stream: bool, origin: str | None = None, shared: int | None = None) -> None:
+        self._set(describe_run(state, stream=stream, origin=origin, shared=shared), state.status.value)
 
     def _set(self, text: str, summary_state: str) -> None:
+        if text == self._text and summary_state == self.summary_state:
+            return
+        self._text = text
         self.update(Content(text))
         if summary_state != self.summary_state:
             self.remove_class(*(f"-{s}" for s in SUMMARY_STATES))

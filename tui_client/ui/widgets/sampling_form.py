@@ -150,6 +150,14 @@ class SamplingForm(Vertical):
             problems.setdefault(name, message)
         return params, problems
 
+    def set_params(self, params: SamplingParams) -> None:
+        """Show ``params`` in the fields (a run loaded from the history)."""
+        self._initial = params
+        for field in FIELDS:
+            value = getattr(params, field.name)
+            self.query_one(f"#field-{field.name}", Input).value = format_stop(value) if field.kind is str else format_value(value)
+        self.query_one("#field-beam_search", Switch).value = params.beam_search
+
     def show_problems(self, problems: dict[str, str]) -> None:
         """Show each problem under its field; problems of other fields go last."""
         other = [message for name, message in problems.items() if name not in FIELD_NAMES and name != "n"]

@@ -15,6 +15,7 @@ the width). Widths are terminal cells (CJK and emoji take two).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from rich.cells import cell_len, chop_cells
 
@@ -47,6 +48,10 @@ class WrappedLines:
     def span(self, index: int) -> tuple[int, int]:
         """``(start, end)`` of line ``index`` in :attr:`text`."""
         return self._starts[index], self._ends[index]
+
+    def line_at(self, offset: int) -> int:
+        """The index of the line holding character ``offset`` (0 when there are no lines)."""
+        return max(bisect_right(self._starts, offset) - 1, 0)
 
     def lines(self) -> list[str]:
         return [self.line(i) for i in range(len(self))]
