@@ -97,8 +97,12 @@ LOADED_IDLE_FACTOR = 3.0
 """Under full load the pacer stays idle this many times as long as a frame's work:
 frames then get at most a quarter of the CPU and reading the stream the rest."""
 
-FULL_GC_EVERY = 8
-"""While streaming, every this many frames the pacer's collection is a full one."""
+FULL_GC_INTERVAL = 2.0
+"""While streaming, the pacer collects the run's garbage after a frame this often (seconds)."""
+
+POST_RUN_GC_DELAY = 0.5
+"""After a run, its full garbage collection waits this long (seconds): the final frame first,
+and the keys typed as the run ends."""
 
 WORKER_SLICE = 0.005
 """Longest the run worker holds the event loop before it lets other work in (seconds)."""
@@ -145,6 +149,8 @@ class FramePacer:
         self._gc_settled = False
         self._gc_resuming = False  # a run ended; its full collection is still to come
         self._gc_thresholds = gc.get_threshold()
+        self._gc_last = 0.0
+        self._key_waiting = False
         self.load = 1.0  # share of the CPU the app used between the last two frames (0..1)
         self._gap_started = (0.0, 0.0)  # (wall, CPU) clocks when the last idle gap began
 
@@ -160,7 +166,19 @@ class FramePacer:
         self._dirty = False
         self._draw()
 
+    def key_pressed(self) -> None:
+        """Input came in: the next frame waits until the screen shows what the key did.
+
+        That paint is small (the widget the key changed) when no frame is drawn with it;
+        a frame's paint (every panel) would hold the key's effect back by tens of ms.
+        """
+        self._key_waiting = True
+
     def _frame(self) -> None:
+        if self._key_waiting:
+            self._key_waiting = False
+            if self._app.call_after_refresh(self._frame):
+                return
         self._dirty = False
         started = time.perf_counter()
         try:
@@ -175,13 +193,14 @@ class FramePacer:
         self.last_frame_seconds = took
         if self._gc_paused:
             if not self._gc_settled:
-                gc.collect()
                 gc.freeze()  # the run's set-up (panels, first layout and paint) is long-lived: freeze it too
                 self._gc_settled = True
-            elif self.frames % FULL_GC_EVERY == 0:
-                gc.collect()
+                self._gc_last = time.perf_counter()
+            elif time.perf_counter() - self._gc_last >= FULL_GC_INTERVAL:
+                self._gc_last = time.perf_counter()
+                self._app.call_later(self._collect_run)  # after the keys that came during the frame
         finished = time.perf_counter()
-        work = finished - started  # draw, paint (and what ran in between), collection
+        work = finished - started  # draw and paint (and what ran in between)
         self._gap_started = (finished, time.process_time())
         self._app.set_timer(max(self.min_interval - work, work * LOADED_IDLE_FACTOR * self.load), self._idle_over)
 
@@ -194,8 +213,9 @@ class FramePacer:
         freeze the screen and the keys. So young collections stay automatic (well
         under a millisecond each), full ones are off, the objects alive when the run
         starts and those its first frame made are frozen (:func:`gc.freeze`: never
-        walked), and every :data:`FULL_GC_EVERY` frames the pacer collects the run's
-        own objects (~10-20 ms), so garbage does not pile up for a long pause at the end.
+        walked), and every :data:`FULL_GC_INTERVAL` the pacer collects the run's own
+        objects after a frame (~10-50 ms), so garbage does not pile up for a long
+        pause at the end.
         """
         if not self._gc_paused and gc.isenabled():
             if not self._gc_resuming:
@@ -207,16 +227,23 @@ class FramePacer:
             self._gc_settled = False
             self._gc_resuming = False
 
-    def resume_gc(self) -> None:
-        """After a run: a full collection once the final frame is on screen, then automatic ones."""
+    def resume_gc(self, *, now: bool = False) -> None:
+        """After a run: a full collection once the final frame is on screen, then automatic
+        ones as before the run (``now``: at once, e.g. when the app closes)."""
         if self._gc_paused:
             self._gc_paused = False
             self._gc_resuming = True
             gc.unfreeze()
-            # Frozen objects that died in reference cycles are only found by a full pass
-            # (~0.1 s): do it now, after the final frame, not at some later keypress.
-            if not self._app.call_after_refresh(self._collect_all):
-                self._collect_all()
+            if not now:
+                # Frozen objects that died in reference cycles are only found by a full pass
+                # (0.1-0.3 s): a moment after the final frame, not at some later keypress.
+                self._app.set_timer(POST_RUN_GC_DELAY, self._collect_all)
+        if now:
+            self._collect_all()
+
+    def _collect_run(self) -> None:
+        if self._gc_paused:
+            gc.collect()  # all but the frozen: the run's own objects
 
     def _collect_all(self) -> None:
         if self._gc_resuming:  # not paused again by a new run in the meantime
@@ -360,6 +387,11 @@ class TuiClientApp(App[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self.default_screen.set_class(event.size.width < NARROW_WIDTH, "-narrow")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self.running:
+            self.pacer.key_pressed()  # its effect goes on screen before the next frame
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         # The widgets the workers and the pacer update (queried once, not per frame).
@@ -933,7 +965,7 @@ class TuiClientApp(App[None]):
         self.notify(f"Copied {len(state.candidates)} candidates ({len(text):,} characters)", markup=False)
 
     async def on_unmount(self) -> None:
-        self.pacer.resume_gc()
+        self.pacer.resume_gc(now=True)
         if self.client is not None:
             await self.client.aclose()
 

@@ -228,8 +228,13 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
             self._following = False
         if text is not self.raw_text:
             if text.startswith(self.raw_text) and not self.raw_text.endswith("\r"):
-                delta = make_inert(text[len(self.raw_text) :], tab_size=TAB_SIZE)
-                self._wrapped.set_text(self._wrapped.text + delta if self.raw_text else delta)
+                added = text[len(self.raw_text) :]
+                delta = make_inert(added, tab_size=TAB_SIZE)
+                if delta is added and self._wrapped.text is self.raw_text:
+                    shown = text  # nothing made inert so far: show the candidate's own string, not a copy
+                else:
+                    shown = self._wrapped.text + delta if self.raw_text else delta
+                self._wrapped.set_text(shown)
             else:
                 self._wrapped.set_text(make_inert(text, tab_size=TAB_SIZE))
             self.raw_text = text
@@ -276,7 +281,7 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
             self.panel_state = state
             if self.restyle_later is not None:
                 self.restyle_later.append(self)
-            else:
+            elif self.is_attached:  # else mounting styles it
                 self.update_node_styles()
 
     def _set_notice(self, notice: str | None, kind: str = "notice") -> None:

@@ -15,6 +15,7 @@ the width). Widths are terminal cells (CJK and emoji take two).
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_right
 
 from rich.cells import cell_len, chop_cells
@@ -33,8 +34,9 @@ class WrappedLines:
     def __init__(self, width: int, text: str = "") -> None:
         self.width = max(1, width)
         self.text = ""
-        self._starts: list[int] = []
-        self._ends: list[int] = []
+        # Offsets as machine integers (8 bytes a line, not a list of int objects: ~36).
+        self._starts = array("q")
+        self._ends = array("q")
         if text:
             self.set_text(text)
 

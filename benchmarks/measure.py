@@ -1,0 +1,411 @@
+"""One measurement in a fresh process: the floor (no UI) or the app (headless), on one stream.
+
+``python -m benchmarks.measure floor|app URL '<scenario json>' OUT.json``
+
+Floor: :meth:`VLLMClient.generate` consumed with no UI: wall and CPU time from the
+request to :class:`RunEnded`.
+
+App: :class:`TuiClientApp` headless at 200x60, run started through its action,
+wall and CPU time from the action to the screen painted with the final state.
+Instrumented from outside (the app is not changed for this):
+
+- frames: the frame pacer's draw is wrapped; a frame's time is its draw plus the
+  screen update (layout + compositor) that paints it, both on the UI thread;
+- last byte to final frame: from the moment the response body ended (the protocol
+  adapter's ``end_of_stream``) to the end of the first screen paint after the app
+  drew the final state;
+- key latency: a thread sends key events through the driver, as a terminal's input
+  thread does (alternately ``x`` and ``backspace`` into the focused prompt), each
+  stamped when sent; its latency is the time until a screen paint shows the prompt
+  changed. One key at a time, 50-150 ms apart, while the stream is being read;
+- memory: peak RSS (``ru_maxrss``) after the run minus the peak with the app started
+  and idle, next to the text held and the bytes received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import hashlib
+import json
+import random
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tui_client.protocol import ClientConfig, VLLMClient, apis
+
+from .streams import Scenario
+
+SIZE = (200, 60)
+RUN_TIMEOUT = 600.0
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def digest(texts: list[str]) -> str:
+    return hashlib.sha1("\0".join(texts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class StreamProbe:
+    """Counts what the protocol layer is fed and stamps the first and the last byte."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.reads = 0
+        self.first_read: float | None = None
+        self.last_byte: float | None = None
+        probe = self
+        for cls in (apis.GenerateAdapter, apis._OpenAIAdapter):
+            feed, end = cls.feed, cls.end_of_stream
+
+            def wrapped_feed(self, chunk, _feed=feed):
+                if probe.first_read is None:
+                    probe.first_read = time.perf_counter()
+                probe.bytes += len(chunk)
+                probe.reads += 1
+                return _feed(self, chunk)
+
+            def wrapped_end(self, _end=end):
+                probe.last_byte = time.perf_counter()
+                return _end(self)
+
+            cls.feed = wrapped_feed  # type: ignore[method-assign]
+            cls.end_of_stream = wrapped_end  # type: ignore[method-assign]
+
+
+class GCProbe:
+    """Every garbage collection (automatic or not): its generation and how long it took."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float, float]] = []  # (generation, started, seconds)
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], self._started, time.perf_counter() - self._started))
+
+    def summary(self, start: float, end: float) -> dict[str, object]:
+        inside = [p for p in self.pauses if start <= p[1] <= end]
+        return {
+            "gc_count": len(inside),
+            "gc_ms": round(sum(p[2] for p in inside) * 1000, 1),
+            "gc_max_ms": round(max((p[2] for p in inside), default=0.0) * 1000, 1),
+            "gc_full": sum(1 for p in inside if p[0] == 2),
+            "gc_ms_by_generation": [round(sum(p[2] for p in inside if p[0] == g) * 1000, 1) for g in range(3)],
+            "gc_max_ms_by_generation": [round(max((p[2] for p in inside if p[0] == g), default=0) * 1000, 1)
+                                        for g in range(3)],
+        }
+
+
+def _config(scenario: Scenario, url: str) -> ClientConfig:
+    return ClientConfig(url=url, api=scenario.api, model=scenario.model)
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+# -- the floor ------------------------------------------------------------------------
+
+
+async def measure_floor(scenario: Scenario, url: str) -> dict[str, object]:
+    probe = StreamProbe()
+    gcp = GCProbe()
+    request = scenario.request()
+    async with VLLMClient(_config(scenario, url)) as client:
+        await client.connect()
+        base_peak = maxrss_mb()
+        events = 0
+        last = None
+        c0, t0 = time.process_time(), time.perf_counter()
+        async for event in client.generate(request):
+            events += 1
+            last = event
+        t1, c1 = time.perf_counter(), time.process_time()
+    assert last is not None
+    state = last.state
+    return {
+        "wall": t1 - t0,
+        "cpu": c1 - c0,
+        "events": events,
+        "status": state.status.value,
+        "error": str(state.error) if state.error else None,
+        "bytes_read": probe.bytes,
+        "reads": probe.reads,
+        "startup": (probe.first_read - t0) if probe.first_read else None,
+        "text_chars": state.total_chars,
+        "digest": digest([c.text for c in state.ordered()]),
+        "rss_peak_mb": maxrss_mb(),
+        "rss_growth_mb": maxrss_mb() - base_peak,
+        **gcp.summary(t0, t1),
+    }
+
+
+# -- the app --------------------------------------------------------------------------
+
+
+class AppProbe:
+    """Frame, paint and key-latency instrumentation wrapped around a running app."""
+
+    def __init__(self, app) -> None:
+        from textual.screen import Screen
+
+        self.app = app
+        self.draws: list[tuple[float, float]] = []
+        self.paints: list[tuple[float, float]] = []
+        self.ended_view: float | None = None
+        self.final_paint: float | None = None
+        self.final_paint_cpu = 0.0
+        self.final_painted = asyncio.Event()
+        self.key_latencies: list[float] = []
+        self.key_timeouts = 0
+        self._pending: tuple[int, float, bool] | None = None  # (prompt length expected, sent at, counted)
+        self._key_done = threading.Event()
+        self._lock = threading.Lock()
+        self.stop_keys = threading.Event()
+        self.streaming = False
+
+        probe = self
+        original_update = Screen._on_timer_update
+        original_refresh = Screen._compositor_refresh
+
+        def on_timer_update(screen):
+            started = time.perf_counter()
+            original_update(screen)
+            probe.paints.append((started, time.perf_counter()))
+
+        def compositor_refresh(screen):
+            original_refresh(screen)
+            probe._painted()
+
+        Screen._on_timer_update = on_timer_update  # type: ignore[method-assign]
+        Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
+
+        draw = app.pacer._draw
+
+        def timed_draw() -> None:
+            started = time.perf_counter()
+            draw()
+            probe.draws.append((started, time.perf_counter()))
+
+        app.pacer._draw = timed_draw
+
+        painted = app.pacer._painted
+        self.after_paint: list[tuple[float, float]] = []
+
+        def timed_painted(*args, **kwargs) -> None:
+            started = time.perf_counter()
+            painted(*args, **kwargs)
+            probe.after_paint.append((started, time.perf_counter()))
+
+        app.pacer._painted = timed_painted  # the pacer's own work after a paint (its GC pass)
+
+        end_view = app._end_view
+
+        def timed_end_view(state) -> None:
+            end_view(state)
+            probe.ended_view = time.perf_counter()
+
+        app._end_view = timed_end_view
+
+    def _painted(self) -> None:
+        now = time.perf_counter()
+        if self.ended_view is not None and self.final_paint is None:
+            self.final_paint = now
+            self.final_paint_cpu = time.process_time()
+            self.final_painted.set()
+        pending = self._pending
+        if pending is not None:
+            target, sent, counted = pending
+            if len(self.app.prompt.text) == target:
+                with self._lock:
+                    self._pending = None
+                if counted:
+                    self.key_latencies.append(now - sent)
+                self._key_done.set()
+
+    def key_thread(self, prompt_len: int, seed: int = 1) -> None:
+        """Send one key at a time while the stream is read; wait for each to show."""
+        from textual import events
+
+        rng = random.Random(seed)
+        driver = self.app._driver
+        typed = False
+        # Stop only with the prompt as it was (an "x" left over would change the next request).
+        while not self.stop_keys.wait(rng.uniform(0.05, 0.15)) or typed:
+            if not self.streaming and not typed:
+                continue
+            key = events.Key("backspace", None) if typed else events.Key("x", "x")
+            key.set_sender(self.app)
+            target = prompt_len if typed else prompt_len + 1
+            self._key_done.clear()
+            with self._lock:
+                self._pending = (target, time.perf_counter(), self.streaming)
+            driver.send_message(key)
+            if not self._key_done.wait(3.0):
+                self.key_timeouts += 1
+                with self._lock:
+                    self._pending = None
+                return  # the prompt is in an unknown state: stop probing
+            typed = not typed
+
+    def frame_parts(self, start: float, end: float) -> dict[str, float | None]:
+        """Median draw, paint and post-paint (GC pass) times of the frames in [start, end], in ms."""
+        draws = [d1 - d0 for d0, d1 in self.draws if start <= d0 <= end]
+        paints = [p1 - p0 for p0, p1 in self.paints if start <= p0 <= end]
+        after = [a1 - a0 for a0, a1 in self.after_paint if start <= a0 <= end]
+        return {"draw_p50_ms": _ms(_pct(draws, 0.5)), "paint_p50_ms": _ms(_pct(paints, 0.5)),
+                "paint_p95_ms": _ms(_pct(paints, 0.95)), "gc_pass_p50_ms": _ms(_pct(after, 0.5))}
+
+    def frame_times(self, start: float, end: float) -> list[float]:
+        """Each pacer frame in [start, end]: its draw + the screen update that painted it
+        (+ the pacer's own work once it is painted, if any). Garbage collection is reported apart."""
+        out = []
+        paints, after = self.paints, self.after_paint
+        k = j = 0
+        for d0, d1 in self.draws:
+            if d0 < start or d0 > end:
+                continue
+            while k < len(paints) and paints[k][0] < d1:
+                k += 1
+            paint = (paints[k][1] - paints[k][0]) if k < len(paints) else 0.0
+            while j < len(after) and after[j][0] < d1:
+                j += 1
+            tail = 0.0
+            if j < len(after) and (k + 1 >= len(paints) or after[j][0] < paints[k + 1][0]):
+                tail = after[j][1] - after[j][0]
+            out.append((d1 - d0) + paint + tail)
+        return out
+
+
+async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dict[str, object]:
+    from tui_client.ui.app import TuiClientApp
+    from tui_client.ui.widgets.candidate_grid import CandidateGrid
+
+    stream = StreamProbe()
+    gcp = GCProbe()
+    request = scenario.request()
+    app = TuiClientApp(_config(scenario, url), request)
+    probe = AppProbe(app)
+    result: dict[str, object] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+        await pilot.pause()
+        assert app.server_info is not None, "the app did not connect"
+        prompt_len = len(app.prompt.text)
+        # Key latency with the app idle, for reference.
+        idle_thread = threading.Thread(target=probe.key_thread, args=(prompt_len, 2), daemon=True)
+        probe.streaming = True
+        idle_thread.start()
+        await asyncio.sleep(1.0)
+        probe.stop_keys.set()
+        await asyncio.to_thread(idle_thread.join)
+        idle_keys = list(probe.key_latencies)
+        probe.key_latencies.clear()
+        probe.stop_keys.clear()
+        probe.streaming = False
+        await pilot.pause()
+        prompt_len = len(app.prompt.text)
+
+        base_peak, base_rss = maxrss_mb(), rss_mb()
+        thread = threading.Thread(target=probe.key_thread, args=(prompt_len,), daemon=True)
+        if keys:
+            thread.start()
+        probe.draws.clear()
+        probe.paints.clear()
+        probe.after_paint.clear()
+        c0, t0 = time.process_time(), time.perf_counter()
+        probe.streaming = True
+        app.action_run()
+        await asyncio.wait_for(probe.final_painted.wait(), RUN_TIMEOUT)
+        t1, c1 = probe.final_paint, probe.final_paint_cpu
+        assert t1 is not None
+        probe.streaming = False
+        probe.stop_keys.set()
+        await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+        await pilot.pause()
+        if keys:
+            await asyncio.to_thread(thread.join, 5)
+        state = app.run_state
+        assert state is not None
+        panels = app.query_one(CandidateGrid).panels
+        shown_ok = all(p.raw_text == (state.candidates[p.index].text if p.index in state.candidates else "")
+                       for p in panels)
+        last_byte = stream.last_byte
+        frames = probe.frame_times(t0, t1)
+        stream_end = last_byte or t1
+        result = {
+            "wall": t1 - t0,
+            "cpu": c1 - c0,
+            "status": state.status.value,
+            "error": str(state.error) if state.error else None,
+            "bytes_read": stream.bytes,
+            "reads": stream.reads,
+            "startup": (stream.first_read - t0) if stream.first_read else None,
+            "text_chars": state.total_chars,
+            "digest": digest([c.text for c in state.ordered()]),
+            "panels_match_state": shown_ok,
+            "frames": len(frames),
+            "frame_ms": [round(f * 1000, 2) for f in frames],
+            "frame_p50_ms": _ms(_pct(frames, 0.5)),
+            "frame_p95_ms": _ms(_pct(frames, 0.95)),
+            "frame_max_ms": _ms(max(frames) if frames else None),
+            **probe.frame_parts(t0, t1),
+            "paints": len(probe.paints),
+            "last_byte_to_final_ms": _ms(probe.final_paint - last_byte) if (probe.final_paint and last_byte) else None,
+            "keys": len(probe.key_latencies),
+            "key_timeouts": probe.key_timeouts,
+            "key_ms": [round(k * 1000, 2) for k in probe.key_latencies],
+            "key_p50_ms": _ms(_pct(probe.key_latencies, 0.5)),
+            "key_p95_ms": _ms(_pct(probe.key_latencies, 0.95)),
+            "key_idle_p50_ms": _ms(_pct(idle_keys, 0.5)),
+            "stream_seconds": (stream_end - (stream.first_read or t0)),
+            "rss_base_mb": base_rss,
+            "rss_peak_mb": maxrss_mb(),
+            "rss_growth_mb": maxrss_mb() - base_peak,
+            "rss_after_mb": rss_mb(),
+            **gcp.summary(t0, t1),
+        }
+        after = gcp.summary(t1, time.perf_counter())
+        result["gc_after_run_ms"] = after["gc_ms"]
+        result["gc_after_run_max_ms"] = after["gc_max_ms"]
+        gc.collect()
+        result["rss_after_gc_mb"] = rss_mb()
+    return result
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def main() -> None:
+    mode, url, scenario_json, out = sys.argv[1:5]
+    scenario = Scenario.from_json(json.loads(scenario_json))
+    if mode == "floor":
+        result = asyncio.run(measure_floor(scenario, url))
+    elif mode == "app":
+        result = asyncio.run(measure_app(scenario, url))
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    Path(out).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
