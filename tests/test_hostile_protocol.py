@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from hostile_server import HostileServer
+from hostile_server import SCENARIOS, HostileServer
 
 from tui_client.protocol import Api, ClientConfig, ErrorKind, GenerationRequest, RunState, SamplingParams, Status, VLLMClient
 
@@ -147,3 +147,19 @@ def test_cli_failures_are_one_line(scenario: str) -> None:
                              capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_cli_survives_every_scenario(scenario: str) -> None:
+    """Either a result, or one `error:` line and exit 1; never a traceback, never raw escapes."""
+    with HostileServer(scenario) as server:
+        out = subprocess.run([sys.executable, "-m", "tui_client", "generate", "--url", server.url, "--stream",
+                              "--n", "2", "--timeout", "0.5", "--no-history"],
+                             capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in out.stderr
+    assert not any(ch in out.stdout for ch in "\x1b\x07\x9b")
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    if out.returncode == 0:
+        assert errors == [] and "Beam candidate 0" in out.stdout
+    else:
+        assert out.returncode == 1 and len(errors) == 1, out.stderr
