@@ -35,7 +35,7 @@ import threading
 import time
 from pathlib import Path
 
-from tui_client.protocol import ClientConfig, VLLMClient, apis
+from tui_client.protocol import ClientConfig, RunState, VLLMClient, apis
 
 from .streams import Scenario
 
@@ -122,6 +122,21 @@ def _pct(values: list[float], q: float) -> float | None:
     return ordered[k]
 
 
+def run_result(state: RunState, stream: StreamProbe, t0: float, t1: float, c0: float, c1: float) -> dict[str, object]:
+    """What the floor and the app both report about one run."""
+    return {
+        "wall": t1 - t0,
+        "cpu": c1 - c0,
+        "status": state.status.value,
+        "error": str(state.error) if state.error else None,
+        "bytes_read": stream.bytes,
+        "reads": stream.reads,
+        "startup": (stream.first_read - t0) if stream.first_read else None,
+        "text_chars": state.total_chars,
+        "digest": digest([c.text for c in state.ordered()]),
+    }
+
+
 # -- the floor ------------------------------------------------------------------------
 
 
@@ -142,16 +157,8 @@ async def measure_floor(scenario: Scenario, url: str) -> dict[str, object]:
     assert last is not None
     state = last.state
     return {
-        "wall": t1 - t0,
-        "cpu": c1 - c0,
+        **run_result(state, probe, t0, t1, c0, c1),
         "events": events,
-        "status": state.status.value,
-        "error": str(state.error) if state.error else None,
-        "bytes_read": probe.bytes,
-        "reads": probe.reads,
-        "startup": (probe.first_read - t0) if probe.first_read else None,
-        "text_chars": state.total_chars,
-        "digest": digest([c.text for c in state.ordered()]),
         "rss_peak_mb": maxrss_mb(),
         "rss_growth_mb": maxrss_mb() - base_peak,
         **gcp.summary(t0, t1),
@@ -352,15 +359,7 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         frames = probe.frame_times(t0, t1)
         stream_end = last_byte or t1
         result = {
-            "wall": t1 - t0,
-            "cpu": c1 - c0,
-            "status": state.status.value,
-            "error": str(state.error) if state.error else None,
-            "bytes_read": stream.bytes,
-            "reads": stream.reads,
-            "startup": (stream.first_read - t0) if stream.first_read else None,
-            "text_chars": state.total_chars,
-            "digest": digest([c.text for c in state.ordered()]),
+            **run_result(state, stream, t0, t1, c0, c1),
             "panels_match_state": shown_ok,
             "frames": len(frames),
             "frame_ms": [round(f * 1000, 2) for f in frames],
