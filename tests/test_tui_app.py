@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from hostile_server import SCENARIOS, HostileServer
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input, Switch, TextArea
 
@@ -60,7 +61,7 @@ def assert_panels_match_state(app: TuiClientApp) -> None:
         text = cand.text if cand else ""
         assert panel.raw_text == text
         assert panel.display_text == make_inert(text, tab_size=4)
-        if cand is not None and cand.text:
+        if cand is not None and cand.text and not panel.stale:
             # Following the end: the last line is on screen; else (not streamed) the first.
             lines = [line.rstrip() for line in panel.shown_lines]
             visible = panel.visible_lines()
@@ -381,13 +382,33 @@ async def test_narrow_terminal_gives_one_column(demo_url: str) -> None:
 
 
 async def test_sixty_four_candidates_scroll_in_rows(demo_url: str) -> None:
-    app = make_app(demo_url, n=64, max_tokens=16)
+    app = make_app(demo_url, n=64, max_tokens=64)
     async with app.run_test(size=(200, 60)) as pilot:
         await wait_idle(app, pilot)
         await run_to_end(app, pilot)
         assert len(panels(app)) == 64 and app.run_state.status is Status.FINISHED
         grid = app.query_one(CandidateGrid)
         assert grid.has_class("-scrolling") and grid.max_scroll_y > 0
+        assert_panels_match_state(app)
+
+        # The panels scrolled out of view hold their text but skip the widget work
+        # (size, scroll, status line) until they come into view.
+        def in_view(panel: CandidatePanel) -> bool:
+            window = Region(0, round(grid.scroll_y), grid.scrollable_content_region.width,
+                            grid.scrollable_content_region.height)
+            return panel.virtual_region.overlaps(window)
+
+        shown = panels(app)
+        stale = [p for p in shown if p.stale]
+        assert stale and not any(in_view(p) for p in stale)
+        assert all(p.border_subtitle == p.status_line for p in shown if in_view(p))
+        last = shown[-1]
+        assert last in stale and last.border_subtitle != last.status_line
+        grid.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert in_view(last) and not last.stale
+        assert str(last.border_subtitle) == last.status_line and last.status_line.startswith("finished")
+        assert last.scroll_y == last.max_scroll_y > 0  # long enough to scroll: it shows its end
         assert_panels_match_state(app)
 
 

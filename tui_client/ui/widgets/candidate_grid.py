@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from textual.containers import ScrollableContainer
+from textual.geometry import Region
 
 from ...protocol import RunState
 from .candidate_panel import CandidatePanel
@@ -83,10 +84,11 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
             self.run_worker(self._add_panels(sorted(set(candidates) - set(self._panels)), state), group="grid")
         changed = 0
         restyle: list[CandidatePanel] = []
+        window = self._window()
         for index, panel in self._panels.items():
             panel.restyle_later = restyle
             try:
-                if panel.show(candidates.get(index), state):
+                if panel.show(candidates.get(index), state, on_screen=window is None or self._on_screen(panel, window)):
                     changed += 1
             finally:
                 panel.restyle_later = None
@@ -104,8 +106,34 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         for panel in new:
             panel.show(state.candidates.get(panel.index), state)
 
+    # -- panels off screen -------------------------------------------------------------
+
+    def _window(self) -> Region | None:
+        """The part of the grid in view, in the panels' coordinates; None when every panel fits."""
+        if self._shape is None or self._shape[2] is None:
+            return None
+        region = self.scrollable_content_region
+        return Region(round(self.scroll_x), round(self.scroll_y), region.width, region.height)
+
+    def _on_screen(self, panel: CandidatePanel, window: Region) -> bool:
+        if panel.has_focus or self.screen.maximized is panel:
+            return True
+        placed = panel.virtual_region  # empty until laid out: then draw it anyway
+        return not placed or placed.overlaps(window)
+
+    def catch_up(self) -> int:
+        """Bring the panels now in view up to their text (see :meth:`CandidatePanel.show`)."""
+        window = self._window()
+        return sum(panel.catch_up() for panel in self._panels.values()
+                   if panel.stale and (window is None or self._on_screen(panel, window)))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.catch_up()  # before the paint that shows them
+
     def on_resize(self) -> None:
         self._relayout()
+        self.call_after_refresh(self.catch_up)  # once the panels have their new places
 
     def _relayout(self) -> None:
         region = self.scrollable_content_region

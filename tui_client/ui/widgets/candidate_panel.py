@@ -33,11 +33,12 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from ...divergence import MAX_WORD, word_start
 from ...inert_text import make_inert
 from ...protocol import Candidate, RunState, Status
-from .lazy_scrollbar import LazyScrollbars
+from .lazy_scrollbar import LazyScrollBar, LazyScrollbars
 from .wrapped_lines import WrappedLines
 
 TAB_SIZE = 4
@@ -115,6 +116,8 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         self._notice: WrappedLines | None = None
         self._notice_kind = "notice"
         self._status_line = ""
+        self._subtitle = ""  # the status line as shown in the border
+        self._stale = False
         self._seen: tuple[object, ...] | None = None
         self._following = True
         self._quiet_scroll = False
@@ -199,11 +202,17 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         self._set_state(WAITING)
         self._set_notice(notice)
         self._set_status_line("waiting…")
-        self._update_size()
+        self._sync_widget()
         self._scroll_quietly(0)
 
-    def show(self, cand: Candidate | None, run: RunState) -> bool:
-        """Draw ``cand`` (None: the server sent nothing for this index yet); False if unchanged."""
+    def show(self, cand: Candidate | None, run: RunState, *, on_screen: bool = True) -> bool:
+        """Draw ``cand`` (None: the server sent nothing for this index yet); False if unchanged.
+
+        Off screen (``on_screen`` False: scrolled out of the grid) only the panel's text
+        and state are brought up to date, which is cheap; its size, scroll position and
+        status line (Textual's bookkeeping, most of a panel's cost at n=64) wait for
+        :meth:`catch_up`, when the grid scrolls it into view.
+        """
         error = run.error if run.status is Status.FAILED else None
         if cand is None:
             key: tuple[object, ...] = (None, run.status, error)
@@ -217,9 +226,31 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
             self._show_missing(run, error)
         else:
             self._show_candidate(cand, error)
+        if on_screen:
+            self._sync_widget()
+        else:
+            self._stale = True
+        return True
+
+    @property
+    def stale(self) -> bool:
+        """True when the text moved on while the panel was off screen (see :meth:`catch_up`)."""
+        return self._stale
+
+    def catch_up(self) -> bool:
+        """Bring the widget up to its text (after :meth:`show` off screen); False if it was."""
+        if not self._stale:
+            return False
+        self._sync_widget()
+        return True
+
+    def _sync_widget(self) -> None:
+        self._stale = False
+        if self._subtitle != self._status_line:
+            self._subtitle = self._status_line
+            self.border_subtitle = Content(self._status_line)
         self._update_size()
         self.refresh()
-        return True
 
     def _show_candidate(self, cand: Candidate, error: object) -> None:
         text = cand.text
@@ -297,9 +328,7 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
             self._strips.clear()
 
     def _set_status_line(self, line: str) -> None:
-        if line != self._status_line:
-            self._status_line = line
-            self.border_subtitle = Content(line)
+        self._status_line = line  # shown by _sync_widget
 
     # -- layout and scrolling ---------------------------------------------------------
 
@@ -320,7 +349,18 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         return count
 
     def _update_size(self) -> None:
-        self.virtual_size = Size(self._wrapped.width, self._line_count())
+        size = Size(self._wrapped.width, self._line_count())
+        if size != self.virtual_size:
+            # Not ``self.virtual_size = size``: that reactive lays out the whole screen
+            # (every panel, every frame). The panel's own box does not change when its
+            # text grows; only its scrollbar may, and showing or hiding a scrollbar
+            # lays out by itself (``show_vertical_scrollbar`` is a layout reactive).
+            bar = self._vertical_scrollbar
+            if isinstance(bar, LazyScrollBar):
+                bar.coarse = self.panel_state == STREAMING  # exact again once the text stops
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
         if self._following:
             self._follow_end()
 

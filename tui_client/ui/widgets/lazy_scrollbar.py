@@ -7,6 +7,11 @@ scrollbar goes through Rich (segments, then strips) and cost about a third of a
 :class:`LazyScrollBar` works out where the thumb would be drawn (in eighths of a
 cell, as :class:`~textual.scrollbar.ScrollBarRender` draws it) and skips repaints
 that would draw the same bar. :class:`LazyScrollbars` gives a scroll view one.
+
+While a panel streams, its thumb shrinks by an eighth of a cell every few lines
+of text, i.e. nearly every frame: 16 bars of 10 rows were half the rows a 16-panel
+frame rendered. A bar set :attr:`LazyScrollBar.coarse` repaints only when its thumb
+moves by whole cells; turning ``coarse`` off repaints it exactly.
 """
 
 from __future__ import annotations
@@ -26,6 +31,20 @@ class LazyScrollBar(ScrollBar):
     def __init__(self, vertical: bool = True, name: str | None = None, *, thickness: int = 1) -> None:
         super().__init__(vertical, name, thickness=thickness)
         self._drawn: tuple[object, ...] | None = None
+        self._coarse = False
+
+    @property
+    def coarse(self) -> bool:
+        """Repaint only when the thumb moves by whole cells (the view streams)."""
+        return self._coarse
+
+    @coarse.setter
+    def coarse(self, value: bool) -> None:
+        if value != self._coarse:
+            self._coarse = value
+            if not value and self.is_mounted:
+                self._drawn = None
+                self.refresh()
 
     def _look(self) -> tuple[object, ...]:
         """Everything the rendered bar depends on, the thumb in eighths of a cell."""
@@ -39,6 +58,8 @@ class LazyScrollBar(ScrollBar):
             position = (size - thumb_size) * (self.position / (virtual - window))
             start = int(position * eighths)
             thumb = (start, start + ceil(thumb_size * eighths))
+            if self._coarse:
+                thumb = (thumb[0] // eighths, -(-thumb[1] // eighths))
         # Colours come from the parent's styles: LazyScrollbars forgets the look when they change.
         return (self.size, thumb, self.thickness, self.mouse_over, self.grabbed, self.renderer)
 

@@ -69,7 +69,8 @@ class RunSummary(Static):
         if text == self._text and summary_state == self.summary_state:
             return
         self._text = text
-        self.update(Content(text))
+        # One row whatever the text (height: 1 in the CSS): no layout of the screen per frame.
+        self.update(Content(text), layout=False)
         if summary_state != self.summary_state:
             self.remove_class(*(f"-{s}" for s in SUMMARY_STATES))
             self.add_class(f"-{summary_state}")
