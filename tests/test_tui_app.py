@@ -408,7 +408,38 @@ async def test_sixty_four_candidates_scroll_in_rows(demo_url: str) -> None:
         await pilot.pause()
         assert in_view(last) and not last.stale
         assert str(last.border_subtitle) == last.status_line and last.status_line.startswith("finished")
-        assert last.scroll_y == last.max_scroll_y > 0  # long enough to scroll: it shows its end
+        assert last.max_scroll_y > 0  # long enough to scroll: sized for its text now
+        assert_panels_match_state(app)  # at its end if it streamed, at its start if it came at once
+
+
+async def test_panels_for_the_chosen_n_are_mounted_hidden_while_idle(demo_url: str) -> None:
+    """A run starts without mounting panels: they are mounted (hidden) once n is chosen."""
+    app = make_app(demo_url, n=12, max_tokens=8)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        grid = app.query_one(CandidateGrid)
+
+        def mounted() -> list[CandidatePanel]:
+            return [child for child in grid.children if isinstance(child, CandidatePanel)]
+
+        assert [p.index for p in mounted()] == list(range(12))
+        assert not any(p.display for p in mounted()) and grid.panels == []
+        app.query_one("#n", NSlider).value = 20
+        await asyncio.sleep(0.5)  # RESERVE_DELAY, then the mounting
+        await wait_idle(app, pilot)
+        assert [p.index for p in mounted()] == list(range(20))
+        assert not any(p.display for p in mounted())
+
+        app.query_one("#n", NSlider).value = 3
+        await run_to_end(app, pilot)
+        assert [p.index for p in panels(app)] == [0, 1, 2]
+        assert [p.index for p in mounted() if p.display] == [0, 1, 2]
+        assert_panels_match_state(app)
+        before = set(map(id, mounted()))
+        app.query_one("#n", NSlider).value = 20
+        await run_to_end(app, pilot)
+        assert set(map(id, mounted())) == before, "the run mounted panels instead of reusing them"
+        assert [p.index for p in mounted() if p.display] == list(range(20))
         assert_panels_match_state(app)
 
 

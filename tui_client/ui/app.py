@@ -107,6 +107,9 @@ and the keys typed as the run ends."""
 WORKER_SLICE = 0.005
 """Longest the run worker holds the event loop before it lets other work in (seconds)."""
 
+RESERVE_DELAY = 0.3
+"""After n changes, the app waits this long (seconds) before it mounts the panels n needs (hidden)."""
+
 CLOCK_INTERVAL = 0.25
 """How often elapsed times move while a run is active (seconds)."""
 
@@ -342,6 +345,7 @@ class TuiClientApp(App[None]):
         self._run_serial = 0
         self._last_panel: CandidatePanel | None = None
         self._clock: Timer | None = None
+        self._reserve_timer: Timer | None = None
         self.pacer = FramePacer(self, self._draw)
         self._running_in_css: bool | None = None
         # Divergence view (d: marks, t: tails).
@@ -411,6 +415,7 @@ class TuiClientApp(App[None]):
         self.empty_hint.update(self._empty_hint())
         self.sidebar.validate()
         self._clock = self.set_interval(CLOCK_INTERVAL, self._clock_tick, pause=True)
+        self.call_after_refresh(self._reserve_panels)
         if self.client is None:
             assert self.client_error is not None
             self._show_unreachable(self.config.url, str(self.client_error))
@@ -773,6 +778,15 @@ class TuiClientApp(App[None]):
     @on(ControlsSidebar.Changed)
     def _controls_changed(self) -> None:
         self.refresh_bindings()
+        if self._reserve_timer is not None:
+            self._reserve_timer.stop()
+        self._reserve_timer = self.set_timer(RESERVE_DELAY, self._reserve_panels)
+
+    def _reserve_panels(self) -> None:
+        """Mount the panels the chosen n needs, hidden, while idle: a run then starts at once."""
+        self._reserve_timer = None
+        if self._ui_alive():
+            self.run_worker(self.grid.reserve(self.sidebar.n), group="reserve", exit_on_error=False)
 
     # -- the run ------------------------------------------------------------------------
 
