@@ -28,6 +28,7 @@ import asyncio
 import gc
 import hashlib
 import json
+import os
 import random
 import resource
 import sys
@@ -122,19 +123,44 @@ def _pct(values: list[float], q: float) -> float | None:
     return ordered[k]
 
 
-def run_result(state: RunState, stream: StreamProbe, t0: float, t1: float, c0: float, c1: float) -> dict[str, object]:
+def run_result(state: RunState, t0: float, t1: float, cpu: float, *, startup: float | None) -> dict[str, object]:
     """What the floor and the app both report about one run."""
     return {
         "wall": t1 - t0,
-        "cpu": c1 - c0,
+        "cpu": cpu,
         "status": state.status.value,
         "error": str(state.error) if state.error else None,
-        "bytes_read": stream.bytes,
-        "reads": stream.reads,
-        "startup": (stream.first_read - t0) if stream.first_read else None,
+        "bytes_read": state.bytes_received,
+        "startup": startup,
         "text_chars": state.total_chars,
         "digest": digest([c.text for c in state.ordered()]),
     }
+
+
+def proc_status_mb(pid: int | None, field: str) -> float:
+    """A memory field of ``/proc/PID/status`` (``VmRSS``, ``VmHWM``: peak) in MB; 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the floor ------------------------------------------------------------------------
@@ -157,7 +183,8 @@ async def measure_floor(scenario: Scenario, url: str) -> dict[str, object]:
     assert last is not None
     state = last.state
     return {
-        **run_result(state, probe, t0, t1, c0, c1),
+        **run_result(state, t0, t1, c1 - c0, startup=(probe.first_read - t0) if probe.first_read else None),
+        "reads": probe.reads,
         "events": events,
         "rss_peak_mb": maxrss_mb(),
         "rss_growth_mb": maxrss_mb() - base_peak,
@@ -306,7 +333,6 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
     from tui_client.ui.app import TuiClientApp
     from tui_client.ui.widgets.candidate_grid import CandidateGrid
 
-    stream = StreamProbe()
     gcp = GCProbe()
     request = scenario.request()
     app = TuiClientApp(_config(scenario, url), request)
@@ -332,17 +358,21 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         prompt_len = len(app.prompt.text)
 
         base_peak, base_rss = maxrss_mb(), rss_mb()
+        worker = app.stream_worker.pid if app.stream_worker is not None else None
+        worker_rss0 = proc_status_mb(worker, "VmRSS")
         thread = threading.Thread(target=probe.key_thread, args=(prompt_len,), daemon=True)
         if keys:
             thread.start()
         probe.draws.clear()
         probe.paints.clear()
         probe.after_paint.clear()
+        w0 = process_cpu(worker)
         c0, t0 = time.process_time(), time.perf_counter()
         probe.streaming = True
         app.action_run()
         await asyncio.wait_for(probe.final_painted.wait(), RUN_TIMEOUT)
         t1, c1 = probe.final_paint, probe.final_paint_cpu
+        w1 = process_cpu(worker)
         assert t1 is not None
         probe.streaming = False
         probe.stop_keys.set()
@@ -355,11 +385,20 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         panels = app.query_one(CandidateGrid).panels
         shown_ok = all(p.raw_text == (state.candidates[p.index].text if p.index in state.candidates else "")
                        for p in panels)
-        last_byte = stream.last_byte
+        # The stream is read where the app reads it (its worker process): the state says
+        # when the response body ended, on the monotonic clock (perf_counter's, on Linux).
+        last_byte = state.started + state.body_ended_at if state.body_ended_at is not None else None
+        first_text = state.started + state.first_text_at if state.first_text_at is not None else None
         frames = probe.frame_times(t0, t1)
         stream_end = last_byte or t1
+        worker_peak = proc_status_mb(worker, "VmHWM")
+        ui_growth = maxrss_mb() - base_peak
+        worker_growth = max(0.0, worker_peak - worker_rss0) if worker else 0.0
         result = {
-            **run_result(state, stream, t0, t1, c0, c1),
+            **run_result(state, t0, t1, (c1 - c0) + (w1 - w0), startup=(first_text - t0) if first_text else None),
+            "ui_cpu": c1 - c0,
+            "worker_cpu": w1 - w0,
+            "stream_worker": worker is not None,
             "panels_match_state": shown_ok,
             "frames": len(frames),
             "frame_ms": [round(f * 1000, 2) for f in frames],
@@ -375,10 +414,14 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
             "key_p50_ms": _ms(_pct(probe.key_latencies, 0.5)),
             "key_p95_ms": _ms(_pct(probe.key_latencies, 0.95)),
             "key_idle_p50_ms": _ms(_pct(idle_keys, 0.5)),
-            "stream_seconds": (stream_end - (stream.first_read or t0)),
+            "stream_seconds": (stream_end - (first_text or t0)),
             "rss_base_mb": base_rss,
             "rss_peak_mb": maxrss_mb(),
-            "rss_growth_mb": maxrss_mb() - base_peak,
+            "rss_growth_mb": ui_growth + worker_growth,
+            "ui_rss_growth_mb": ui_growth,
+            "worker_rss_base_mb": worker_rss0,
+            "worker_rss_peak_mb": worker_peak,
+            "worker_rss_growth_mb": worker_growth,
             "rss_after_mb": rss_mb(),
             **gcp.summary(t0, t1),
         }

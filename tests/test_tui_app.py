@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 from hostile_server import SCENARIOS, HostileServer
@@ -545,3 +546,27 @@ async def test_cancel_a_non_streaming_run(slow_demo_url: str) -> None:
         assert app.run_state.status is Status.CANCELLED
         assert not app.query_one(WaitingNotice).display and app.query_one(CandidateGrid).display
         assert all(p.panel_state == "cancelled" for p in panels(app))
+
+
+async def test_runs_are_read_in_the_stream_worker_process(demo_url: str) -> None:
+    app = make_app(demo_url, n=3, max_tokens=16)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        worker = app.stream_worker
+        assert worker is not None and worker.running and worker.pid not in (None, os.getpid())
+        await run_to_end(app, pilot)
+        assert app.run_state.status is Status.FINISHED and app.run_state.bytes_received > 0
+        assert_panels_match_state(app)
+    assert not worker.running, "the worker process outlived the app"
+
+
+async def test_without_a_worker_process_runs_are_read_in_the_app(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    app = make_app(demo_url, n=2, max_tokens=16)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        assert app.stream_worker is None
+        assert any("No stream worker process" in (n.title or "") for n in app._notifications)
+        await run_to_end(app, pilot)
+        assert app.run_state.status is Status.FINISHED
+        assert_panels_match_state(app)

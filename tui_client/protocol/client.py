@@ -144,6 +144,10 @@ class VLLMClient:
         """What :meth:`connect` found; None before it succeeded."""
         return self._server
 
+    def assume_server(self, server: ServerInfo) -> None:
+        """Take ``server`` as what :meth:`connect` found (another client detected it)."""
+        self._server = server
+
     def describe(self) -> ServerInfo:
         """What is known so far, for display before/without a connection."""
         return self._server or ServerInfo(self.base_url, self._api, self.config.model)
@@ -215,6 +219,7 @@ class VLLMClient:
                         yield event
                 else:
                     raw = await self._read_capped(resp)
+                    state.bytes_received, state.body_ended_at = len(raw), state.now()
                     try:
                         data = loads(raw)
                     except Exception:
@@ -240,11 +245,13 @@ class VLLMClient:
         limit = self.config.max_total_chars
         async for chunk in resp.aiter_bytes():
             received += len(chunk)
+            state.bytes_received = received
             changed = adapter.feed(chunk)
             if changed:
                 if received > limit:  # each character takes a byte at least: below that, no need to count
                     self._check_size(state)
                 yield CandidatesChanged(state, frozenset(changed))
+        state.body_ended_at = state.now()
         changed = adapter.end_of_stream()
         if changed:
             yield CandidatesChanged(state, frozenset(changed))

@@ -139,6 +139,8 @@ class RunState:
     first_text_at: float | None = None  # seconds since ``started``
     ended_at: float | None = None
     version: int = 0  # bumped on every change: redraw when it moved
+    bytes_received: int = 0  # response body bytes read so far
+    body_ended_at: float | None = None  # seconds since ``started`` when the response body ended
 
     def now(self) -> float:
         return time.monotonic() - self.started

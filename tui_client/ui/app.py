@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
@@ -49,12 +49,14 @@ from ..protocol import (
     ClientError,
     ErrorKind,
     GenerationRequest,
+    RunEvent,
     RunState,
     SamplingParams,
     ServerInfo,
     Status,
     VLLMClient,
 )
+from ..protocol.worker import StreamWorker, WorkerUnavailable
 from ..ui_state import load_ui_state, save_ui_state
 from .screens.confirm_screen import ConfirmScreen
 from .screens.help_screen import HelpScreen
@@ -325,6 +327,7 @@ class TuiClientApp(App[None]):
         demo_url_note: str | None = None,
         theme: str | None = None,
         keymap: Mapping[str, str] | None = None,
+        stream_worker: bool = True,
     ) -> None:
         super().__init__()
         self.config = config or ClientConfig()
@@ -346,6 +349,8 @@ class TuiClientApp(App[None]):
         self._last_panel: CandidatePanel | None = None
         self._clock: Timer | None = None
         self._reserve_timer: Timer | None = None
+        self.stream_worker: StreamWorker | None = StreamWorker() if stream_worker else None
+        """Reads and parses the runs' streams in a child process; None: in this process."""
         self.pacer = FramePacer(self, self._draw)
         self._running_in_css: bool | None = None
         # Divergence view (d: marks, t: tails).
@@ -416,6 +421,8 @@ class TuiClientApp(App[None]):
         self.sidebar.validate()
         self._clock = self.set_interval(CLOCK_INTERVAL, self._clock_tick, pause=True)
         self.call_after_refresh(self._reserve_panels)
+        if self.client is not None:
+            self.run_worker(self._start_stream_worker(), group="stream-worker", exit_on_error=False)
         if self.client is None:
             assert self.client_error is not None
             self._show_unreachable(self.config.url, str(self.client_error))
@@ -799,28 +806,64 @@ class TuiClientApp(App[None]):
         # Until the server answers, draw a stand-in state (waiting, no candidates).
         state = RunState(request, self.client.describe())
         self.run_state, self.run_request = state, request
+        latest = [state]  # the run's state, as the events hand it over
         self._set_running(True)
         try:
             await self._start_view(request)
-            async with aclosing(self.client.generate(request)) as events:
-                slice_started = time.perf_counter()
-                async for event in events:
-                    if event.state is not state:
-                        state = self.run_state = event.state
-                    self.pacer.mark_dirty()
-                    if time.perf_counter() - slice_started > WORKER_SLICE:
-                        # Buffered data does not suspend the read: let keys and frames in.
-                        await asyncio.sleep(0)
-                        slice_started = time.perf_counter()
+            try:
+                await self._consume(self._events(request), latest)
+            except WorkerUnavailable as err:  # no child process: read the stream here
+                self._stream_worker_failed(err)
+                await self._consume(self.client.generate(request), latest)
         except Exception as err:  # noqa: BLE001 - a bug must not take the app down
+            state = latest[0]
             if not state.status.done:
                 state.finish(Status.FAILED, ClientError(ErrorKind.BAD_RESPONSE, f"internal error: {err!r}"))
         finally:
+            state = latest[0]
             if not state.status.done:  # cancelled before the server answered
                 state.finish(Status.CANCELLED)
             if serial == self._run_serial:
                 self._end_view(state)
             self._save_run(state)
+
+    def _events(self, request: GenerationRequest) -> AsyncIterator[RunEvent]:
+        """The run's events: read and parsed in the stream worker process, unless it failed."""
+        assert self.client is not None
+        if self.stream_worker is None:
+            return self.client.generate(request)
+        return self.stream_worker.generate(
+            self.client.config, request, server=self.client.server, describe=self.client.describe()
+        )
+
+    async def _consume(self, run: AsyncIterator[RunEvent], latest: list[RunState]) -> None:
+        """Follow one run's events to the end, its state in ``latest[0]`` (the pacer draws it)."""
+        async with aclosing(run) as events:  # type: ignore[type-var]
+            slice_started = time.perf_counter()
+            async for event in events:
+                if event.state is not latest[0]:
+                    latest[0] = self.run_state = event.state
+                self.pacer.mark_dirty()
+                if time.perf_counter() - slice_started > WORKER_SLICE:
+                    # Buffered data does not suspend the read: let keys and frames in.
+                    await asyncio.sleep(0)
+                    slice_started = time.perf_counter()
+
+    async def _start_stream_worker(self) -> None:
+        if self.stream_worker is None:
+            return
+        try:
+            await self.stream_worker.start()
+        except WorkerUnavailable as err:
+            self._stream_worker_failed(err)
+
+    def _stream_worker_failed(self, err: WorkerUnavailable) -> None:
+        """From now on runs read their stream in this process (slower under fast streams)."""
+        if self.stream_worker is None:
+            return
+        self.stream_worker = None
+        self.notify(make_inert(f"{err}. Streams are read in the UI process instead (slower at high n)."),
+                    title="No stream worker process", severity="warning", markup=False, timeout=10)
 
     async def _start_view(self, request: GenerationRequest) -> None:
         grid = self.grid
@@ -980,6 +1023,8 @@ class TuiClientApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.pacer.resume_gc(now=True)
+        if self.stream_worker is not None:
+            await self.stream_worker.aclose()
         if self.client is not None:
             await self.client.aclose()
 
