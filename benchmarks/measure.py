@@ -11,9 +11,9 @@ Instrumented from outside (the app is not changed for this):
 
 - frames: the frame pacer's draw is wrapped; a frame's time is its draw plus the
   screen update (layout + compositor) that paints it, both on the UI thread;
-- last byte to final frame: from the moment the response body ended (the protocol
-  adapter's ``end_of_stream``) to the end of the first screen paint after the app
-  drew the final state;
+- last byte to final frame: from the moment the response body ended (as the
+  protocol layer records it, in the app's stream worker process) to the end of the
+  first screen paint after which every panel in view shows the final state;
 - key latency: a thread sends key events through the driver, as a terminal's input
   thread does (alternately ``x`` and ``backspace`` into the focused prompt), each
   stamped when sent; its latency is the time until a screen paint shows the prompt
@@ -261,7 +261,9 @@ class AppProbe:
 
     def _painted(self) -> None:
         now = time.perf_counter()
-        if self.ended_view is not None and self.final_paint is None:
+        # Final: the run ended and every panel in view shows it (a frame draws a few
+        # panels at a time when they are slow to draw; the rest follow in the next ones).
+        if self.ended_view is not None and self.final_paint is None and not self.app.grid.pending:
             self.final_paint = now
             self.final_paint_cpu = time.process_time()
             self.final_painted.set()

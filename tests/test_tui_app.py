@@ -32,8 +32,19 @@ def make_app(url: str, prompt: str = "Once upon a time", **params: object) -> Tu
 
 
 async def wait_idle(app: TuiClientApp, pilot: Pilot, timeout: float = 30) -> None:
-    """Wait for every worker (run, connect) to end, then for the final frame."""
+    """Wait for every worker (run, connect) to end, then for the final frames."""
     await asyncio.wait_for(app.workers.wait_for_complete(), timeout)
+    await pilot.pause()
+    await wait_drawn(app, pilot)
+
+
+async def wait_drawn(app: TuiClientApp, pilot: Pilot, timeout: float = 10) -> None:
+    """Wait until every panel in view shows the latest state (a frame draws a few panels
+    at a time when they are slow to draw: the rest follow in the next frames)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while app.grid.pending:
+        assert asyncio.get_running_loop().time() < deadline, "panels were left undrawn"
+        await pilot.pause(0.01)
     await pilot.pause()
 
 

@@ -12,6 +12,7 @@ import asyncio
 import pytest
 from replay_server import LEGACY, OPENAI, Recording, ReplayServer
 from test_protocol_replay import expected_legacy, expected_openai, request_for
+from test_tui_app import wait_idle
 
 from tui_client.inert_text import make_inert
 from tui_client.protocol import Api, ClientConfig, Status
@@ -29,8 +30,7 @@ async def run_recording(rec: Recording, api: Api | None = None) -> TuiClientApp:
         async with app.run_test(size=SIZE) as pilot:
             await asyncio.wait_for(app.workers.wait_for_complete(), 30)
             await pilot.press("ctrl+j")
-            await asyncio.wait_for(app.workers.wait_for_complete(), 30)
-            await pilot.pause()
+            await wait_idle(app, pilot)
             app.shown = {p.index: (p.raw_text, p.display_text, p.panel_state, p.status_line)  # type: ignore[attr-defined]
                          for p in app.query_one(CandidateGrid).panels}
             app.server_bar_text = app.query_one(ServerBar).connection  # type: ignore[attr-defined]
@@ -94,8 +94,7 @@ async def run_recording_with(rec: Recording, config: ClientConfig) -> TuiClientA
         async with app.run_test(size=SIZE) as pilot:
             await asyncio.wait_for(app.workers.wait_for_complete(), 30)
             await pilot.press("ctrl+j")
-            await asyncio.wait_for(app.workers.wait_for_complete(), 30)
-            await pilot.pause()
+            await wait_idle(app, pilot)
             app.panel_states = [p.panel_state for p in app.query_one(CandidateGrid).panels]  # type: ignore[attr-defined]
             app.panel_lines = [p.shown_lines for p in app.query_one(CandidateGrid).panels]  # type: ignore[attr-defined]
             app.posted = [r for r in server.received if r.method == "POST"]  # type: ignore[attr-defined]

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import asyncio
 
+from test_tui_app import wait_drawn
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from tui_client.protocol import Api, ClientConfig, GenerationRequest, SamplingParams, ServerInfo
+from tui_client.protocol import (
+    Api,
+    ClientConfig,
+    GenerationRequest,
+    SamplingParams,
+    ServerInfo,
+)
 from tui_client.ui.app import TuiClientApp
 from tui_client.ui.widgets.server_bar import ServerBar
 
@@ -45,6 +52,7 @@ async def settle(pilot: Pilot) -> None:
             cand.last_text_at = 1.2
         app.pacer.flush()
     await pilot.pause()
+    await wait_drawn(app, pilot)
 
 
 async def run_demo(pilot: Pilot) -> None:

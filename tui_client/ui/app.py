@@ -92,8 +92,20 @@ DEFAULT_REQUEST = GenerationRequest("", SamplingParams(n=4, temperature=0.8, max
 FRAME_INTERVAL = 1 / 30
 """Shortest time between two frames (seconds)."""
 
+FRAME_BUDGET = 0.020
+"""Work a frame should take at most (seconds): a key pressed during a frame waits for it."""
+
+FIRST_PANELS_PER_FRAME = 8
+"""Panels the first frame of a run may draw (about 20 ms of work at 200x60), before frames are measured."""
+
+MIN_PANELS_PER_FRAME = 2
+"""A frame draws at least this many of the panels that changed, however slow they are."""
+
 NARROW_WIDTH = 100
 """Below this many columns the layout tightens (narrower controls, no app name)."""
+
+MIN_IDLE = 0.001
+"""Shorter idle gaps than this (seconds) are skipped: the next frame is queued at once."""
 
 LOADED_IDLE_FACTOR = 3.0
 """Under full load the pacer stays idle this many times as long as a frame's work:
@@ -150,6 +162,10 @@ class FramePacer:
         self._busy = False  # a frame is scheduled, being painted, or the idle gap after it runs
         self.frames = 0
         self.last_frame_seconds = 0.0
+        """Wall time of the last frame, from its draw to the end of the paint that showed it."""
+        self.last_frame_work = 0.0
+        """CPU time the UI thread spent from the last frame's draw to its paint (work, not waits)."""
+        self._frame_cpu = 0.0
         self._gc_paused = False
         self._gc_settled = False
         self._gc_resuming = False  # a run ended; its full collection is still to come
@@ -186,6 +202,7 @@ class FramePacer:
                 return
         self._dirty = False
         started = time.perf_counter()
+        self._frame_cpu = time.thread_time()
         try:
             self._draw()
         finally:
@@ -196,6 +213,8 @@ class FramePacer:
         took = time.perf_counter() - started
         self.frames += 1
         self.last_frame_seconds = took
+        # The UI thread's own work for it (not the wait for the screen's refresh in between).
+        self.last_frame_work = time.thread_time() - self._frame_cpu
         if self._gc_paused:
             if not self._gc_settled:
                 gc.freeze()  # the run's set-up (panels, first layout and paint) is long-lived: freeze it too
@@ -207,7 +226,12 @@ class FramePacer:
         finished = time.perf_counter()
         work = finished - started  # draw and paint (and what ran in between)
         self._gap_started = (finished, time.process_time())
-        self._app.set_timer(max(self.min_interval - work, work * LOADED_IDLE_FACTOR * self.load), self._idle_over)
+        idle = max(self.min_interval - work, work * LOADED_IDLE_FACTOR * self.load)
+        if idle < MIN_IDLE:
+            # No gap (Textual's timers cannot take 0 s): after whatever is queued (keys first).
+            self._app.call_later(self._idle_over)
+        else:
+            self._app.set_timer(idle, self._idle_over)
 
     def pause_gc(self) -> None:
         """While a run streams: no automatic full collections; the pacer does them, cheaply.
@@ -349,6 +373,8 @@ class TuiClientApp(App[None]):
         self._last_panel: CandidatePanel | None = None
         self._clock: Timer | None = None
         self._reserve_timer: Timer | None = None
+        self._panels_drawn = 0  # by the last frame
+        self._panel_allowance = FIRST_PANELS_PER_FRAME  # panels in view a frame may draw (learnt)
         self.stream_worker: StreamWorker | None = StreamWorker() if stream_worker else None
         """Reads and parses the runs' streams in a child process; None: in this process."""
         self.pacer = FramePacer(self, self._draw)
@@ -867,6 +893,7 @@ class TuiClientApp(App[None]):
 
     async def _start_view(self, request: GenerationRequest) -> None:
         grid = self.grid
+        self._panels_drawn, self._panel_allowance = 0, FIRST_PANELS_PER_FRAME  # n and sizes may differ
         self.loaded_run = self.run_history_id = None
         self._reset_divergence()
         self.empty_hint.display = False
@@ -930,6 +957,22 @@ class TuiClientApp(App[None]):
         """False once the app is shutting down (late worker and timer callbacks do nothing)."""
         return self.is_running and not self._exit and self.grid.is_attached
 
+    def _panels_per_frame(self) -> int:
+        """How many panels in view a frame may draw to stay within :data:`FRAME_BUDGET`.
+
+        Learnt from the frames before: a frame that drew its whole allowance took
+        ``took`` (the UI thread's CPU time), so the allowance is scaled by
+        ``FRAME_BUDGET / took``: down when frames ran long, up (at most doubled) when
+        they were short. Under a fast stream
+        every panel changes every frame; drawing them all at once would make long frames
+        that keys wait behind. The panels left out come first in the next frame.
+        """
+        drawn, took = self._panels_drawn, self.pacer.last_frame_work
+        if drawn and took and drawn >= self._panel_allowance:
+            fits = int(drawn * FRAME_BUDGET / took)  # what the last frame's pace allows
+            self._panel_allowance = max(MIN_PANELS_PER_FRAME, min(fits, 2 * drawn) if fits > drawn else fits)
+        return self._panel_allowance
+
     def _draw(self) -> None:
         """Draw the latest state: the panels whose candidate changed, and the summary."""
         state, request = self.run_state, self.run_request
@@ -937,7 +980,12 @@ class TuiClientApp(App[None]):
             return
         shared = None
         if request.stream or state.status.done:
-            self.grid.show(state)
+            # The final state is drawn whole: it restyles every panel in view (new border
+            # colours), which repaints them all anyway, so splitting it saves nothing.
+            limit = None if state.status.done else self._panels_per_frame()
+            self._panels_drawn = self.grid.show(state, limit)
+            if self.grid.pending:
+                self.pacer.mark_dirty()  # the panels left out come first in the next frame
             shared = self._update_divergence()
         origin = f"from history #{self.loaded_run.id}" if self.loaded_run is not None else None
         self.summary.show_state(state, stream=request.stream, origin=origin, shared=shared)

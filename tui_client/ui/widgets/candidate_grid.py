@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 
+from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
 
 from ...protocol import RunState
 from .candidate_panel import CandidatePanel
+from .panel_text_styles import PanelTextStyles
 
 MIN_PANEL_WIDTH = 34
 """Narrowest panel worth a column of its own (cells, border included)."""
@@ -52,6 +54,11 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         self._shape: tuple[int, int, int | None] | None = None
         self._reserving = False
         self._reserve_up_to = 0
+        self.pending = 0
+        """Panels in view whose latest text the last :meth:`show` left for a later one."""
+
+    def compose(self) -> ComposeResult:
+        yield PanelTextStyles()
 
     @property
     def panels(self) -> list[CandidatePanel]:
@@ -117,25 +124,41 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
     async def clear(self) -> None:
         await self.prepare(0)
 
-    def show(self, state: RunState) -> int:
-        """Draw the latest state into every panel whose candidate changed; returns how many."""
+    def show(self, state: RunState, limit: int | None = None) -> int:
+        """Draw the latest state into the panels whose candidate changed; returns how many
+        were drawn. At most ``limit`` panels in view are drawn: the others get their text
+        (cheap) and are drawn by a later call first (:attr:`pending` says how many wait)."""
         candidates = state.candidates
         if any(index not in self._panels for index in candidates):
             # The server answered an index we did not ask for: show it anyway.
             self.run_worker(self._add_panels(sorted(set(candidates) - set(self._panels)), state), group="grid")
-        changed = 0
+        changed = pending = 0
+        budget = len(self._panels) if limit is None else limit
         restyle: list[CandidatePanel] = []
         window = self._window()
-        for index, panel in self._panels.items():
+        panels = list(self._panels.values())
+        if limit is not None:
+            panels.sort(key=lambda panel: not panel.stale)  # those left out last time first
+        for panel in panels:
             panel.restyle_later = restyle
             try:
-                if panel.show(candidates.get(index), state, on_screen=window is None or self._on_screen(panel, window)):
-                    changed += 1
+                in_view = window is None or self._on_screen(panel, window)
+                if in_view and budget > 0:
+                    if panel.show(candidates.get(panel.index), state):
+                        changed += 1
+                        budget -= 1
+                elif panel.show(candidates.get(panel.index), state, on_screen=False) or panel.stale:
+                    pending += in_view
             finally:
                 panel.restyle_later = None
+        self.pending = pending
         if restyle:
-            # Panels in the same state share their CSS match: restyled together, it is done once.
-            self.app.stylesheet.update_nodes(restyle, animate=True)
+            # Panels in the same state share their CSS match: restyled together, it is done
+            # once. Their scrollbars are left alone (Stylesheet.update_nodes would restyle
+            # them too, half the cost): a state class does not change how a bar looks.
+            stylesheet, cache = self.app.stylesheet, {}
+            for panel in restyle:
+                stylesheet.apply(panel, animate=True, cache=cache)
         return changed
 
     async def _add_panels(self, indices: list[int], state: RunState) -> None:

@@ -39,6 +39,7 @@ from ...divergence import MAX_WORD, word_start
 from ...inert_text import make_inert
 from ...protocol import Candidate, RunState, Status
 from .lazy_scrollbar import LazyScrollBar, LazyScrollbars
+from .panel_text_styles import PanelTextStyles
 from .wrapped_lines import WrappedLines
 
 TAB_SIZE = 4
@@ -88,14 +89,6 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         Binding("end", "follow", "Follow end", id="candidate.follow", show=False),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "candidate-panel--notice",
-        "candidate-panel--error",
-        "candidate-panel--shared",  # the prefix every candidate shares (divergence on)
-        "candidate-panel--unique",  # the first word where this candidate differs from all others
-        "candidate-panel--tails-marker",  # "… 123 shared chars" (tails on)
-    }
-
     ALLOW_MAXIMIZE = True
 
     class Copied(Message):
@@ -118,6 +111,7 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         self._status_line = ""
         self._subtitle = ""  # the status line as shown in the border
         self._stale = False
+        self._deferring = False  # show() off screen: the CSS state class waits too
         self._seen: tuple[object, ...] | None = None
         self._following = True
         self._quiet_scroll = False
@@ -133,6 +127,7 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         self._tails = False
         self._snapped: tuple[int, ...] = (-1, -1, -1, 0, 0)  # (shared, unique, len) -> dim end, word end
         self._mark_styles: tuple[Style, Style, Style] | None = None
+        self._texts: PanelTextStyles | None = None
         self.border_title = Content(f"Candidate {index}")
         self._set_state(WAITING)
         self._set_notice("waiting for text…")
@@ -208,10 +203,11 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
     def show(self, cand: Candidate | None, run: RunState, *, on_screen: bool = True) -> bool:
         """Draw ``cand`` (None: the server sent nothing for this index yet); False if unchanged.
 
-        Off screen (``on_screen`` False: scrolled out of the grid) only the panel's text
-        and state are brought up to date, which is cheap; its size, scroll position and
-        status line (Textual's bookkeeping, most of a panel's cost at n=64) wait for
-        :meth:`catch_up`, when the grid scrolls it into view.
+        Otherwise (``on_screen`` False: scrolled out of the grid, or left for a later
+        frame) only the panel's text and state are brought up to date, which is cheap;
+        its size, scroll position, status line and state colours (Textual's bookkeeping
+        and the repaint, most of a panel's cost) wait for :meth:`catch_up` or the next
+        :meth:`show` on screen.
         """
         error = run.error if run.status is Status.FAILED else None
         if cand is None:
@@ -220,12 +216,16 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
             key = (cand.text, cand.status, cand.tokens, cand.finish_reason, cand.last_text_at, error)
         seen = self._seen
         if seen is not None and len(seen) == len(key) and all(a is b or a == b for a, b in zip(seen, key)):
-            return False
+            return self.catch_up() if on_screen else False
         self._seen = key
-        if cand is None:
-            self._show_missing(run, error)
-        else:
-            self._show_candidate(cand, error)
+        self._deferring = not on_screen
+        try:
+            if cand is None:
+                self._show_missing(run, error)
+            else:
+                self._show_candidate(cand, error)
+        finally:
+            self._deferring = False
         if on_screen:
             self._sync_widget()
         else:
@@ -246,6 +246,7 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
 
     def _sync_widget(self) -> None:
         self._stale = False
+        self._apply_state_class()
         if self._subtitle != self._status_line:
             self._subtitle = self._status_line
             self.border_subtitle = Content(self._status_line)
@@ -304,12 +305,18 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         self._set_status_line(label)
 
     def _set_state(self, state: str) -> None:
-        if state != self.panel_state or not self.has_class(f"-{state}"):
+        self.panel_state = state
+        if not self._deferring:
+            self._apply_state_class()
+
+    def _apply_state_class(self) -> None:
+        """Give the panel the CSS class of :attr:`panel_state` (``-streaming`` ...)."""
+        state = self.panel_state
+        if not self.has_class(f"-{state}"):
             # One restyle, not two, and none when the grid restyles its panels in one go
             # (:attr:`restyle_later`): restyling is the costly part (~2 ms a panel).
             self.remove_class(*(f"-{s}" for s in PANEL_STATES if s != state), update=False)
             self.add_class(f"-{state}", update=False)
-            self.panel_state = state
             if self.restyle_later is not None:
                 self.restyle_later.append(self)
             elif self.is_attached:  # else mounting styles it
@@ -465,14 +472,27 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         return self._styles
 
     def _component_style(self, name: str) -> Style:
-        """The panel's style with component ``name``'s on top; a translucent colour (``$text-muted``)
-        is blended over the background (a partial Rich style would drop its alpha: full white)."""
+        """The panel's style with text style ``name`` (see :class:`PanelTextStyles`) on top; a
+        translucent colour (``$text-muted``) is blended over the background (a partial Rich
+        style would drop its alpha: full white)."""
         base = self.rich_style
-        style = base + self.get_component_rich_style(name, partial=True)
-        color = self.get_component_styles(name).color
-        if color.a < 1 and base.bgcolor is not None and self.get_component_styles(name).has_rule("color"):
-            style += Style(color=(Color.from_rich_color(base.bgcolor) + color).rich_color)
+        texts = self._text_styles()
+        if texts is None:
+            return base
+        style = base + texts.get_component_rich_style(name, partial=True)
+        styles = texts.get_component_styles(name)
+        if styles.color.a < 1 and base.bgcolor is not None and styles.has_rule("color"):
+            style += Style(color=(Color.from_rich_color(base.bgcolor) + styles.color).rich_color)
         return style
+
+    def _text_styles(self) -> PanelTextStyles | None:
+        """The widget that holds the panels' text styles (the grid has one)."""
+        if self._texts is None or not self._texts.is_attached:
+            try:
+                self._texts = self.screen.query_one(PanelTextStyles)
+            except Exception:  # noqa: BLE001 - not on a screen with a grid: plain text
+                return None
+        return self._texts
 
     def _divergence_styles(self) -> tuple[Style, Style, Style]:
         """(shared, unique, tails marker) styles, computed once per style change."""
