@@ -29,6 +29,8 @@ from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.color import Color
 from textual.content import Content
+from textual.css.query import NoMatches
+from textual.dom import NoScreen
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -490,7 +492,7 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         if self._texts is None or not self._texts.is_attached:
             try:
                 self._texts = self.screen.query_one(PanelTextStyles)
-            except Exception:  # noqa: BLE001 - not on a screen with a grid: plain text
+            except (NoScreen, NoMatches):  # not on a screen with a grid: plain text
                 return None
         return self._texts
 
