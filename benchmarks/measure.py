@@ -6,8 +6,9 @@ Floor: :meth:`VLLMClient.generate` consumed with no UI: wall and CPU time from t
 request to :class:`RunEnded`.
 
 App: :class:`TuiClientApp` headless at 200x60, run started through its action,
-wall and CPU time from the action to the screen painted with the final state.
-Instrumented from outside (the app is not changed for this):
+wall and CPU time (UI process + its stream worker process) from the action to the
+screen painted with the final state. Instrumented from outside (the app is not
+changed for this; what the stream worker reads is known from the run's state):
 
 - frames: the frame pacer's draw is wrapped; a frame's time is its draw plus the
   screen update (layout + compositor) that paints it, both on the UI thread;
@@ -19,7 +20,8 @@ Instrumented from outside (the app is not changed for this):
   stamped when sent; its latency is the time until a screen paint shows the prompt
   changed. One key at a time, 50-150 ms apart, while the stream is being read;
 - memory: peak RSS (``ru_maxrss``) after the run minus the peak with the app started
-  and idle, next to the text held and the bytes received.
+  and idle, plus the worker's growth (its ``VmHWM`` after minus ``VmRSS`` before),
+  next to the text held and the bytes received.
 """
 
 from __future__ import annotations

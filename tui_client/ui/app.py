@@ -981,7 +981,8 @@ class TuiClientApp(App[None]):
         shared = None
         if request.stream or state.status.done:
             # The final state is drawn whole: it restyles every panel in view (new border
-            # colours), which repaints them all anyway, so splitting it saves nothing.
+            # colours), and a restyle lays the screen out again and repaints it all, once
+            # per frame however many panels it restyles: split, it would cost that each time.
             limit = None if state.status.done else self._panels_per_frame()
             self._panels_drawn = self.grid.show(state, limit)
             if self.grid.pending:

@@ -148,7 +148,11 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
                         changed += 1
                         budget -= 1
                 elif panel.show(candidates.get(panel.index), state, on_screen=False) or panel.stale:
-                    pending += in_view
+                    if in_view:
+                        pending += 1
+                        # Its colours now, with the others: a restyle costs a layout of the
+                        # screen per batch, not per panel (its text follows next frame).
+                        panel.apply_state_class()
             finally:
                 panel.restyle_later = None
         self.pending = pending

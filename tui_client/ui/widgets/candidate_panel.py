@@ -248,7 +248,7 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
 
     def _sync_widget(self) -> None:
         self._stale = False
-        self._apply_state_class()
+        self.apply_state_class()
         if self._subtitle != self._status_line:
             self._subtitle = self._status_line
             self.border_subtitle = Content(self._status_line)
@@ -309,9 +309,9 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
     def _set_state(self, state: str) -> None:
         self.panel_state = state
         if not self._deferring:
-            self._apply_state_class()
+            self.apply_state_class()
 
-    def _apply_state_class(self) -> None:
+    def apply_state_class(self) -> None:
         """Give the panel the CSS class of :attr:`panel_state` (``-streaming`` ...)."""
         state = self.panel_state
         if not self.has_class(f"-{state}"):
