@@ -111,7 +111,7 @@ LOADED_IDLE_FACTOR = 3.0
 """Under full load the pacer stays idle this many times as long as a frame's work:
 frames then get at most a quarter of the CPU and reading the stream the rest."""
 
-FULL_GC_INTERVAL = 2.0
+FULL_GC_INTERVAL = 1.0
 """While streaming, the pacer collects the run's garbage after a frame this often (seconds)."""
 
 POST_RUN_GC_DELAY = 0.5
@@ -242,9 +242,10 @@ class FramePacer:
         freeze the screen and the keys. So young collections stay automatic (well
         under a millisecond each), full ones are off, the objects alive when the run
         starts and those its first frame made are frozen (:func:`gc.freeze`: never
-        walked), and every :data:`FULL_GC_INTERVAL` the pacer collects the run's own
-        objects after a frame (~10-50 ms), so garbage does not pile up for a long
-        pause at the end.
+        walked), and every :data:`FULL_GC_INTERVAL` the pacer collects what the run
+        made since the last pass, after a frame, then freezes the survivors too: each
+        pass walks about one interval's objects, and garbage does not pile up for a
+        long pause at the end.
         """
         if not self._gc_paused and gc.isenabled():
             if not self._gc_resuming:
@@ -272,7 +273,11 @@ class FramePacer:
 
     def _collect_run(self) -> None:
         if self._gc_paused:
-            gc.collect()  # all but the frozen: the run's own objects
+            gc.collect()  # all but the frozen: the run's own objects since the last pass
+            # What survived is mostly alive for the rest of the run (texts, rows on screen):
+            # frozen too, the next pass walks only what the frames made since. Cycles among
+            # them that die later are freed by the full collection after the run.
+            gc.freeze()
 
     def _collect_all(self) -> None:
         if self._gc_resuming:  # not paused again by a new run in the meantime
