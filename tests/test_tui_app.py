@@ -455,6 +455,29 @@ async def test_panels_for_the_chosen_n_are_mounted_hidden_while_idle(demo_url: s
         assert_panels_match_state(app)
 
 
+async def test_a_frame_draws_at_most_its_allowance_and_the_rest_follow_first(demo_url: str) -> None:
+    """Panels left out of a frame (over its allowance) have their text at once and are
+    drawn first by the next frames, oldest first, until none is pending."""
+    app = make_app(demo_url, n=8, max_tokens=24)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        await run_to_end(app, pilot)
+        state = app.run_state
+        grid = app.query_one(CandidateGrid)
+        await grid.prepare(8)  # empty panels again; the state stays
+        await pilot.pause()
+        assert grid.show(state, limit=3) == 3 and grid.pending == 5
+        left_out = [p for p in panels(app) if p.stale]
+        assert len(left_out) == 5
+        assert all(p.raw_text == state.candidates[p.index].text for p in panels(app)), "text comes at once"
+        assert grid.show(state, limit=3) == 3 and grid.pending == 2
+        assert not any(p.stale for p in left_out[:3]), "the panels left out went first"
+        assert grid.show(state, limit=3) == 2 and grid.pending == 0
+        await pilot.pause()
+        assert_panels_match_state(app)
+        assert all(str(p.border_subtitle) == p.status_line for p in panels(app))
+
+
 async def test_panel_follows_the_end_until_scrolled_up(slow_demo_url: str) -> None:
     app = make_app(slow_demo_url, n=2, max_tokens=400)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -968,9 +968,9 @@ class TuiClientApp(App[None]):
         Learnt from the frames before: a frame that drew its whole allowance took
         ``took`` (the UI thread's CPU time), so the allowance is scaled by
         ``FRAME_BUDGET / took``: down when frames ran long, up (at most doubled) when
-        they were short. Under a fast stream
-        every panel changes every frame; drawing them all at once would make long frames
-        that keys wait behind. The panels left out come first in the next frame.
+        they were short. Under a fast stream every panel changes every frame; drawing
+        them all at once would make long frames that keys wait behind. The panels left
+        out come first in the next frame.
         """
         drawn, took = self._panels_drawn, self.pacer.last_frame_work
         if drawn and took and drawn >= self._panel_allowance:

@@ -159,7 +159,7 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         if restyle:
             # Panels in the same state share their CSS match: restyled together, it is done
             # once. Their scrollbars are left alone (Stylesheet.update_nodes would restyle
-            # them too, half the cost): a state class does not change how a bar looks.
+            # them too): a state class does not change how a bar looks.
             stylesheet, cache = self.app.stylesheet, {}
             for panel in restyle:
                 stylesheet.apply(panel, animate=True, cache=cache)
