@@ -49,7 +49,7 @@ TAB_SIZE = 4
 STRIP_CACHE_SIZE = 64
 """Rendered rows kept per panel: a few screens' worth (more would only feed the GC)."""
 
-# What a panel shows, in words; also its CSS class (``-streaming`` ...).
+# What a panel shows, in words (:attr:`CandidatePanel.panel_state`).
 WAITING = "waiting"
 STREAMING = "streaming"
 FINISHED = "finished"
@@ -57,6 +57,12 @@ CANCELLED = "cancelled"
 FAILED = "failed"
 MISSING = "missing"
 PANEL_STATES = (WAITING, STREAMING, FINISHED, CANCELLED, FAILED, MISSING)
+
+STATE_CLASSES = {WAITING: "-live", STREAMING: "-live", FINISHED: "-finished", CANCELLED: "-cancelled",
+                 FAILED: "-failed", MISSING: "-missing"}
+"""The CSS class a panel has in each state. Waiting and streaming look alike (the run is
+live): the first text of a panel then changes no class, and a class change costs a
+restyle, a layout of the screen and a repaint of every panel in view."""
 
 
 def describe_finish(reason: str | None) -> str:
@@ -312,13 +318,13 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
             self.apply_state_class()
 
     def apply_state_class(self) -> None:
-        """Give the panel the CSS class of :attr:`panel_state` (``-streaming`` ...)."""
-        state = self.panel_state
-        if not self.has_class(f"-{state}"):
+        """Give the panel the CSS class of :attr:`panel_state` (see :data:`STATE_CLASSES`)."""
+        wanted = STATE_CLASSES[self.panel_state]
+        if not self.has_class(wanted):
             # One restyle, not two, and none when the grid restyles its panels in one go
             # (:attr:`restyle_later`): restyling is the costly part (~2 ms a panel).
-            self.remove_class(*(f"-{s}" for s in PANEL_STATES if s != state), update=False)
-            self.add_class(f"-{state}", update=False)
+            self.remove_class(*(c for c in set(STATE_CLASSES.values()) if c != wanted), update=False)
+            self.add_class(wanted, update=False)
             if self.restyle_later is not None:
                 self.restyle_later.append(self)
             elif self.is_attached:  # else mounting styles it
