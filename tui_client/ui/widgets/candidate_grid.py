@@ -147,8 +147,9 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
                     if panel.show(candidates.get(panel.index), state):
                         changed += 1
                         budget -= 1
-                elif panel.show(candidates.get(panel.index), state, on_screen=False) or panel.stale:
-                    if in_view:
+                else:
+                    panel.show(candidates.get(panel.index), state, on_screen=False)  # its text, at once
+                    if in_view and panel.stale:
                         pending += 1
                         # Its colours now, with the others: a restyle costs a layout of the
                         # screen per batch, not per panel (its text follows next frame).
