@@ -161,8 +161,6 @@ class FramePacer:
         self._dirty = False
         self._busy = False  # a frame is scheduled, being painted, or the idle gap after it runs
         self.frames = 0
-        self.last_frame_seconds = 0.0
-        """Wall time of the last frame, from its draw to the end of the paint that showed it."""
         self.last_frame_work = 0.0
         """CPU time the UI thread spent from the last frame's draw to its paint (work, not waits)."""
         self._frame_cpu = 0.0
@@ -210,9 +208,7 @@ class FramePacer:
                 self._busy = False
 
     def _painted(self, started: float) -> None:
-        took = time.perf_counter() - started
         self.frames += 1
-        self.last_frame_seconds = took
         # The UI thread's own work for it (not the wait for the screen's refresh in between).
         self.last_frame_work = time.thread_time() - self._frame_cpu
         if self._gc_paused:
@@ -356,7 +352,6 @@ class TuiClientApp(App[None]):
         demo_url_note: str | None = None,
         theme: str | None = None,
         keymap: Mapping[str, str] | None = None,
-        stream_worker: bool = True,
     ) -> None:
         super().__init__()
         self.config = config or ClientConfig()
@@ -380,7 +375,7 @@ class TuiClientApp(App[None]):
         self._reserve_timer: Timer | None = None
         self._panels_drawn = 0  # by the last frame
         self._panel_allowance = FIRST_PANELS_PER_FRAME  # panels in view a frame may draw (learnt)
-        self.stream_worker: StreamWorker | None = StreamWorker() if stream_worker else None
+        self.stream_worker: StreamWorker | None = StreamWorker()
         """Reads and parses the runs' streams in a child process; None: in this process."""
         self.pacer = FramePacer(self, self._draw)
         self._running_in_css: bool | None = None
