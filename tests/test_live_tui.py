@@ -41,14 +41,27 @@ async def test_tui_cancel_mid_stream_aborts_on_the_server() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(app, pilot)
         await pilot.press("ctrl+j")
-        for _ in range(600):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while loop.time() < deadline:
             await pilot.pause(0.05)
             if app.run_state is not None and app.run_state.total_chars > 40:
                 break
+        state = app.run_state
+        assert state is not None and state.total_chars > 40, "no text within 60 s"
+        # Where the run was when the key went in: a failure below says whether the key
+        # came too late (a slow machine) or the app did not act on it (a bug).
+        pressed = f"escape {state.now():.1f} s into the run at {state.total_chars} chars ({state.status.value})"
+        assert app.running and not state.status.done, f"the run ended before the key: {pressed}"
         await pilot.press("escape")
         await wait_idle(app, pilot)
         state = app.run_state
-        assert state is not None and state.status is Status.CANCELLED and state.total_chars > 40
+        assert state is not None
+        assert state.status is Status.CANCELLED, (
+            f"{pressed}; the run ended {state.status.value} after {state.ended_at:.1f} s "
+            f"({state.total_chars} chars, version {state.version}); still running: {app.running}"
+        )
+        assert state.total_chars > 40
         assert_panels_match_state(app)
     for _ in range(50):
         if await _requests_running(OPENAI_URL) == 0:
