@@ -159,8 +159,7 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         self.pending = pending
         if restyle:
             # Panels in the same state share their CSS match: restyled together, it is done
-            # once. Their scrollbars are left alone (Stylesheet.update_nodes would restyle
-            # them too): a state class does not change how a bar looks.
+            # once (Stylesheet.update_nodes would also restyle their descendants: none).
             stylesheet, cache = self.app.stylesheet, {}
             for panel in restyle:
                 stylesheet.apply(panel, animate=True, cache=cache)

@@ -9,6 +9,12 @@ and drawn as plain segments: it never goes through markup.
 While streaming the panel follows the end of its text; scrolling up stops that,
 scrolling back to the end (``end``) resumes it.
 
+The panel draws its own scrollbar in the last column of every row (click or drag
+it to scroll; the wheel and keys scroll as usual). Textual's scrollbar is a widget
+of its own: showing it lays out the whole screen (the moment a panel's text first
+overflows, often for every panel in the same frame), and each one costs about a
+millisecond per repaint, which with 16 panels was half a frame.
+
 Divergence (:meth:`CandidatePanel.set_divergence`): the app tells each panel how
 much of its text every candidate shares and where this candidate's unique word
 starts. Both are offsets into the displayed text, applied when a visible row is
@@ -25,6 +31,7 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.color import Color
@@ -40,7 +47,6 @@ from textual.widget import Widget
 from ...divergence import MAX_WORD, word_start
 from ...inert_text import make_inert
 from ...protocol import Candidate, RunState, Status
-from .lazy_scrollbar import LazyScrollBar, LazyScrollbars
 from .panel_text_styles import PanelTextStyles
 from .wrapped_lines import WrappedLines
 
@@ -48,6 +54,12 @@ TAB_SIZE = 4
 
 STRIP_CACHE_SIZE = 64
 """Rendered rows kept per panel: a few screens' worth (more would only feed the GC)."""
+
+SCROLLBAR_WIDTH = 1
+"""The column the panel draws its scrollbar in, right of the text (always there: the
+text's width does not change when the scrollbar shows)."""
+
+TRACK, THUMB, THUMB_ACTIVE = 0, 1, 2  # what the scrollbar column shows on a row
 
 # What a panel shows, in words (:attr:`CandidatePanel.panel_state`).
 WAITING = "waiting"
@@ -85,7 +97,7 @@ def describe_candidate(cand: Candidate) -> str:
     return " · ".join(parts)
 
 
-class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
+class CandidatePanel(ScrollView, can_focus=True):
     """The text and status of one candidate, titled ``Candidate i`` (the server's index)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -124,8 +136,12 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         self._following = True
         self._quiet_scroll = False
         self._strips: LRUCache[tuple[int, ...], Strip] = LRUCache(STRIP_CACHE_SIZE)
+        # Rows with their scrollbar cell: (row, bar) by (id(row), bar); the row is kept to check the id.
+        self._barred: LRUCache[tuple[int, int], tuple[Strip, Strip]] = LRUCache(STRIP_CACHE_SIZE)
         self._styles: tuple[Style, Style, Style] | None = None
-        self._render_width = 40
+        self._bar_cells: tuple[Strip, Strip, Strip] | None = None
+        self._render_width = 40  # the text's columns (the scrollbar's is right of them)
+        self._dragging: float | None = None  # the thumb row the pointer holds, while dragging
         self.restyle_later: list[CandidatePanel] | None = None
         """Set by the grid while it shows a state: panels whose CSS state class changed go here."""
         # Divergence: offsets into the displayed text (see set_divergence).
@@ -158,7 +174,8 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
 
     def visible_lines(self) -> list[str]:
         """The rows on screen now, as plain text (right spaces stripped)."""
-        return [self.render_line(y).text.rstrip() for y in range(self.scrollable_content_region.height)]
+        top = self.scroll_offset.y
+        return [self._row_at(top + y).text.rstrip() for y in range(self.scrollable_content_region.height)]
 
     @property
     def shown_lines(self) -> list[str]:
@@ -348,7 +365,7 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
     # -- layout and scrolling ---------------------------------------------------------
 
     def _text_width(self) -> int:
-        return max(8, self.scrollable_content_region.width)
+        return max(8, self.scrollable_content_region.width - SCROLLBAR_WIDTH)
 
     def _text_rows(self) -> tuple[int, int]:
         """``(first, marker)``: the first text line shown and the rows above it (the tails marker)."""
@@ -368,11 +385,7 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         if size != self.virtual_size:
             # Not ``self.virtual_size = size``: that reactive lays out the whole screen
             # (every panel, every frame). The panel's own box does not change when its
-            # text grows; only its scrollbar may, and showing or hiding a scrollbar
-            # lays out by itself (``show_vertical_scrollbar`` is a layout reactive).
-            bar = self._vertical_scrollbar
-            if isinstance(bar, LazyScrollBar):
-                bar.coarse = self.panel_state == STREAMING  # exact again once the text stops
+            # text grows, and the panel draws its scrollbar itself.
             self.set_reactive(Widget.virtual_size, size)
             self._scroll_update(size)
             self.refresh()
@@ -387,13 +400,13 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         """Scroll for the panel's own reasons (not the user's): ``following`` stays as is."""
         self._quiet_scroll = True
         try:
-            # force: the scrollbar may not be up yet (it appears with the next layout).
+            # force: overflow-y is hidden (the panel scrolls itself, whatever allow_vertical_scroll says).
             self.scroll_to(y=y, animate=False, immediate=True, force=True)
         finally:
             self._quiet_scroll = False
 
     def on_resize(self) -> None:
-        self._render_width = max(1, self.scrollable_content_region.width)
+        self._render_width = max(1, self.scrollable_content_region.width - SCROLLBAR_WIDTH)
         width = self._text_width()
         if self._wrapped.set_width(width):
             self._strips.clear()
@@ -433,6 +446,60 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
     def on_mouse_scroll_up(self) -> None:
         self._stop_following()
 
+    @property
+    def allow_vertical_scroll(self) -> bool:
+        # overflow-y is hidden (the panel draws its scrollbar): scroll when the text is longer.
+        return not self._check_disabled() and self.max_scroll_y > 0
+
+    # -- the scrollbar ------------------------------------------------------------------
+
+    def _thumb(self) -> tuple[int, int] | None:
+        """The rows ``(start, end)`` of the scrollbar's thumb; None when the text fits."""
+        height = self.scrollable_content_region.height
+        total = self.virtual_size.height
+        if height <= 0 or total <= height:
+            return None
+        size = max(1, round(height * height / total))
+        top = round((height - size) * min(1.0, self.scroll_offset.y / (total - height)))
+        return top, top + size
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        offset = event.get_content_offset(self)
+        thumb = self._thumb()
+        if offset is None or offset.x < self._render_width or thumb is None:
+            return
+        # Hold the thumb where it was grabbed; a click on the track centres it there.
+        self._dragging = offset.y - thumb[0] if thumb[0] <= offset.y < thumb[1] else (thumb[1] - thumb[0]) / 2
+        self.capture_mouse()
+        self._drag_to(offset.y)
+        self.refresh()
+        event.stop()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._dragging is not None:
+            self._drag_to(event.get_content_offset_capture(self).y)
+            event.stop()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._dragging is not None:
+            self.release_mouse()
+            event.stop()
+
+    def on_mouse_release(self) -> None:
+        if self._dragging is not None:
+            self._dragging = None
+            self.refresh()
+
+    def _drag_to(self, row: int) -> None:
+        """Scroll so that the held row of the thumb is at ``row``."""
+        thumb = self._thumb()
+        if thumb is None or self._dragging is None:
+            return
+        span = self.scrollable_content_region.height - (thumb[1] - thumb[0])
+        top = min(max(row - self._dragging, 0), span)
+        # Not quiet: the user scrolls (at the end the panel follows the text again).
+        self.scroll_to(y=round(self.max_scroll_y * top / span) if span > 0 else 0, animate=False, immediate=True)
+
     def action_follow(self) -> None:
         self._following = True
         self._seen = None
@@ -466,8 +533,24 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._barred.clear()
         self._styles = None
+        self._bar_cells = None
         self._mark_styles = None
+
+    def _bar_cell(self, bar: int) -> Strip:
+        """The scrollbar's cell on a row: track (the panel's own background), thumb, or
+        thumb while dragged, in the panel's ``scrollbar-color`` (and ``-active``)."""
+        if self._bar_cells is None:
+            base = self._row_styles()[0]
+            back = Color.from_rich_color(base.bgcolor) if base.bgcolor is not None else self.background_colors[1]
+            styles = self.styles
+            self._bar_cells = (
+                Strip.blank(SCROLLBAR_WIDTH, base),
+                Strip.blank(SCROLLBAR_WIDTH, base + Style(bgcolor=(back + styles.scrollbar_color).rich_color)),
+                Strip.blank(SCROLLBAR_WIDTH, base + Style(bgcolor=(back + styles.scrollbar_color_active).rich_color)),
+            )
+        return self._bar_cells[bar]
 
     def _row_styles(self) -> tuple[Style, Style, Style]:
         """(text, notice, error) styles, computed once per style change."""
@@ -561,7 +644,18 @@ class CandidatePanel(LazyScrollbars, ScrollView, can_focus=True):
         return strip
 
     def render_line(self, y: int) -> Strip:
-        return self._row_at(self.scroll_offset.y + y)
+        row = self._row_at(self.scroll_offset.y + y)
+        thumb = self._thumb()
+        bar = TRACK
+        if thumb is not None and thumb[0] <= y < thumb[1]:
+            bar = THUMB if self._dragging is None else THUMB_ACTIVE
+        key = (id(row), bar)
+        cached = self._barred.get(key)
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        strip = Strip.join([row, self._bar_cell(bar)])
+        self._barred[key] = (row, strip)
+        return strip
 
     def _row_at(self, index: int) -> Strip:
         """Row ``index`` of the panel's content (0 is the top of the text), as drawn."""
