@@ -37,8 +37,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
-from textual.widgets import Footer, Static, TextArea
-from textual.widgets._footer import FooterKey
+from textual.widgets import Static, TextArea
 
 from ..divergence import DivergenceTracker, DivergenceView
 from ..export import FORMATS
@@ -61,6 +60,7 @@ from ..ui_state import load_ui_state, save_ui_state
 from .screens.confirm_screen import ConfirmScreen
 from .screens.help_screen import HelpScreen
 from .screens.history_screen import HistoryChoice, HistoryScreen, RunTable
+from .widgets.app_footer import AppFooter
 from .widgets.candidate_grid import CandidateGrid
 from .widgets.candidate_panel import (
     CANCELLED,
@@ -292,18 +292,6 @@ class FramePacer:
             self._busy = False
 
 
-class AppFooter(Footer):
-    """The footer; keys of :data:`WIDE_ONLY` actions step aside below :data:`NARROW_WIDTH` columns."""
-
-    WIDE_ONLY: ClassVar[frozenset[str]] = frozenset({"reconnect"})  # the banner names its key when it matters
-
-    def compose(self) -> ComposeResult:
-        for widget in super().compose():
-            if isinstance(widget, FooterKey) and widget.action in self.WIDE_ONLY:
-                widget.add_class("-wide-only")
-            yield widget
-
-
 class TuiClientApp(App[None]):
     """``TuiClientApp(config, request, run_on_start=False, demo_url_note=None).run()``."""
 
@@ -410,7 +398,6 @@ class TuiClientApp(App[None]):
             yield ControlsSidebar(self.initial_request, id="controls")
             with Vertical(id="results"):
                 yield RunSummary(id="run-summary")
-                yield Static(id="empty-hint")
                 yield WaitingNotice(id="waiting")
                 yield CandidateGrid(id="candidates")
         yield AppFooter(compact=True)
@@ -436,7 +423,7 @@ class TuiClientApp(App[None]):
         self.grid = self.query_one(CandidateGrid)
         self.summary = self.query_one(RunSummary)
         self.waiting = self.query_one(WaitingNotice)
-        self.empty_hint = self.query_one("#empty-hint", Static)
+        self.empty_hint = self.grid.empty_hint
         self.prompt = self.query_one("#prompt", TextArea)
 
         self.default_screen.set_class(self.size.width < NARROW_WIDTH, "-narrow")
@@ -536,7 +523,9 @@ class TuiClientApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return self.running
+            # Shown dimmed while idle, not hidden: the footer keeps its keys when a run
+            # starts or ends (building them again lays out the whole screen).
+            return True if self.running else None
         on_main = self.screen is self.default_screen
         if action in ("run", "switch_pane", "toggle_controls", "reconnect", "help", "history", "export", "copy_all"):
             return on_main

@@ -14,7 +14,8 @@ import math
 
 from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.widgets import Static
 
 from ...protocol import RunState
 from .candidate_panel import CandidatePanel
@@ -55,10 +56,15 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         self._reserving = False
         self._reserve_up_to = 0
         self.pending = 0
+        self.empty_hint = Static(id="empty-hint")
         """Panels in view whose latest text the last :meth:`show` left for a later one."""
 
     def compose(self) -> ComposeResult:
         yield PanelTextStyles()
+        # What the grid shows before the first run (the app fills it in). Inside the grid,
+        # not beside it: hidden when a run starts, it leaves the grid's size as it is, so
+        # the panels are laid out once, not again when the grid grows into its rows.
+        yield self.empty_hint
 
     @property
     def panels(self) -> list[CandidatePanel]:
@@ -208,6 +214,13 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self.catch_up()  # before the paint that shows them
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual lays the screen out once more when a container's virtual size changes
+        # (a run's panels make the grid taller than its view). The layout that measured
+        # the size has placed the panels already, and the grid's own size does not depend
+        # on its content (1fr, a scrollbar always there): the second pass would only redo it.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     def on_resize(self) -> None:
         self._relayout()

@@ -107,6 +107,7 @@ class SamplingForm(Vertical):
     def __init__(self, params: SamplingParams, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._initial = params
+        self._shown_problems: dict[str, str] = {}  # label id -> the problem it shows
 
     def compose(self) -> ComposeResult:
         for field in FIELDS:
@@ -162,14 +163,18 @@ class SamplingForm(Vertical):
         """Show each problem under its field; problems of other fields go last."""
         other = [message for name, message in problems.items() if name not in FIELD_NAMES and name != "n"]
         for name in FIELD_NAMES:
-            label = self.query_one(f"#problem-{name}", Label)
             message = problems.get(name)
-            label.update(Content(make_inert(message)) if message else "")
-            label.display = bool(message)
+            self._show_problem(self.query_one(f"#problem-{name}", Label), message)
             self.query_one(f"#field-{name}").set_class(bool(message), "-invalid")
-        other_label = self.query_one("#problem-other", Label)
-        other_label.update(Content(make_inert("; ".join(other))) if other else "")
-        other_label.display = bool(other)
+        self._show_problem(self.query_one("#problem-other", Label), "; ".join(other))
+
+    def _show_problem(self, label: Label, message: str | None) -> None:
+        # Unchanged, left alone: a label's update lays out the screen (every run validates).
+        text = make_inert(message) if message else ""
+        if text != self._shown_problems.get(label.id or "", ""):  # composed empty
+            self._shown_problems[label.id or ""] = text
+            label.update(Content(text))
+        label.display = bool(text)
 
     def focus_field(self, name: str) -> bool:
         """Focus the field called ``name``; False when there is no such field."""
