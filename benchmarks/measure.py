@@ -313,9 +313,11 @@ class AppProbe:
                 "paint_p95_ms": _ms(_pct(paints, 0.95)), "gc_pass_p50_ms": _ms(_pct(after, 0.5))}
 
     def frame_times(self, start: float, end: float) -> list[float]:
-        """Each pacer frame in [start, end]: its draw + the screen update that painted it
-        (+ the pacer's own work once it is painted, if any). Garbage collection is reported apart."""
-        out = []
+        """Each frame in [start, end]: the pacer's draw + the screen update that painted it
+        (+ the pacer's own work once it is painted, if any). Draws painted by the same
+        screen update are one frame (the screen showed them at once), their draw times
+        added. Garbage collection is reported apart."""
+        frames: dict[int, float] = {}  # by the index of the paint that showed them
         paints, after = self.paints, self.after_paint
         k = j = 0
         for d0, d1 in self.draws:
@@ -323,14 +325,17 @@ class AppProbe:
                 continue
             while k < len(paints) and paints[k][0] < d1:
                 k += 1
+            if k in frames:
+                frames[k] += d1 - d0
+                continue
             paint = (paints[k][1] - paints[k][0]) if k < len(paints) else 0.0
             while j < len(after) and after[j][0] < d1:
                 j += 1
             tail = 0.0
             if j < len(after) and (k + 1 >= len(paints) or after[j][0] < paints[k + 1][0]):
                 tail = after[j][1] - after[j][0]
-            out.append((d1 - d0) + paint + tail)
-        return out
+            frames[k] = (d1 - d0) + paint + tail
+        return list(frames.values())
 
 
 async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dict[str, object]:
