@@ -56,8 +56,9 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         self._reserving = False
         self._reserve_up_to = 0
         self.pending = 0
-        self.empty_hint = Static(id="empty-hint")
         """Panels in view whose latest text the last :meth:`show` left for a later one."""
+        self.empty_hint = Static(id="empty-hint")
+        """What the grid shows before the first run (the app writes it)."""
 
     def compose(self) -> ComposeResult:
         yield PanelTextStyles()
