@@ -86,17 +86,21 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         for index in range(count):
             if index in self._panels:
                 continue
-            panel = self._spare.pop(index, None)
-            if panel is None:
-                panel = CandidatePanel(index, id=f"candidate-{index}")
-                new.append(panel)
-            self._panels[index] = panel
+            panel = self._panels[index] = self._take_panel(index, new)
             panel.reset(notice)
             panel.display = True
         if new:
             await self._mount_in_order(new)
         self.scroll_home(animate=False)
         self._relayout()
+
+    def _take_panel(self, index: int, new: list[CandidatePanel]) -> CandidatePanel:
+        """The spare panel for ``index``, or a new one (appended to ``new``: to mount)."""
+        panel = self._spare.pop(index, None)
+        if panel is None:
+            panel = CandidatePanel(index, id=f"candidate-{index}")
+            new.append(panel)
+        return panel
 
     async def reserve(self, count: int, *, batch: int = 8) -> int:
         """Mount hidden panels up to index ``count-1``, ``batch`` at a time (keys and frames
@@ -178,10 +182,7 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         for index in indices:
             if index in self._panels:
                 continue
-            panel = self._spare.pop(index, None)
-            if panel is None:
-                panel = CandidatePanel(index, id=f"candidate-{index}")
-                new.append(panel)
+            panel = self._take_panel(index, new)
             panel.reset()
             panel.display = True
             self._panels[index] = panel
