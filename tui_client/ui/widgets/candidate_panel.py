@@ -140,6 +140,8 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._barred: LRUCache[tuple[int, int], tuple[Strip, Strip]] = LRUCache(STRIP_CACHE_SIZE)
         self._styles: tuple[Style, Style, Style] | None = None
         self._bar_cells: tuple[Strip, Strip, Strip] | None = None
+        self._base_style: Style | None = None  # the panel's text style the rows were drawn with
+        self._texts_version = -1  # PanelTextStyles.version the rows were drawn with
         self._render_width = 40  # the text's columns (the scrollbar's is right of them)
         self._dragging: float | None = None  # the thumb row the pointer holds, while dragging
         self.restyle_later: list[CandidatePanel] | None = None
@@ -532,10 +534,20 @@ class CandidatePanel(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._bar_cells = None  # the scrollbar's colours: three cells, rebuilt when drawn
+        # A state class changes the border only: the rows stay as they are (rebuilding
+        # every row on screen was most of a run's final frame). The theme, or the tint
+        # of focus, changes the text's own style: then they are drawn again.
+        base = self.rich_style
+        if base != self._base_style:
+            self._base_style = base
+            self._forget_rows()
+
+    def _forget_rows(self) -> None:
+        """Drop the rendered rows and the styles they were drawn with."""
         self._strips.clear()
         self._barred.clear()
         self._styles = None
-        self._bar_cells = None
         self._mark_styles = None
 
     def _bar_cell(self, bar: int) -> Strip:
@@ -644,6 +656,10 @@ class CandidatePanel(ScrollView, can_focus=True):
         return strip
 
     def render_line(self, y: int) -> Strip:
+        texts = self._text_styles()
+        if texts is not None and texts.version != self._texts_version:
+            self._texts_version = texts.version  # the shared text styles changed (the theme)
+            self._forget_rows()
         row = self._row_at(self.scroll_offset.y + y)
         thumb = self._thumb()
         bar = TRACK

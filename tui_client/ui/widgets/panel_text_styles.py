@@ -17,7 +17,14 @@ __all__ = ["PanelTextStyles"]
 
 
 class PanelTextStyles(Widget):
-    """Never shown (``display: none``); its component classes style the panels' text."""
+    """Never shown (``display: none``); its component classes style the panels' text.
+    :attr:`version` moves on each restyle: panels then draw their rows again."""
+
+    version = 0
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.version += 1
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "candidate-panel--notice",  # "waiting for text…" and other notices
