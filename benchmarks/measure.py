@@ -211,6 +211,7 @@ class AppProbe:
         self.final_paint_cpu = 0.0
         self.final_painted = asyncio.Event()
         self.key_latencies: list[float] = []
+        self.key_sent: list[float] = []  # when each key of key_latencies was sent
         self.key_timeouts = 0
         self._pending: tuple[int, float, bool] | None = None  # (prompt length expected, sent at, counted)
         self._key_done = threading.Event()
@@ -277,6 +278,7 @@ class AppProbe:
                     self._pending = None
                 if counted:
                     self.key_latencies.append(now - sent)
+                    self.key_sent.append(sent)
                 self._key_done.set()
 
     def key_thread(self, prompt_len: int, seed: int = 1) -> None:
@@ -361,6 +363,7 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         await asyncio.to_thread(idle_thread.join)
         idle_keys = list(probe.key_latencies)
         probe.key_latencies.clear()
+        probe.key_sent.clear()
         probe.stop_keys.clear()
         probe.streaming = False
         await pilot.pause()
@@ -423,6 +426,13 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
             "key_p50_ms": _ms(_pct(probe.key_latencies, 0.5)),
             "key_p95_ms": _ms(_pct(probe.key_latencies, 0.95)),
             "key_idle_p50_ms": _ms(_pct(idle_keys, 0.5)),
+            # When things happened, in ms from the run action (to see which frame a slow key met).
+            "timeline": {
+                "draws": [[_ms(a - t0), _ms(b - a)] for a, b in probe.draws if t0 <= a <= t1],
+                "paints": [[_ms(a - t0), _ms(b - a)] for a, b in probe.paints if t0 <= a <= t1],
+                "keys": [[_ms(a - t0), _ms(k)] for a, k in zip(probe.key_sent, probe.key_latencies)],
+                "last_byte": _ms(last_byte - t0) if last_byte else None,
+            },
             "stream_seconds": (stream_end - (first_text or t0)),
             "rss_base_mb": base_rss,
             "rss_peak_mb": maxrss_mb(),
