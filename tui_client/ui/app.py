@@ -181,9 +181,25 @@ class FramePacer:
             self._app.call_later(self._frame)
 
     def flush(self) -> None:
-        """Draw now (the final state of a run), whatever the schedule."""
+        """Draw now (a run's first or final state), whatever the schedule, as a frame of
+        its own: what changes next is drawn once this is painted.
+
+        A run's first frame lays the screen out (its panels appear), the costliest paint
+        there is: the stream's first text then comes in the frame after, not on top of it.
+        A key pressed just before goes on screen first, as before any frame.
+        """
+        if not self._busy:
+            self._busy = True
+            self._dirty = True
+            self._frame(loaded=False)
+            return
+        # A frame is on its way (scheduled, being painted, or its idle gap): this draw
+        # is painted with the next screen update, the pacer's schedule stands.
         self._dirty = False
-        self._draw()
+        if self._key_waiting:
+            self._app.call_after_refresh(self._draw)
+        else:
+            self._draw()
 
     def key_pressed(self) -> None:
         """Input came in: the next frame waits until the screen shows what the key did.
@@ -193,10 +209,10 @@ class FramePacer:
         """
         self._key_waiting = True
 
-    def _frame(self) -> None:
+    def _frame(self, loaded: bool = True) -> None:
         if self._key_waiting:
             self._key_waiting = False
-            if self._app.call_after_refresh(self._frame):
+            if self._app.call_after_refresh(self._frame, loaded):
                 return
         self._dirty = False
         started = time.perf_counter()
@@ -204,10 +220,12 @@ class FramePacer:
         try:
             self._draw()
         finally:
-            if not self._app.call_after_refresh(self._painted, started):
+            if not self._app.call_after_refresh(self._painted, started, loaded):
                 self._busy = False
 
-    def _painted(self, started: float) -> None:
+    def _painted(self, started: float, loaded: bool = True) -> None:
+        """A frame is on screen: the idle gap before the next (``loaded`` False: the
+        frame rate's floor only, the gap for the stream's reading is not needed)."""
         self.frames += 1
         # The UI thread's own work for it (not the wait for the screen's refresh in between).
         self.last_frame_work = time.thread_time() - self._frame_cpu
@@ -222,7 +240,7 @@ class FramePacer:
         finished = time.perf_counter()
         work = finished - started  # draw and paint (and what ran in between)
         self._gap_started = (finished, time.process_time())
-        idle = max(self.min_interval - work, work * LOADED_IDLE_FACTOR * self.load)
+        idle = max(self.min_interval - work, work * LOADED_IDLE_FACTOR * self.load if loaded else 0.0)
         if idle < MIN_IDLE:
             # No gap (Textual's timers cannot take 0 s): after whatever is queued (keys first).
             self._app.call_later(self._idle_over)
