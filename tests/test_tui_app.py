@@ -425,7 +425,8 @@ async def test_sixty_four_candidates_scroll_in_rows(demo_url: str) -> None:
 
 
 async def test_panels_for_the_chosen_n_are_mounted_hidden_while_idle(demo_url: str) -> None:
-    """A run starts without mounting panels: they are mounted (hidden) once n is chosen."""
+    """A run starts without mounting panels: they are mounted once n is chosen; before the
+    first run those in view are laid out under the hint (staged), the others hidden."""
     app = make_app(demo_url, n=12, max_tokens=8)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(app, pilot)
@@ -434,13 +435,42 @@ async def test_panels_for_the_chosen_n_are_mounted_hidden_while_idle(demo_url: s
         def mounted() -> list[CandidatePanel]:
             return [child for child in grid.children if isinstance(child, CandidatePanel)]
 
+        def assert_staged(n: int) -> None:
+            staged = grid.staged
+            assert staged and [p.index for p in staged] == list(range(len(staged)))
+            assert [p for p in mounted() if p.display] == staged and len(staged) <= n
+            assert grid.panels == [] and grid.empty_hint.display
+            for panel in staged:
+                # Covered by the hint, and out of the focus chain.
+                assert panel.staged and not panel.focusable and panel.region
+                assert app.screen.get_widget_at(*panel.region.center)[0] is grid.empty_hint
+
         assert [p.index for p in mounted()] == list(range(12))
-        assert not any(p.display for p in mounted()) and grid.panels == []
+        assert_staged(12)
         app.query_one("#n", NSlider).value = 20
         await asyncio.sleep(0.5)  # RESERVE_DELAY, then the mounting
         await wait_idle(app, pilot)
         assert [p.index for p in mounted()] == list(range(20))
-        assert not any(p.display for p in mounted())
+        assert_staged(20)
+        assert grid.max_scroll_y == 0, "panels below the view staged: a scrollbar under the hint"
+        for _ in range(12):
+            await pilot.press("tab")
+            assert not isinstance(app.focused, CandidatePanel)
+        before = len(grid.staged)
+        await pilot.resize_terminal(SIZE[0] + 40, SIZE[1] + 12)
+        await wait_idle(app, pilot)
+        assert len(grid.staged) > before, "a taller, wider grid: more panels in view"
+        assert_staged(20)
+        assert grid.max_scroll_y == 0
+        await pilot.resize_terminal(*SIZE)
+        await wait_idle(app, pilot)
+        assert len(grid.staged) == before
+        assert_staged(20)
+        app.query_one("#n", NSlider).value = 2  # fewer: the grid is laid out for 2
+        await asyncio.sleep(0.5)
+        await wait_idle(app, pilot)
+        assert [p.index for p in grid.staged] == [0, 1]
+        assert_staged(2)
 
         app.query_one("#n", NSlider).value = 3
         await run_to_end(app, pilot)

@@ -703,7 +703,6 @@ class TuiClientApp(App[None]):
         self.loaded_run, self.run_history_id = run, run.id
         self._reset_divergence()
         self.waiting.stop()
-        self.empty_hint.display = False
         self.grid.display = True
         await self.grid.prepare(max(state.request.params.n, len(state.candidates)))
         self.pacer.flush()
@@ -903,7 +902,6 @@ class TuiClientApp(App[None]):
         self._panels_drawn, self._panel_allowance = 0, FIRST_PANELS_PER_FRAME  # n and sizes may differ
         self.loaded_run = self.run_history_id = None
         self._reset_divergence()
-        self.empty_hint.display = False
         if request.stream:
             self.waiting.stop()
             grid.display = True

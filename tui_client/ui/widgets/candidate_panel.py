@@ -144,6 +144,9 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._texts_version = -1  # PanelTextStyles.version the rows were drawn with
         self._render_width = 40  # the text's columns (the scrollbar's is right of them)
         self._dragging: float | None = None  # the thumb row the pointer holds, while dragging
+        self.staged = False
+        """Laid out under the grid's hint before the first run: not focusable (see the grid)."""
+        self._pristine: str | None = None  # the notice, while reset() left the panel as it is
         self.restyle_later: list[CandidatePanel] | None = None
         """Set by the grid while it shows a state: panels whose CSS state class changed go here."""
         # Divergence: offsets into the displayed text (see set_divergence).
@@ -209,12 +212,19 @@ class CandidatePanel(ScrollView, can_focus=True):
         if (shared, unique, marking, tails) == (self._shared, self._unique, self._marking, self._tails):
             return False
         self._shared, self._unique, self._marking, self._tails = shared, unique, marking, tails
+        self._pristine = None
         self._update_size()
         self.refresh()
         return True
 
+    def allow_focus(self) -> bool:
+        return not self.staged and super().allow_focus()
+
     def reset(self, notice: str = "waiting for text…") -> None:
-        """Empty the panel for a new run."""
+        """Empty the panel for a new run (nothing to do, and nothing repainted, when it is
+        as the last reset left it)."""
+        if self._pristine == notice and self.scroll_offset.y == 0:
+            return
         self.raw_text = ""
         self._shared, self._unique = 0, None
         self._wrapped.set_text("")
@@ -226,6 +236,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._set_status_line("waiting…")
         self._sync_widget()
         self._scroll_quietly(0)
+        self._pristine = notice
 
     def show(self, cand: Candidate | None, run: RunState, *, on_screen: bool = True) -> bool:
         """Draw ``cand`` (None: the server sent nothing for this index yet); False if unchanged.
@@ -245,6 +256,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         if seen is not None and len(seen) == len(key) and all(a is b or a == b for a, b in zip(seen, key)):
             return self.catch_up() if on_screen else False
         self._seen = key
+        self._pristine = None
         self._deferring = not on_screen
         try:
             if cand is None:
