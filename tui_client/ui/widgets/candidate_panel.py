@@ -38,7 +38,7 @@ from textual.color import Color
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.dom import NoScreen
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -144,6 +144,8 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._texts_version = -1  # PanelTextStyles.version the rows were drawn with
         self._render_width = 40  # the text's columns (the scrollbar's is right of them)
         self._dragging: float | None = None  # the thumb row the pointer holds, while dragging
+        self._lines_top: int | None = None  # while render_lines runs: the scroll offset
+        self._lines_thumb: tuple[int, int] | None = None  # and the scrollbar's thumb
         self.staged = False
         """Laid out under the grid's hint before the first run: not focusable (see the grid)."""
         self._pristine: str | None = None  # the notice, while reset() left the panel as it is
@@ -667,13 +669,24 @@ class CandidatePanel(ScrollView, can_focus=True):
             self._strips[key] = strip
         return strip
 
-    def render_line(self, y: int) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every row needs, looked up once for all of them (each costs a walk up the DOM).
         texts = self._text_styles()
         if texts is not None and texts.version != self._texts_version:
             self._texts_version = texts.version  # the shared text styles changed (the theme)
             self._forget_rows()
-        row = self._row_at(self.scroll_offset.y + y)
-        thumb = self._thumb()
+        self._lines_thumb = self._thumb()
+        self._lines_top = self.scroll_offset.y
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._lines_thumb = self._lines_top = None
+
+    def render_line(self, y: int) -> Strip:
+        top, thumb = self._lines_top, self._lines_thumb
+        if top is None:  # called on its own, not for render_lines
+            top, thumb = self.scroll_offset.y, self._thumb()
+        row = self._row_at(top + y)
         bar = TRACK
         if thumb is not None and thumb[0] <= y < thumb[1]:
             bar = THUMB if self._dragging is None else THUMB_ACTIVE
