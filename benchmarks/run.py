@@ -216,9 +216,13 @@ def targets(entries: list[dict[str, object]]) -> list[tuple[str, bool | None, st
     if n16:
         worst = max(n16, key=lambda e: e["app"]["frame_p95_ms"])  # type: ignore[index]
         p95 = worst["app"]["frame_p95_ms"]  # type: ignore[index]
+        # Also every frame of every n=16 run together: a run of 3 frames has its slowest as its p95.
+        pooled = sorted(f for e in n16 for r in e["app_runs"] for f in r.get("frame_ms", []))  # type: ignore[attr-defined]
+        pooled_p95 = pooled[min(len(pooled) - 1, round(0.95 * (len(pooled) - 1)))] if pooled else None
         out.append(("frame time p95 <= 33 ms at n=16, 200x60", p95 <= 33,
                     f"worst {p95:.0f} ms ({worst['scenario']}); " + ", ".join(
-                        f"{e['scenario']} {e['app']['frame_p95_ms']:.0f}" for e in n16)))  # type: ignore[index]
+                        f"{e['scenario']} {e['app']['frame_p95_ms']:.0f}" for e in n16)  # type: ignore[index]
+                    + (f"; all {len(pooled)} frames at n=16 together: p95 {pooled_p95:.0f} ms" if pooled_p95 else "")))
     keyed = [e for e in measured if e.get("key_p95_ms_pooled") is not None and e["scenario"] in TARGETS | {
         s for s in by if "paced" in str(s)}]
     if keyed:
