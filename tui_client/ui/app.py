@@ -124,7 +124,7 @@ and the keys typed as the run ends."""
 WORKER_SLICE = 0.005
 """Longest the run worker holds the event loop before it lets other work in (seconds)."""
 
-SAVE_WAIT_FOR_PAINT = 1.0
+SAVE_WAIT_FOR_PAINT = 0.5
 """Longest a run's history save waits for the final frame to be painted (seconds)."""
 
 RESERVE_DELAY = 0.3
