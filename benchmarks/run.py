@@ -91,6 +91,12 @@ def measure(mode: str, scenario: Scenario, url: str) -> dict[str, object]:
         os.unlink(out)
 
 
+def percentile_95(values: list[float]) -> float:
+    """The 95th percentile of ``values`` (not empty), nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
 def median_run(runs: list[dict[str, object]]) -> dict[str, object] | None:
     good = [r for r in runs if "failed" not in r]
     if not good:
@@ -125,7 +131,7 @@ def run_scenario(scenario: Scenario, repeat: int, *, app: bool = True) -> dict[s
     keys = [k for r in apps for k in r.get("key_ms", [])]
     if keys:  # every key of every repeat: a p95 of a handful of keys says little
         entry["keys_pooled"] = len(keys)
-        entry["key_p95_ms_pooled"] = sorted(keys)[min(len(keys) - 1, round(0.95 * (len(keys) - 1)))]
+        entry["key_p95_ms_pooled"] = percentile_95(keys)
     floor_walls = [r["wall"] for r in floors if "wall" in r]
     app_walls = [r["wall"] for r in apps if "wall" in r]
     if floor_walls:
@@ -217,8 +223,8 @@ def targets(entries: list[dict[str, object]]) -> list[tuple[str, bool | None, st
         worst = max(n16, key=lambda e: e["app"]["frame_p95_ms"])  # type: ignore[index]
         p95 = worst["app"]["frame_p95_ms"]  # type: ignore[index]
         # Also every frame of every n=16 run together: a run of 3 frames has its slowest as its p95.
-        pooled = sorted(f for e in n16 for r in e["app_runs"] for f in r.get("frame_ms", []))  # type: ignore[attr-defined]
-        pooled_p95 = pooled[min(len(pooled) - 1, round(0.95 * (len(pooled) - 1)))] if pooled else None
+        pooled = [f for e in n16 for r in e["app_runs"] for f in r.get("frame_ms", [])]  # type: ignore[attr-defined]
+        pooled_p95 = percentile_95(pooled) if pooled else None
         out.append(("frame time p95 <= 33 ms at n=16, 200x60", p95 <= 33,
                     f"worst {p95:.0f} ms ({worst['scenario']}); " + ", ".join(
                         f"{e['scenario']} {e['app']['frame_p95_ms']:.0f}" for e in n16)  # type: ignore[index]

@@ -115,7 +115,7 @@ frames then get at most a quarter of the CPU and reading the stream the rest."""
 FULL_GC_INTERVAL = 0.25
 """While streaming, the pacer collects the run's garbage after a frame this often (seconds).
 A pass walks what the run made since the last one: every second, a pass took 20-70 ms at
-n=64 (a key typed then waited for it); every quarter second 4-14 ms, for the same total."""
+n=64 (a key typed then waited for it); every quarter second 4-18 ms, for the same total."""
 
 POST_RUN_GC_DELAY = 0.5
 """After a run, its full garbage collection waits this long (seconds): the final frame first,
