@@ -38,9 +38,8 @@ import threading
 import time
 from pathlib import Path
 
-from tui_client.protocol import ClientConfig, RunState, VLLMClient, apis
-
-from .streams import Scenario
+from benchmarks.streams import Scenario
+from tui_client.core.protocol import ClientConfig, RunState, VLLMClient, apis
 
 SIZE = (200, 60)
 RUN_TIMEOUT = 600.0
@@ -342,7 +341,7 @@ class AppProbe:
 
 async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dict[str, object]:
     from tui_client.ui.app import TuiClientApp
-    from tui_client.ui.widgets.candidate_grid import CandidateGrid
+    from tui_client.ui.widgets.candidates.grid import CandidateGrid
 
     gcp = GCProbe()
     request = scenario.request()

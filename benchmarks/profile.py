@@ -19,8 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .run import HERE, PYTHON, Server
-from .streams import Scenario, paced, recordings, synthetic
+from benchmarks.run import HERE, PYTHON, Server
+from benchmarks.streams import Scenario, paced, recordings, synthetic
 
 
 def find(name: str) -> Scenario:

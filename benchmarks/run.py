@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .streams import Scenario, paced, recordings, synthetic
+from benchmarks.streams import Scenario, paced, recordings, synthetic
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from .streams import Scenario, models_answer
+from benchmarks.streams import Scenario, models_answer
 
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
 

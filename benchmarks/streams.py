@@ -2,7 +2,7 @@
 
 A :class:`Scenario` names a stream and knows how to build its bytes (the HTTP body,
 already framed as HTTP/1.1 chunks, one chunk per legacy line or SSE event, as vLLM's
-uvicorn sends them) and the :class:`~tui_client.protocol.GenerationRequest` a client
+uvicorn sends them) and the :class:`~tui_client.core.protocol.GenerationRequest` a client
 sends for it. Building is deterministic: the floor and the app read the same bytes.
 
 Synthetic text is word-like: tokens of 4-6 characters (a space and a word), with
@@ -17,7 +17,7 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tui_client.protocol import Api, GenerationRequest, SamplingParams
+from tui_client.core.protocol import Api, GenerationRequest, SamplingParams
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

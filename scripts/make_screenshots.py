@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input, TextArea  # noqa: E402
 
+from tui_client.core.protocol import ClientConfig, GenerationRequest, SamplingParams  # noqa: E402
 from tui_client.demo.server import DemoServer  # noqa: E402
-from tui_client.protocol import ClientConfig, GenerationRequest, SamplingParams  # noqa: E402
 from tui_client.ui.app import TuiClientApp  # noqa: E402
 
 PROMPT = "Once upon a time"

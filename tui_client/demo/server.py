@@ -24,7 +24,7 @@ import uvicorn
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-from .markov import Delta, Generation, SamplingParams, tokenize
+from tui_client.demo.markov import Delta, Generation, SamplingParams, tokenize
 
 VERSION = "0.32.0+demo"
 MAX_MODEL_LEN = 2048

@@ -9,7 +9,7 @@ wraps only the text that arrived since its last draw. So the event loop stays
 free for keys however fast the server streams, and n can be 64.
 
 Divergence (``d`` / ``t``): while it is on, each frame hands the panels' texts to a
-:class:`~tui_client.divergence.DivergenceTracker` (it compares only what grew) and
+:class:`~tui_client.core.text.divergence.DivergenceTracker` (it compares only what grew) and
 passes each panel its shared-prefix length and unique-word offset; panels apply them
 when they render their visible rows, so nothing is re-wrapped.
 
@@ -40,54 +40,55 @@ from textual.theme import Theme
 from textual.timer import Timer
 from textual.widgets import Static, TextArea
 
-from ..divergence import DivergenceTracker, DivergenceView
-from ..export import FORMATS
-from ..history import HistoryError, HistoryStore, StoredRun
-from ..inert_text import make_inert
-from ..protocol import (
+from tui_client.core.defaults import TUI_DEFAULTS
+from tui_client.core.protocol import (
     ClientConfig,
     ClientError,
     ErrorKind,
     GenerationRequest,
     RunEvent,
     RunState,
-    SamplingParams,
     ServerInfo,
     Status,
     VLLMClient,
 )
-from ..protocol.worker import StreamWorker, WorkerUnavailable
-from ..ui_state import load_ui_state, save_ui_state
-from .screens.confirm_screen import ConfirmScreen
-from .screens.help_screen import HelpScreen
-from .screens.history_screen import HistoryChoice, HistoryScreen, RunTable
-from .widgets.app_footer import AppFooter
-from .widgets.candidate_grid import CandidateGrid
-from .widgets.candidate_panel import (
+from tui_client.core.protocol.params import request_from
+from tui_client.core.storage.export import FORMATS
+from tui_client.core.storage.history import HistoryError, HistoryStore, StoredRun
+from tui_client.core.storage.ui_state import load_ui_state, save_ui_state
+from tui_client.core.text.divergence import DivergenceTracker, DivergenceView
+from tui_client.core.text.inert_text import make_inert
+from tui_client.core.transport.stream_worker import StreamWorker, WorkerUnavailable
+from tui_client.ui.screens.confirm_screen import ConfirmScreen
+from tui_client.ui.screens.help_screen import HelpScreen
+from tui_client.ui.screens.history_screen import HistoryChoice, HistoryScreen, RunTable
+from tui_client.ui.widgets.candidates.grid import CandidateGrid
+from tui_client.ui.widgets.candidates.panel import (
     CANCELLED,
     FAILED,
     FINISHED,
     MISSING,
     CandidatePanel,
 )
-from .widgets.connection_banner import ConnectionBanner
-from .widgets.controls_sidebar import ControlsSidebar
-from .widgets.n_slider import NSlider
-from .widgets.run_summary import RunSummary
-from .widgets.server_bar import ServerBar
-from .widgets.waiting_notice import WaitingNotice
+from tui_client.ui.widgets.chrome.connection_banner import ConnectionBanner
+from tui_client.ui.widgets.chrome.footer import AppFooter
+from tui_client.ui.widgets.chrome.run_summary import RunSummary
+from tui_client.ui.widgets.chrome.server_bar import ServerBar
+from tui_client.ui.widgets.chrome.waiting_notice import WaitingNotice
+from tui_client.ui.widgets.controls.n_slider import NSlider
+from tui_client.ui.widgets.controls.sidebar import ControlsSidebar
 
 UI_DIR = Path(__file__).parent
 CSS_FILES = [
     UI_DIR / "app.tcss",
-    UI_DIR / "widgets" / "n_slider.tcss",
-    UI_DIR / "widgets" / "candidate_panel.tcss",
-    UI_DIR / "widgets" / "controls_sidebar.tcss",
+    UI_DIR / "widgets" / "controls" / "n_slider.tcss",
+    UI_DIR / "widgets" / "candidates" / "panel.tcss",
+    UI_DIR / "widgets" / "controls" / "sidebar.tcss",
     UI_DIR / "screens" / "help_screen.tcss",
     UI_DIR / "screens" / "history_screen.tcss",
 ]
 
-DEFAULT_REQUEST = GenerationRequest("", SamplingParams(n=4, temperature=0.8, max_tokens=128), stream=True)
+DEFAULT_REQUEST = request_from(TUI_DEFAULTS)
 """What the controls show when no request is passed in."""
 
 FRAME_INTERVAL = 1 / 30

@@ -2,7 +2,7 @@
 
 The list is read when the screen opens (never at startup) and again as the search
 changes, in a thread (SQLite never blocks the event loop); each read opens its own
-:class:`~tui_client.history.HistoryStore` (one store per thread). Choosing a run
+:class:`~tui_client.core.storage.history.HistoryStore` (one store per thread). Choosing a run
 reads it whole, then the screen dismisses with a :class:`HistoryChoice` that the
 app acts on.
 """
@@ -22,9 +22,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
-from ...history import HistoryError, HistoryStore, RunSummary, StoredRun
-from ...inert_text import make_inert
-from .confirm_screen import ConfirmScreen
+from tui_client.core.storage.history import HistoryError, HistoryStore, RunSummary, StoredRun
+from tui_client.core.text.inert_text import make_inert
+from tui_client.ui.screens.confirm_screen import ConfirmScreen
 
 LIST_LIMIT = 500
 """Runs listed at most (the newest); a search looks through all of them."""

@@ -1,0 +1,132 @@
+"""`tui-client generate` end to end: a real process talking HTTP to loopback servers."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import pty
+import subprocess
+import sys
+
+import pytest
+from expected import expected_legacy, expected_openai
+from replay_server import LEGACY, OPENAI, Recording, ReplayServer
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui_client", "generate", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_seed_output_against_legacy_recording() -> None:
+    rec = Recording.load(LEGACY / "generate-stream-n4.json")
+    prompt = rec.request["json"]["prompt"]
+    with ReplayServer(rec) as server:
+        out = cli("--port", str(server.port), "--host", "127.0.0.1", "--n", "4", "--stream", "--prompt", prompt)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"Prompt: {prompt!r}"
+    cands = [ln for ln in lines if ln.startswith("Beam candidate")]
+    assert [c.split(":", 1)[0] for c in cands] == [f"Beam candidate {i}" for i in range(4)]
+    texts = sorted(ast.literal_eval(c.split(": ", 1)[1])[len(prompt) :] for c in cands)
+    assert texts == expected_legacy(rec)
+    assert "\x1b" not in out.stdout  # piped: no redraw escapes
+
+
+def test_json_output_against_openai_recording() -> None:
+    rec = Recording.load(OPENAI / "completions-stream-n4.json")
+    texts, reasons, usage = expected_openai(rec)
+    with ReplayServer(rec) as server:
+        out = cli("--url", server.url, "--n", "4", "--stream", "--json", "--prompt", "San Francisco is a")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert [(c["index"], c["text"], c["finish_reason"]) for c in doc["candidates"]] == [
+        (i, texts[i], reasons[i]) for i in range(4)
+    ]
+    assert doc["usage"]["completion_tokens"] == usage["completion_tokens"]
+    assert doc["server"] == {"url": server.url, "api": "completions", "model": "smollm2-135m"}
+    assert doc["timing"]["total"] > 0 and "error" not in doc
+
+
+def test_failure_is_one_line_with_exit_status_and_json_error() -> None:
+    with ReplayServer(OPENAI / "error-unknown-model.json") as server:
+        plain = cli("--url", server.url, "--model", "nope")
+        as_json = cli("--url", server.url, "--model", "nope", "--json")
+    assert plain.returncode == 1 and as_json.returncode == 1
+    assert plain.stderr.count("\n") == 1 and "Traceback" not in plain.stderr
+    assert plain.stderr.startswith("error: ") and "does not exist" in plain.stderr
+    doc = json.loads(as_json.stdout)
+    assert doc["status"] == "failed" and "does not exist" in doc["error"]["message"]
+    assert doc["candidates"] == []
+
+
+def test_connection_refused_is_one_line() -> None:
+    out = cli("--port", "1")
+    assert out.returncode == 1
+    assert out.stderr.strip().count("\n") == 0 and "connection refused" in out.stderr and "--demo" in out.stderr
+
+
+@pytest.mark.parametrize(("flags", "needle"), [
+    (["--n", "0"], "--n: n must be at least 1"),
+    (["--top-p", "1.5"], "--top-p:"),
+    (["--beam-search", "--stream", "--n", "2"], "--no-stream"),
+    (["--max-tokens", "0"], "--max-tokens:"),
+    (["--url", "ftp://x"], "--url"),
+])
+def test_bad_flags_name_the_flag(flags: list[str], needle: str) -> None:
+    out = cli(*flags, "--port", "1")
+    assert out.returncode == 2
+    assert needle in out.stderr and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_api_key_from_env_is_sent_and_never_printed() -> None:
+    rec = Recording.load(OPENAI / "completions-nostream-n4.json")
+    with ReplayServer(rec) as server:
+        out = cli("--url", server.url, "--n", "4", "--json", env={"VLLM_API_KEY": "sk-hidden-42"})
+        auth = [r.headers.get("authorization") for r in server.received]
+    assert out.returncode == 0
+    assert set(auth) == {"Bearer sk-hidden-42"}
+    assert "sk-hidden-42" not in out.stdout + out.stderr
+
+
+def test_streaming_on_a_terminal_redraws_in_place() -> None:
+    rec = Recording.load(OPENAI / "completions-stream-n4.json")
+    with ReplayServer(rec, time_scale=0.3) as server:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tui_client", "generate", "--url", server.url, "--n", "4", "--stream"],
+            stdout=slave, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "100", "LINES": "30", "TERM": "xterm"},
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(30)
+        os.close(master)
+    screen = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "\x1b[4F\x1b[J" in screen  # moved up over the 4 live lines and cleared them
+    final = screen.rsplit("\x1b[J", 1)[1]
+    texts, _, _ = expected_openai(rec)
+    for i in range(4):
+        assert f"Beam candidate {i}: {'San Francisco is a' + texts[i]!r}" in final.replace("\r\n", "\n")
+
+
+def test_insecure_warns_on_stderr() -> None:
+    rec = Recording.load(OPENAI / "completions-nostream-n4.json")
+    with ReplayServer(rec) as server:
+        out = cli("--url", server.url, "--n", "4", "--insecure", "--no-history")
+    assert out.returncode == 0
+    assert "warning: TLS verification is off (--insecure)" in out.stderr

@@ -1,0 +1,62 @@
+"""What a recording must come out as, read from its bytes with a plain, independent
+reading of the wire format (never with the code under test)."""
+
+from __future__ import annotations
+
+import json
+
+from replay_server import Recording
+
+from tui_client.core.protocol import GenerationRequest, SamplingParams
+
+
+def expected_openai(rec: Recording) -> tuple[dict[int, str], dict[int, str | None], dict | None]:
+    """Texts, finish reasons and usage, read naively from the recorded body."""
+    texts: dict[int, str] = {}
+    reasons: dict[int, str | None] = {}
+    usage = None
+    body = rec.body.decode("utf-8")
+    if not body.startswith("data:"):
+        doc = json.loads(body)
+        for ch in doc["choices"]:
+            texts[ch["index"]] = ch.get("text", (ch.get("message") or {}).get("content"))
+            reasons[ch["index"]] = ch["finish_reason"]
+        return texts, reasons, doc["usage"]
+    for event in body.split("\n\n"):
+        if not event.startswith("data: ") or event == "data: [DONE]":
+            continue
+        doc = json.loads(event[len("data: ") :])
+        usage = doc.get("usage") or usage
+        for ch in doc["choices"]:
+            piece = ch["text"] if "text" in ch else ch["delta"].get("content", "")
+            texts[ch["index"]] = texts.get(ch["index"], "") + (piece or "")
+            if ch["finish_reason"]:
+                reasons[ch["index"]] = ch["finish_reason"]
+    return texts, reasons, usage
+
+
+def expected_legacy(rec: Recording) -> list[str]:
+    """Final texts, sorted: an entry is final when no entry of the next line extends it.
+
+    (vLLM drops finished candidates from the list, so the last line does not hold them all.)
+    """
+    prompt = rec.request["json"]["prompt"]
+    lines = [json.loads(ln)["text"] for ln in rec.body.replace(b"\0", b"\n").split(b"\n") if ln.strip()]
+    final = []
+    for line, after in zip(lines, lines[1:] + [[]]):
+        rest = list(after)
+        for entry in line:
+            successor = next((e for e in rest if e.startswith(entry)), None)
+            if successor is None:
+                final.append(entry[len(prompt) :])
+            else:
+                rest.remove(successor)
+    return sorted(final)
+
+
+def request_for(rec: Recording) -> GenerationRequest:
+    body = rec.request["json"]
+    prompt = body.get("prompt") or body["messages"][0]["content"]
+    fields = {k: body[k] for k in ("n", "temperature", "top_p", "top_k", "max_tokens", "seed") if k in body}
+    params = SamplingParams(**fields, stop=tuple(body.get("stop", ())), beam_search=body.get("use_beam_search", False))
+    return GenerationRequest(prompt, params, stream=body.get("stream", False))

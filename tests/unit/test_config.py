@@ -1,0 +1,229 @@
+"""The config file: parsing, validation, precedence, and `tui-client config` / its use by the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from tui_client.core.storage.config import Config, ConfigError, Setting, default_path, load_config
+
+FULL = """\
+url = "http://gpu-box:8000/v1"
+api = "chat"
+model = "qwen"
+timeout = 30
+theme = "nord"
+
+[sampling]
+n = 8
+temperature = 1
+top_p = 0.9
+top_k = 50
+max_tokens = 64
+seed = 7
+stop = ["\\n\\n", "END"]
+presence_penalty = 0.5
+frequency_penalty = -0.5
+
+[keys]
+"app.run" = "ctrl+g"
+"app.help" = "f2,question_mark"
+"""
+
+
+def load(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Config:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return load_config(path, env or {})
+
+
+def error(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, text, env)
+    message = str(info.value)
+    assert "\n" not in message
+    return message.replace(str(tmp_path / "config.toml"), "FILE")
+
+
+def test_no_file_means_defaults(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "missing.toml", {})
+    assert config == Config(tmp_path / "missing.toml")
+    assert config.url == Setting("http://localhost:8000", "default") and config.api.value == "auto"
+    assert config.timeout.value == 600 and config.model.value is None and config.theme.value is None
+    assert config.sampling == {} and config.keys == {} and not config.found
+
+
+def test_every_key(tmp_path: Path) -> None:
+    config = load(tmp_path, FULL)
+    assert config.found
+    assert config.url == Setting("http://gpu-box:8000/v1", "file")
+    assert (config.api.value, config.model.value, config.timeout.value, config.theme.value) == ("chat", "qwen", 30.0, "nord")
+    assert config.sampling == {
+        "n": 8, "temperature": 1.0, "top_p": 0.9, "top_k": 50, "max_tokens": 64, "seed": 7,
+        "stop": ("\n\n", "END"), "presence_penalty": 0.5, "frequency_penalty": -0.5,
+    }
+    assert isinstance(config.sampling["temperature"], float)
+    assert config.keys == {"app.run": "ctrl+g", "app.help": "f2,question_mark"}
+    assert load(tmp_path, '[sampling]\nstop = "###"').sampling == {"stop": ("###",)}
+
+
+def test_environment_beats_the_file(tmp_path: Path) -> None:
+    env = {"TUI_CLIENT_URL": "http://env:1", "TUI_CLIENT_API": "generate", "TUI_CLIENT_MODEL": "env-model"}
+    config = load(tmp_path, FULL, env)
+    assert config.url == Setting("http://env:1", "$TUI_CLIENT_URL")
+    assert config.api == Setting("generate", "$TUI_CLIENT_API")
+    assert config.model == Setting("env-model", "$TUI_CLIENT_MODEL")
+    assert config.timeout == Setting(30.0, "file")
+    assert load(tmp_path, FULL, {"TUI_CLIENT_URL": "  "}).url.source == "file"  # empty is unset
+    assert error(tmp_path, "", {"TUI_CLIENT_API": "grpc"}) == (
+        "$TUI_CLIENT_API: must be one of auto, generate, completions, chat, not 'grpc'")
+    assert error(tmp_path, "", {"TUI_CLIENT_URL": "ftp://x"}).startswith("$TUI_CLIENT_URL: not an http(s) URL")
+
+
+def test_the_api_key_is_refused_without_repeating_it(tmp_path: Path) -> None:
+    message = error(tmp_path, 'url = "http://h"\napi_key = "sk-secret-123"\n')
+    assert message.startswith("FILE:2: api_key: ") and "VLLM_API_KEY" in message
+    assert "sk-secret-123" not in message
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('url = "http://h\n', "FILE:1:16: invalid TOML: Illegal character '\\n'"),
+    ("a = = 3\n", "FILE:1:5: invalid TOML: Invalid value"),
+    ("\n\n[sampling\n", "FILE:3:10: invalid TOML: Expected ']' at the end of a table declaration"),
+    ("colour = 'red'\n", "FILE:1: colour: unknown key (known: url, api, model, timeout, theme, sampling, keys)"),
+    ("[sampling]\nn = 4\nbest_of = 2\n", "FILE:3: sampling.best_of: unknown key (known: n, temperature, top_p, top_k, "
+     "max_tokens, seed, stop, presence_penalty, frequency_penalty)"),
+    ("[sampling]\nn = 0\n", "FILE:2: sampling.n: n must be at least 1, got 0"),
+    ("[sampling]\nn = 2.5\n", "FILE:2: sampling.n: must be an integer, not a float"),
+    ("[sampling]\nn = true\n", "FILE:2: sampling.n: must be an integer, not a boolean"),
+    ("[sampling]\ntemperature = 'hot'\n", "FILE:2: sampling.temperature: must be a number, not a string"),
+    ("sampling.top_p = 1.5\n", "FILE:1: sampling.top_p: top_p must be in (0, 1], got 1.5"),
+    ("sampling = {top_k = 0}\n", "FILE: sampling.top_k: top_k must be -1 (off) or at least 1, got 0"),
+    ("[sampling]\nstop = ['a', 1]\n", "FILE:2: sampling.stop: must be a string or an array of strings, not an array"),
+    ("[sampling]\nstop = ['']\n", "FILE:2: sampling.stop: stop strings must not be empty"),
+    ("sampling = 3\n", "FILE:1: sampling: must be a table ([sampling]), not an integer"),
+    ("timeout = 0\n", "FILE:1: timeout: must be a positive number of seconds, not 0.0"),
+    ("timeout = nan\n", "FILE:1: timeout: must be a positive number of seconds, not nan"),
+    ("api = 'grpc'\n", "FILE:1: api: must be one of auto, generate, completions, chat, not 'grpc'"),
+    ("url = 'ftp://h'\n", "FILE:1: url: not an http(s) URL: 'ftp://h'"),
+    ("model = ''\n", "FILE:1: model: must be a non-empty string, not an empty string"),
+    ("theme = 2024-01-01\n", "FILE:1: theme: must be a non-empty string, not a date or time"),
+    ('[keys]\n"app.run" = 5\n', "FILE:2: keys.app.run: must be a non-empty string, not an integer"),
+])
+def test_invalid_files_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    assert error(tmp_path, text) == expected
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_bytes(b"url = '\xff'")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(tmp_path / "config.toml", {})
+    with pytest.raises(ConfigError, match="cannot read it"):
+        load_config(tmp_path, {})  # a directory
+
+
+def test_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("TUI_CLIENT_CONFIG", raising=False)
+    assert default_path() == Path(platformdirs.user_config_dir("tui-client")) / "config.toml"
+    monkeypatch.setenv("TUI_CLIENT_CONFIG", str(tmp_path / "elsewhere.toml"))
+    assert default_path() == tmp_path / "elsewhere.toml"
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def cli(*args: str, config: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("TUI_CLIENT_") and k not in ("VLLM_API_KEY", "OPENAI_API_KEY")}
+    return subprocess.run(
+        [sys.executable, "-m", "tui_client", *args],
+        capture_output=True, text=True, timeout=60,
+        env={**clean, "TUI_CLIENT_CONFIG": str(config), "TUI_CLIENT_DATA_DIR": str(config.parent / "data"), **(env or {})},
+    )
+
+
+def test_config_path_and_show(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert cli("config", "path", config=path).stdout == f"{path}\n"
+    shown = cli("config", "show", config=path).stdout
+    rows = {line.split()[0]: line.split()[1:] for line in shown.splitlines()}
+    assert rows["config"] == ["file", str(path), "not", "found"]
+    assert rows["sampling.n"] == ["4", "(TUI),", "1", "(generate)", "default"]
+    assert rows["url"] == ["http://localhost:8000", "default"]
+    path.write_text(FULL)
+    shown = cli("config", "show", config=path, env={"TUI_CLIENT_MODEL": "m2", "VLLM_API_KEY": "sk-show-me-not"}).stdout
+    rows = {line.split()[0]: line.split()[1:] for line in shown.splitlines()}
+    assert rows["url"] == ["http://gpu-box:8000/v1", "file"]
+    assert rows["model"] == ["m2", "$TUI_CLIENT_MODEL"]
+    assert rows["api"] == ["chat", "file"] and rows["timeout"] == ["30", "file"]
+    assert rows["sampling.stop"] == ['["\\n\\n",', '"END"]', "file"]
+    assert rows["keys.app.help"] == ["f2,question_mark", "file"]
+    assert rows["api-key"] == ["set", "(not", "shown)", "$VLLM_API_KEY"] and "sk-show-me-not" not in shown
+
+
+@pytest.mark.parametrize("command", [["config", "show"], ["generate"], [], ["--demo", "--run"]])
+def test_a_bad_config_is_one_line_and_exit_2(tmp_path: Path, command: list[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[sampling]\ntemperature = -1\n")
+    out = cli(*command, config=path)
+    assert out.returncode == 2
+    assert out.stderr == f"tui-client: error: {path}:2: sampling.temperature: temperature must be 0 or more, got -1.0\n"
+    assert cli("config", "path", config=path).returncode == 0  # still finds the file to fix
+    assert cli("history", "list", config=path).returncode == 0
+
+
+def test_unknown_theme_is_refused_before_the_tui_starts(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('theme = "no-such-theme"\n')
+    out = cli("--url", "http://127.0.0.1:1", config=path)
+    assert out.returncode == 2 and out.stderr.startswith(f"tui-client: error: {path}: theme: unknown theme 'no-such-theme'")
+    assert "nord" in out.stderr and out.stderr.count("\n") == 1
+
+
+def exported_params(path: Path) -> tuple[dict[str, object], dict[str, object]]:
+    doc = json.loads(cli("history", "export", "1", config=path).stdout)
+    return doc["params"], doc["server"]
+
+
+def test_generate_uses_the_config_and_flags_win(demo_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'url = "{demo_url}"\napi = "chat"\n[sampling]\nn = 2\nmax_tokens = 5\nstop = ["zzz"]\nseed = 4\n')
+    out = cli("generate", "--json", config=path)
+    assert out.returncode == 0, out.stderr
+    assert "note: n > 1 needs sampling" in out.stderr  # the file set n, not the temperature
+    doc = json.loads(out.stdout)
+    assert len(doc["candidates"]) == 2 and doc["server"]["api"] == "chat"
+    params, _ = exported_params(path)
+    assert params == {"n": 2, "temperature": 0.8, "top_p": None, "top_k": None, "max_tokens": 5, "seed": 4,
+                      "stop": ["zzz"], "presence_penalty": None, "frequency_penalty": None, "beam_search": False}
+
+    (tmp_path / "data" / "history.sqlite3").unlink()
+    out = cli("generate", "--n", "3", "--max-tokens", "7", "--stop", "q", "--api", "completions", config=path)
+    assert out.returncode == 0, out.stderr
+    params, server = exported_params(path)
+    assert (params["n"], params["max_tokens"], params["stop"], params["seed"]) == (3, 7, ["q"], 4)
+    assert server["api"] == "completions"
+
+
+def test_a_configured_temperature_of_zero_is_respected(demo_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[sampling]\nn = 2\ntemperature = 0\n")
+    out = cli("generate", "--url", demo_url, config=path)
+    assert out.returncode == 0 and "note:" not in out.stderr
+    assert exported_params(path)[0]["temperature"] == 0.0
+
+
+def test_precedence_of_the_server_url(demo_url: str, unused_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'url = "{unused_url}"\n')
+    assert cli("generate", config=path).returncode == 1  # the file's url: nothing listens
+    assert cli("generate", config=path, env={"TUI_CLIENT_URL": demo_url}).returncode == 0  # env beats file
+    port = demo_url.rsplit(":", 1)[1]
+    assert cli("generate", "--host", "127.0.0.1", "--port", port, config=path).returncode == 0  # flags beat both
+    assert cli("generate", "--url", demo_url, config=path, env={"TUI_CLIENT_URL": unused_url}).returncode == 0

@@ -1,0 +1,75 @@
+"""Export a run as JSON and Markdown; model text cannot break out of its fenced block."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from test_history import ended_run
+
+from tui_client.core.protocol import ClientError, ErrorKind, Status
+from tui_client.core.storage.export import FORMATS, run_document, to_json, to_markdown
+from tui_client.core.storage.history import HistoryStore
+
+GENERATE_JSON_KEYS = {"candidates", "usage", "timing", "server", "status"}
+
+
+def test_json_is_generate_json_plus_the_request(tmp_path: Path) -> None:
+    state = ended_run()
+    doc = json.loads(to_json(state))
+    assert GENERATE_JSON_KEYS <= set(doc)
+    generate_json = {k: v for k, v in doc.items() if k not in ("prompt", "params", "stream")}
+    assert generate_json == json.loads(json.dumps(state.to_json()))
+    assert doc["prompt"] == "Once upon" and doc["stream"] is True
+    assert doc["params"] == {**state.request.params.as_dict(), "stop": ["\n", "|"]}
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        stored = store.get(store.save(state))
+    assert stored is not None
+    stored_doc = run_document(stored)
+    assert stored_doc.pop("id") == stored.id and stored_doc.pop("created") == stored.created.isoformat(timespec="seconds")
+    assert stored_doc == run_document(state)
+
+
+def test_markdown_layout() -> None:
+    state = ended_run(error=ClientError(ErrorKind.HTTP, "boom `x`"), status=Status.FAILED)
+    md = to_markdown(state)
+    assert md.startswith("# tui-client run\n")
+    assert "- **Server:** `http://h:8000` (completions, model `m1`)" in md
+    assert "- **Error:** `` boom `x` ``" in md
+    assert "| temperature | 0.7 |" in md and "| top_p |" not in md  # unset: left to the server
+    assert '| stop | `["\\n", "\\|"]` |' in md  # the pipe cannot split the cell, \n shown escaped
+    assert "## Candidate 1\n\nfailed, finish reason `stop`, 4 tokens, 11 characters\n\n```text\n a mattress\n```\n" in md
+    assert FORMATS == {"json": to_json, "md": to_markdown}
+
+
+def code_blocks(md: str) -> list[str]:
+    return [t.content for t in MarkdownIt("commonmark").parse(md) if t.type == "fence"]
+
+
+def test_a_backtick_run_longer_than_the_fence_does_not_close_it() -> None:
+    text = "before\n```\n````` still inside\n```````\n# not a heading"
+    md = to_markdown(ended_run(prompt="say ```", texts=(text, "")))
+    assert code_blocks(md) == ["say ```\n", text + "\n", "\n"]
+    assert "````````text\n" + text + "\n````````\n" in md
+
+
+pieces = ["`", "~", "\n", "\r", "#", "|", " ", "a", "<b>", "\x1b", "\u202e"]
+hostile = st.lists(st.sampled_from(pieces), max_size=40).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(prompt=hostile, texts=st.lists(hostile, min_size=1, max_size=3), model=hostile)
+def test_model_text_never_leaves_its_fence(prompt: str, texts: list[str], model: str) -> None:
+    state = ended_run(prompt=prompt, texts=tuple(texts))
+    state.server = type(state.server)(state.server.url, state.server.api, model or None)
+    tokens = MarkdownIt("commonmark").enable("table").parse(to_markdown(state))
+    fences = [t.content for t in tokens if t.type == "fence"]
+    normalized = [(s + "\n").replace("\r\n", "\n").replace("\r", "\n") for s in (prompt, *texts)]  # CommonMark line ends
+    assert fences == normalized
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == ["tui-client run", "Prompt", "Parameters", *(f"Candidate {i}" for i in range(len(texts)))]
+    rows = [t for t in tokens if t.type == "tr_open"]
+    assert len(rows) == 8  # header, stream, n, temperature, top_k, max_tokens, seed, stop

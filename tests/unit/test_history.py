@@ -1,0 +1,273 @@
+"""The run history: SQLite storage, and `tui-client history` as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tui_client.core.protocol import (
+    Api,
+    ClientConfig,
+    ClientError,
+    ErrorKind,
+    GenerationRequest,
+    RunState,
+    SamplingParams,
+    ServerInfo,
+    Status,
+    Usage,
+    VLLMClient,
+)
+from tui_client.core.storage.history import SCHEMA_VERSION, HistoryError, HistoryStore, default_path
+from tui_client.demo.server import DemoServer
+
+
+def ended_run(prompt: str = "Once upon", texts: tuple[str, ...] = (" a time", " a mattress"), **kw: object) -> RunState:
+    params = SamplingParams(n=len(texts), temperature=0.7, top_k=40, max_tokens=12, seed=3, stop=("\n", "|"))
+    server = ServerInfo("http://h:8000", Api.COMPLETIONS, "m1", "0.32.0")
+    state = RunState(GenerationRequest(prompt, params, stream=True), server)
+    for i, text in enumerate(texts):
+        cand = state.candidate(i)
+        state.append_text(cand, text, now=0.1 + i)
+        cand.finish_reason, cand.stop_reason, cand.tokens = "stop", "\n", 3 + i
+    state.usage = Usage(5, 7, 12)
+    state.notes.append("1 of 2 candidates returned")
+    state.finish(kw.get("status", Status.FINISHED), kw.get("error"))  # type: ignore[arg-type]
+    return state
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    with HistoryStore(tmp_path / "h.sqlite3") as s:
+        yield s
+
+
+def test_a_saved_run_reads_back_the_same(store: HistoryStore) -> None:
+    state = ended_run(error=ClientError(ErrorKind.DISCONNECTED, "server went away", url="http://h:8000/v1/completions"),
+                      status=Status.FAILED)
+    run_id = store.save(state)
+    run = store.get(run_id)
+    assert run is not None and run.id == run_id
+    assert run.request() == state.request
+    assert run.state.to_json() == state.to_json()  # candidates, usage, timing, server, status, notes, error
+    assert [(c.index, c.text, c.status, c.stop_reason, c.tokens) for c in run.candidates] == [
+        (0, " a time", Status.FAILED, "\n", 3), (1, " a mattress", Status.FAILED, "\n", 4)]
+    assert run.state.server.version == "0.32.0"
+    assert abs(run.created.timestamp() - time.time()) < 60
+
+
+def test_whatever_a_server_sent_as_finish_or_stop_reason_is_kept(store: HistoryStore) -> None:
+    state = ended_run()
+    state.candidates[0].finish_reason, state.candidates[0].stop_reason = 5, ["odd", {"x": 1.5}]  # type: ignore[assignment]
+    run = store.get(store.save(state))
+    assert run is not None and run.state.to_json() == state.to_json()
+    assert run.candidates[0].stop_reason == ["odd", {"x": 1.5}]
+
+
+def test_list_is_newest_first_with_limit_and_search(store: HistoryStore) -> None:
+    ids = [store.save(ended_run(f"prompt {i}", (f"text {i}", "100% sure_x"))) for i in range(5)]
+    summaries = store.list()
+    assert [s.id for s in summaries] == ids[::-1]
+    assert summaries[0].prompt_preview == "prompt 4" and summaries[0].n == 2 and summaries[0].model == "m1"
+    assert summaries[0].api == "completions" and summaries[0].status is Status.FINISHED
+    assert [s.id for s in store.list(limit=2)] == ids[:2:-1]
+    assert [s.id for s in store.list(search="PROMPT 1")] == [ids[1]]  # prompt, case-insensitive
+    assert [s.id for s in store.list(search="text 3")] == [ids[3]]  # a candidate's text
+    assert len(store.list(search="100% sure_")) == 5
+    assert store.list(search="0%_s") == []  # % and _ are literal
+    assert store.list(search="nowhere") == []
+
+
+def test_list_reads_no_candidate_text_and_uses_the_index(store: HistoryStore) -> None:
+    store.save(ended_run("p" * 5000))
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    [summary] = store.list()
+    assert len(summary.prompt_preview) == 200
+    assert statements and not any("candidates" in s for s in statements)
+    plan = " ".join(str(row) for row in store._db.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM runs ORDER BY created DESC, id DESC LIMIT 100"))
+    assert "runs_by_created" in plan and "TEMP B-TREE" not in plan
+
+
+def test_listing_a_big_history_is_fast(tmp_path: Path) -> None:
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        texts = tuple("word " * 400 for _ in range(8))
+        for i in range(1500):
+            store.save(ended_run(f"run {i}", texts))
+    started = time.perf_counter()
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        assert len(store.list()) == 100
+    assert time.perf_counter() - started < 1  # a few ms
+
+
+def test_delete(store: HistoryStore) -> None:
+    first, second = store.save(ended_run()), store.save(ended_run())
+    assert store.delete(first) is True
+    assert store.delete(first) is False
+    assert store.get(first) is None
+    assert [s.id for s in store.list()] == [second]
+    assert store._db.execute("SELECT count(*) FROM candidates WHERE run_id = ?", (first,)).fetchone()[0] == 0
+
+
+def test_a_running_run_is_not_saved(store: HistoryStore) -> None:
+    state = RunState(GenerationRequest("x"), ServerInfo("http://h", Api.CHAT))
+    with pytest.raises(ValueError, match="ended"):
+        store.save(state)
+
+
+def test_location_schema_version_and_wal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUI_CLIENT_DATA_DIR", str(tmp_path / "data"))
+    assert default_path() == tmp_path / "data" / "history.sqlite3"
+    with HistoryStore() as store:
+        store.save(ended_run())
+    db = sqlite3.connect(default_path())
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert default_path().stat().st_mode & 0o077 == 0  # private to the user
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(HistoryError, match="newer tui-client"):
+        HistoryStore()
+
+
+def test_a_corrupt_file_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(HistoryError) as info:
+        HistoryStore(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_concurrent_processes(tmp_path: Path) -> None:
+    writer = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_history import ended_run
+        from tui_client.core.storage.history import HistoryStore
+        store = HistoryStore({str(tmp_path / "h.sqlite3")!r})
+        for i in range(25):
+            store.save(ended_run(f"{{sys.argv[1]}}-{{i}}"))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", writer, str(w)]) for w in range(4)]
+    assert [p.wait(60) for p in procs] == [0, 0, 0, 0]
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        runs = store.list(limit=1000)
+    assert len(runs) == 100 and len({r.id for r in runs}) == 100
+    assert {r.prompt_preview for r in runs} == {f"{w}-{i}" for w in range(4) for i in range(25)}
+
+
+def _files_contain(directory: Path, secret: str) -> list[str]:
+    return [p.name for p in directory.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+
+
+async def _run(config: ClientConfig) -> RunState:
+    async with VLLMClient(config) as client:
+        async for event in client.generate(GenerationRequest("Tell me", SamplingParams(n=2, max_tokens=8))):
+            state = event.state
+    return state
+
+
+async def test_the_api_key_is_never_written(tmp_path: Path) -> None:
+    key, password = "sk-never-on-disk-4242", "pw-never-on-disk-77"
+    with DemoServer(token_delay=0.0, api_key=key) as demo:
+        ok = await _run(ClientConfig(url=demo.url, api_key=key))
+        # A password in the URL (Basic auth) replaces the bearer token: the server refuses.
+        refused = await _run(ClientConfig(url=demo.url.replace("http://", f"http://someone:{password}@"), api_key=key))
+    assert ok.status is Status.FINISHED and ok.candidates
+    assert refused.status is Status.FAILED and refused.error is not None
+    # The protocol layer already keeps the password out of URLs and messages.
+    assert password not in refused.server.url + str(refused.error.url) + refused.error.message
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        store.save(ok)
+        stored = store.get(store.save(refused))
+    assert stored is not None and stored.state.server.url == demo.url and stored.state.error is not None
+    assert _files_contain(tmp_path, key) == [] and _files_contain(tmp_path, password) == []
+    assert _files_contain(tmp_path, "Tell me")  # the check does find what is stored
+
+
+# -- `tui-client history` -------------------------------------------------------------
+
+
+def cli(*args: str, data: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui_client", *args],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "TUI_CLIENT_DATA_DIR": str(data), "TUI_CLIENT_CONFIG": str(data / "none.toml"), **(env or {})},
+    )
+
+
+def test_generate_saves_runs_and_history_lists_shows_exports_deletes(demo_url: str, tmp_path: Path) -> None:
+    first = cli("generate", "--url", demo_url, "--n", "2", "--prompt", "Hello ```` there", "--max-tokens", "6",
+                data=tmp_path)
+    second = cli("generate", "--url", demo_url, "--prompt", "Second\nline", "--json", data=tmp_path)
+    skipped = cli("generate", "--url", demo_url, "--prompt", "not kept", "--no-history", data=tmp_path)
+    assert first.returncode == second.returncode == skipped.returncode == 0, first.stderr + second.stderr
+
+    listing = cli("history", "list", data=tmp_path)
+    assert listing.returncode == 0
+    lines = listing.stdout.splitlines()
+    assert len(lines) == 2
+    newest, oldest = (line.split("  ") for line in lines)
+    assert newest[0] == "2" and oldest[0] == "1"
+    assert newest[2:6] == ["completions", "demo-markov", "n=1", "finished"] and newest[6] == repr("Second\nline")
+    assert oldest[4] == "n=2" and oldest[6] == repr("Hello ```` there")
+    assert cli("history", "list", "--search", "hello", data=tmp_path).stdout.startswith("1  ")
+
+    show = cli("history", "show", "1", data=tmp_path)
+    assert show.returncode == 0 and "# tui-client run 1" in show.stdout and "## Candidate 1" in show.stdout
+
+    exported = cli("history", "export", "2", "--format", "json", data=tmp_path)
+    doc = json.loads(exported.stdout)
+    generated = json.loads(second.stdout)
+    assert doc["prompt"] == "Second\nline" and doc["params"]["max_tokens"] == 16 and doc["stream"] is False
+    assert doc["candidates"] == generated["candidates"] and doc["server"] == generated["server"]
+    assert doc["id"] == 2 and doc["usage"] == generated["usage"] and doc["timing"] == generated["timing"]
+
+    out_file = tmp_path / "run1.md"
+    written = cli("history", "export", "1", "--format", "md", "--output", str(out_file), data=tmp_path)
+    assert written.returncode == 0 and written.stdout == ""
+    markdown = out_file.read_text()
+    assert markdown.startswith("# tui-client run 1\n") and "`````text\nHello ```` there\n`````" in markdown
+
+    assert cli("history", "delete", "1", data=tmp_path).returncode == 0
+    assert [ln.split()[0] for ln in cli("history", "list", data=tmp_path).stdout.splitlines()] == ["2"]
+    for action in (["show", "1"], ["export", "1"], ["delete", "1"]):
+        missing = cli("history", *action, data=tmp_path)
+        assert missing.returncode == 1 and missing.stderr == (
+            "tui-client: error: no run 1 in the history (see tui-client history list)\n")
+
+
+def test_history_usage_errors(tmp_path: Path) -> None:
+    for args in (["history"], ["history", "show", "x"], ["history", "export", "1", "--format", "pdf"]):
+        out = cli(*args, data=tmp_path)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "list" in cli("history", "--help", data=tmp_path).stdout
+
+
+def test_failed_generate_is_saved_too(unused_url: str, tmp_path: Path) -> None:
+    out = cli("generate", "--url", unused_url, data=tmp_path)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1
+    [line] = cli("history", "list", data=tmp_path).stdout.splitlines()
+    assert "  failed  " in line
+    assert "connection refused" in cli("history", "show", "1", data=tmp_path).stdout
+
+
+def test_cli_never_writes_the_api_key(tmp_path: Path) -> None:
+    key = "sk-cli-never-on-disk-31337"
+    with DemoServer(token_delay=0.0, api_key=key) as demo:
+        by_env = cli("generate", "--url", demo.url, "--n", "2", data=tmp_path, env={"VLLM_API_KEY": key})
+        by_flag = cli("generate", "--url", demo.url, "--api-key", key, data=tmp_path)
+    assert by_env.returncode == by_flag.returncode == 0, by_env.stderr + by_flag.stderr
+    assert len(cli("history", "list", data=tmp_path).stdout.splitlines()) == 2
+    assert _files_contain(tmp_path, key) == []

@@ -1,0 +1,144 @@
+"""`tui-client generate`: the headless front end, output compatible with vLLM's
+example client (``Beam candidate i: '...'`` lines).
+
+On a terminal a streaming run is redrawn in place (one line per candidate, cut to
+the terminal's width, at most ~20 times a second); piped, only the final lines are
+printed. Candidate text is printed with ``repr()`` as the example client does,
+which also makes escape sequences and control characters inert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+import orjson
+from rich.cells import cell_len
+
+from tui_client.core.protocol import Api, ClientConfig, GenerationRequest, RunEnded, RunState, Status, VLLMClient
+
+REDRAW_INTERVAL = 0.05
+
+
+def candidate_lines(state: RunState) -> list[str]:
+    """The example client's lines: prompt + generated text (chat: the reply only)."""
+    prefix = "" if state.server.api is Api.CHAT else state.request.prompt
+    return [f"Beam candidate {c.index}: {prefix + c.text!r}" for c in state.ordered()]
+
+
+class LiveView:
+    """Redraws the candidate lines in place on a terminal, one physical line each."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.drawn = 0
+        self.last = 0.0
+
+    def draw(self, state: RunState, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < REDRAW_INTERVAL:
+            return
+        self.last = now
+        size = shutil.get_terminal_size()
+        width, room = max(size.columns - 1, 20), max(size.lines - 3, 1)
+        lines = candidate_lines(state)
+        if len(lines) > room:
+            lines = lines[: room - 1] + [f"… {len(lines) - room + 1} more candidates"]
+        shown = [_fit(line, width) for line in lines]
+        self.clear()
+        self.out.write("".join(line + "\n" for line in shown))
+        self.out.flush()
+        self.drawn = len(shown)
+
+    def clear(self) -> None:
+        if self.drawn:
+            self.out.write(f"\x1b[{self.drawn}F\x1b[J")
+        self.drawn = 0
+
+
+def _fit(line: str, width: int) -> str:
+    """Cut a line to ``width`` cells, keeping its end (where the text grows)."""
+    if cell_len(line) <= width:
+        return line
+    head = line[: line.index(": ") + 2]
+    room = max(width - cell_len(head) - 1, 1)
+    tail = line[len(head) :]
+    tail = tail[max(len(tail) - room, 0) :]
+    while cell_len(tail) > room:  # wide characters take two cells
+        tail = tail[1:]
+    return head + "…" + tail
+
+
+def summary(state: RunState) -> str:
+    timing = state.timing()
+    parts = [f"{len(state.candidates)} candidate(s)", f"{state.server.api.value if state.server.api else '?'}"]
+    if state.server.model:
+        parts.append(state.server.model)
+    if state.usage and state.usage.completion_tokens is not None:
+        parts.append(f"{state.usage.completion_tokens} tokens")
+    if timing.get("time_to_first_text") is not None:
+        parts.append(f"first text {timing['time_to_first_text']:.2f} s")
+    parts.append(f"total {timing['total']:.2f} s")
+    if timing.get("tokens_per_second"):
+        parts.append(f"{timing['tokens_per_second']:.1f} tok/s")
+    elif timing.get("chars_per_second"):
+        parts.append(f"{timing['chars_per_second']:.0f} chars/s")
+    return " · ".join(parts)
+
+
+async def run_headless(
+    config: ClientConfig,
+    request: GenerationRequest,
+    *,
+    json_output: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    on_end: Callable[[RunState], None] | None = None,
+) -> int:
+    """Run one generation and print it. Returns the exit status.
+
+    ``on_end`` is called with the ended run before it is printed (the CLI saves it
+    to the history)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    live = LiveView(out) if (request.stream and not json_output and out.isatty() and os.environ.get("TERM") != "dumb") else None
+    if not json_output:
+        out.write(f"Prompt: {request.prompt!r}\n\n")
+        out.flush()
+    state: RunState | None = None
+    async with VLLMClient(config) as client:
+        try:
+            async for event in client.generate(request):
+                state = event.state
+                if live is not None and not isinstance(event, RunEnded):
+                    live.draw(state)
+        except asyncio.CancelledError:
+            pass
+    assert state is not None  # generate always yields RunEnded
+    if on_end is not None:
+        on_end(state)
+    if live is not None:
+        live.clear()
+    if json_output:
+        out.write(orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        for line in candidate_lines(state):
+            out.write(line + "\n")
+    out.flush()
+    for note in state.notes:
+        err.write(f"note: {note}\n")
+    if state.status is Status.FAILED and state.error is not None:
+        kept = f" ({state.total_chars} characters received are printed above)" if state.total_chars and not json_output else ""
+        err.write(f"error: {state.error}{kept}\n")
+        return 1
+    if state.status is Status.CANCELLED:
+        err.write("cancelled\n")
+        return 130
+    if err.isatty():
+        err.write(summary(state) + "\n")
+    return 0

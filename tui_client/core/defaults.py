@@ -1,0 +1,32 @@
+"""Every default of the app, in one place: the front ends, the protocol and the config read them here."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+DEFAULT_URL = "http://localhost:8000"
+"""Where the app connects without ``--url`` or ``--demo`` (like vLLM's example client)."""
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds without a byte before a run fails; a non-streaming answer waits for the whole generation."""
+
+DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+"""The largest streamed line or SSE event accepted (``--max-line-bytes``)."""
+
+DEFAULT_MAX_TOTAL_CHARS = 256 * 1024 * 1024
+"""The most text one run may hold (``--max-total-chars``)."""
+
+MAX_N = 64
+"""The n slider's range (1 to this); the CLI allows more (vLLM has no fixed cap)."""
+
+SEED_PROMPT = "San Francisco is a"
+"""vLLM's example client's default prompt (``generate`` without ``--prompt``)."""
+
+GENERATE_DEFAULTS = MappingProxyType({"prompt": SEED_PROMPT, "n": 1, "temperature": 0.0, "max_tokens": 16, "stream": False})
+"""What an unset flag means for ``generate``: the seed client's choices (greedy, 16 tokens, no streaming)."""
+
+TUI_DEFAULTS = MappingProxyType({"prompt": "", "n": 4, "temperature": 0.8, "max_tokens": 128, "stream": True})
+"""What an unset flag means for the TUI: where exploring is useful."""
+
+GREEDY_FALLBACK_TEMPERATURE = 0.8
+"""``generate --n N`` (N > 1) without ``--temperature`` samples at this (greedy makes N equal candidates)."""

@@ -1,0 +1,359 @@
+"""The three wire protocols as three small adapters over one interface.
+
+An adapter knows its path, how to build a request body, and how to apply what the
+server sends to a :class:`RunState`. It does no I/O; :mod:`.client` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import orjson
+
+from tui_client.core.protocol.errors import ClientError, ErrorKind
+from tui_client.core.protocol.framing import RecordSplitter, SSEDecoder
+from tui_client.core.protocol.params import GenerationRequest
+from tui_client.core.protocol.state import Api, RunState, Status, Usage
+
+
+def loads(raw: bytes) -> Any:
+    """Parse JSON; invalid UTF-8 inside is replaced (U+FFFD), never fatal."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return orjson.loads(raw.decode("utf-8", "replace"))
+
+
+class Adapter:
+    """Base: one protocol. Subclasses fill in the body and the parsing."""
+
+    api: ClassVar[Api]
+    path: ClassVar[str]
+
+    def __init__(self, state: RunState, *, max_line_bytes: int) -> None:
+        self.state = state
+        self.max_line_bytes = max_line_bytes
+        self.malformed = 0  # records / events that were not valid JSON of the right shape
+        self.valid = 0
+        self.late_text: set[int] = set()  # candidates that got text after their finish_reason
+
+    def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
+        raise NotImplementedError
+
+    def feed(self, chunk: bytes) -> set[int]:
+        """Apply one network read of a streaming answer; return the changed indices."""
+        raise NotImplementedError
+
+    def end_of_stream(self) -> set[int]:
+        """The body ended; apply what is left. Raise if the stream was cut short."""
+        raise NotImplementedError
+
+    def apply_complete(self, data: Any) -> None:
+        """Apply a whole non-streaming answer."""
+        raise NotImplementedError
+
+    def _index(self, choice: Any) -> int | None:
+        """The choice's candidate index, or None (noted) when it is not a sane one."""
+        index = choice.get("index") if isinstance(choice, dict) else None
+        n = self.state.request.params.n
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < max(4 * n, n + 64):
+            self._note_malformed()
+            return None
+        return index
+
+    def _bad_shape(self, what: str) -> ClientError:
+        return ClientError(ErrorKind.BAD_RESPONSE, f"the server's answer is not a vLLM {self.api.value} response ({what})")
+
+    def _note_malformed(self) -> None:
+        self.malformed += 1
+
+    def notes(self) -> list[str]:
+        """What the user should know about how the server behaved."""
+        out = []
+        if self.malformed:
+            out.append(f"skipped {self.malformed} malformed line(s) from the server")
+        n, got = self.state.request.params.n, len(self.state.candidates)
+        if got > n:
+            out.append(f"the server sent {got} candidates for n={n}")
+        late = sorted(self.late_text)
+        if late:
+            out.append(f"candidate(s) {_list(late)} got text after it finished (kept)")
+        return out
+
+
+class GenerateAdapter(Adapter):
+    """Legacy ``POST /generate``: cumulative ``{"text": [prompt + output, ...]}`` records."""
+
+    api = Api.GENERATE
+    path = "/generate"
+
+    def __init__(self, state: RunState, *, max_line_bytes: int) -> None:
+        super().__init__(state, max_line_bytes=max_line_bytes)
+        self._splitter = RecordSplitter(max_line_bytes)
+        self._prompt = state.request.prompt
+
+    def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
+        return {"prompt": request.prompt, **request.params.vllm_fields(), "stream": request.stream}
+
+    def _texts(self, data: Any) -> list[str] | None:
+        texts = data.get("text") if isinstance(data, dict) else None
+        if isinstance(texts, list) and all(isinstance(t, str) for t in texts):
+            return texts
+        return None
+
+    def _parse(self, raw: bytes) -> list[str] | None:
+        try:
+            texts = self._texts(loads(raw))
+        except (orjson.JSONDecodeError, UnicodeDecodeError):
+            texts = None
+        if texts is None:
+            self._note_malformed()
+        else:
+            self.valid += 1
+        return texts
+
+    def _apply_records(self, records: list[bytes]) -> set[int]:
+        """Apply the records one network read completed.
+
+        Records are cumulative, so the newest valid one usually holds everything and
+        the others are skipped unparsed (the quadratic part of this protocol). Not
+        when candidates dropped out of the list on the way: then every record counts.
+        """
+        if not records:
+            return set()
+        open_before = sum(1 for c in self.state.candidates.values() if not c.status.done)
+        for pos in range(len(records) - 1, -1, -1):
+            texts = self._parse(records[pos])
+            if texts is None:
+                continue
+            if len(texts) >= open_before or pos == 0:
+                return self._apply_texts(texts)
+            changed: set[int] = set()
+            for raw in records[:pos]:
+                older = self._parse(raw)
+                if older is not None:
+                    changed |= self._apply_texts(older)
+            return changed | self._apply_texts(texts)
+        return set()
+
+    def _apply_texts(self, texts: list[str]) -> set[int]:
+        """Match each entry to the candidate it extends.
+
+        vLLM lists the candidates still running, in index order: a finished one
+        drops out of the list (seen live: 16 entries, then 14, then 13), so an
+        entry's position is not its index. Each entry extends the text of one open
+        candidate; candidates skipped over have finished; entries beyond the open
+        ones are new candidates (early lines may hold fewer than n).
+        """
+        state, now, prompt = self.state, self.state.now(), self._prompt
+        open_cands = [c for c in state.ordered() if not c.status.done]
+        changed: set[int] = set()
+        pos = 0
+        for full in texts:
+            text = full[len(prompt) :] if full.startswith(prompt) else full
+            match = next((k for k in range(pos, len(open_cands)) if text.startswith(open_cands[k].text)), None)
+            if match is None and pos < len(open_cands) and len(texts) == len(open_cands):
+                match = pos  # not cumulative after all (a fork sending something else): go by position
+            if match is None:
+                cand = state.candidate(max(state.candidates, default=-1) + 1)
+            else:
+                for dropped in open_cands[pos:match]:
+                    dropped.status = Status.FINISHED
+                    changed.add(dropped.index)
+                cand, pos = open_cands[match], match + 1
+            if text != cand.text:
+                state.set_text(cand, text, now)
+                changed.add(cand.index)
+        if changed:
+            state.version += 1
+        return changed
+
+    def feed(self, chunk: bytes) -> set[int]:
+        return self._apply_records(self._splitter.feed(chunk))
+
+    def end_of_stream(self) -> set[int]:
+        tail = self._splitter.close()
+        changed = self._apply_records([tail]) if tail else set()
+        if self.valid == 0 and self.malformed:
+            raise self._bad_shape("no line was a JSON object with a \"text\" list")
+        return changed
+
+    def apply_complete(self, data: Any) -> None:
+        texts = self._texts(data)
+        if texts is None:
+            raise self._bad_shape('expected {"text": [...]}')
+        self._apply_texts(texts)
+
+
+class _OpenAIAdapter(Adapter):
+    """Shared by completions and chat: SSE deltas per choice, usage, ``[DONE]``."""
+
+    def __init__(self, state: RunState, *, max_line_bytes: int) -> None:
+        super().__init__(state, max_line_bytes=max_line_bytes)
+        self._sse = SSEDecoder(max_line_bytes)
+        self.done = False
+
+    def _common_body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
+        body: dict[str, object] = {}
+        if model:
+            body["model"] = model
+        body.update(request.params.vllm_fields())
+        if request.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    @staticmethod
+    def _delta_text(choice: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def _final_text(choice: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _apply_events(self, events: list[tuple[str, bytes]]) -> set[int]:
+        state, now = self.state, self.state.now()
+        changed: set[int] = set()
+        for kind, data in events:
+            if not data.startswith(b"{") and data.strip() == b"[DONE]":
+                self.done = True
+                continue
+            try:
+                obj = loads(data)
+            except (orjson.JSONDecodeError, UnicodeDecodeError):
+                self._note_malformed()
+                continue
+            if not isinstance(obj, dict):
+                self._note_malformed()
+                continue
+            if "error" in obj or kind == "error":
+                raise ClientError(ErrorKind.HTTP, f"the server reported an error mid-stream: {error_message(obj)}")
+            choices = obj.get("choices")
+            if not isinstance(choices, list):
+                self._note_malformed()
+                continue
+            self.valid += 1
+            if obj.get("usage"):
+                state.usage = Usage.from_json(obj["usage"])
+            for choice in choices:
+                index = self._index(choice)
+                if index is None:
+                    continue
+                cand = state.candidate(index)
+                delta = self._delta_text(choice)
+                if isinstance(delta, str) and delta:
+                    if cand.finish_reason is not None:
+                        self.late_text.add(index)
+                    state.append_text(cand, delta, now)
+                    cand.tokens = (cand.tokens or 0) + 1
+                    changed.add(index)
+                elif cand.status is Status.WAITING:
+                    cand.status = Status.STREAMING
+                reason = choice.get("finish_reason")
+                if reason:
+                    cand.finish_reason = str(reason)
+                    cand.stop_reason = choice.get("stop_reason")
+                    cand.status = Status.FINISHED
+                    changed.add(index)
+        if changed:
+            state.version += 1
+        return changed
+
+    def feed(self, chunk: bytes) -> set[int]:
+        return self._apply_events(self._sse.feed(chunk))
+
+    def end_of_stream(self) -> set[int]:
+        changed = self._apply_events(self._sse.close())
+        if self.valid == 0 and self.malformed:
+            raise self._bad_shape("no event was a JSON object with \"choices\"")
+        unfinished = [c.index for c in self.state.ordered() if c.finish_reason is None]
+        if not self.done and (unfinished or not self.state.candidates):
+            raise ClientError(
+                ErrorKind.DISCONNECTED,
+                "the stream ended before [DONE]"
+                + (f" with candidate(s) {_list(unfinished)} unfinished" if unfinished else "")
+                + "; the text received so far is kept",
+            )
+        return changed
+
+    def apply_complete(self, data: Any) -> None:
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not isinstance(choices, list):
+            raise self._bad_shape('expected {"choices": [...]}')
+        state, now = self.state, self.state.now()
+        for choice in choices:
+            index = self._index(choice)
+            if index is None:
+                continue
+            cand = state.candidate(index)
+            text = self._final_text(choice)
+            if isinstance(text, str):
+                state.set_text(cand, text, now)
+            cand.finish_reason = choice.get("finish_reason")
+            cand.stop_reason = choice.get("stop_reason")
+            cand.status = Status.FINISHED
+        state.usage = Usage.from_json(data.get("usage"))
+        if state.usage and state.usage.completion_tokens is not None and len(state.candidates) == 1:
+            next(iter(state.candidates.values())).tokens = state.usage.completion_tokens
+        state.version += 1
+
+
+class CompletionsAdapter(_OpenAIAdapter):
+    api = Api.COMPLETIONS
+    path = "/v1/completions"
+
+    def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
+        return {"prompt": request.prompt, **self._common_body(request, model)}
+
+    @staticmethod
+    def _delta_text(choice: dict[str, Any]) -> Any:
+        return choice.get("text")
+
+    _final_text = _delta_text
+
+
+class ChatAdapter(_OpenAIAdapter):
+    api = Api.CHAT
+    path = "/v1/chat/completions"
+
+    def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
+        return {"messages": [{"role": "user", "content": request.prompt}], **self._common_body(request, model)}
+
+    @staticmethod
+    def _delta_text(choice: dict[str, Any]) -> Any:
+        delta = choice.get("delta")
+        return delta.get("content") if isinstance(delta, dict) else None
+
+    @staticmethod
+    def _final_text(choice: dict[str, Any]) -> Any:
+        message = choice.get("message")
+        return message.get("content") if isinstance(message, dict) else None
+
+
+ADAPTERS: dict[Api, type[Adapter]] = {a.api: a for a in (GenerateAdapter, CompletionsAdapter, ChatAdapter)}
+
+
+def error_message(obj: Any) -> str:
+    """The human message in any of vLLM's / FastAPI's / OpenAI's error shapes."""
+    if isinstance(obj, dict):
+        err = obj.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        detail = obj.get("detail")
+        if isinstance(detail, str):
+            return detail
+        if isinstance(detail, list) and detail:  # FastAPI validation errors
+            first = detail[0]
+            if isinstance(first, dict):
+                loc = ".".join(str(p) for p in first.get("loc", []) if p != "body")
+                return f"{loc}: {first.get('msg', first)}" if loc else str(first.get("msg", first))
+        if isinstance(obj.get("message"), str):
+            return obj["message"]
+    return str(obj)[:200]
+
+
+def _list(items: list[int]) -> str:
+    shown = ", ".join(str(i) for i in items[:8])
+    return shown + (f" and {len(items) - 8} more" if len(items) > 8 else "")

@@ -1,0 +1,385 @@
+"""HTTP: find out what a server speaks, send a request, turn the answer into events.
+
+:class:`VLLMClient` is the one entry point the CLI, the TUI and the tests use::
+
+    async with VLLMClient("http://localhost:8000") as client:
+        async for event in client.generate(GenerationRequest("Hi", SamplingParams(n=4))):
+            ...  # event.state is the live RunState
+
+``generate`` never raises for a failed run: the last event is :class:`RunEnded` and
+``state.error`` says what went wrong, with all text received before it kept.
+Cancelling the consuming task closes the connection (vLLM then aborts the request)
+and marks the run cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import httpx
+
+from tui_client import __version__
+from tui_client.core.defaults import DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_TOTAL_CHARS, DEFAULT_TIMEOUT, DEFAULT_URL
+from tui_client.core.protocol.apis import ADAPTERS, Adapter, error_message, loads
+from tui_client.core.protocol.errors import ClientError, ErrorKind
+from tui_client.core.protocol.params import GenerationRequest
+from tui_client.core.protocol.state import (
+    Api,
+    CandidatesChanged,
+    RunEnded,
+    RunEvent,
+    RunStarted,
+    RunState,
+    ServerInfo,
+    Status,
+)
+
+# Paths people paste along with the server's address, and what they imply.
+_KNOWN_SUFFIXES: list[tuple[str, Api | None]] = [
+    ("/v1/chat/completions", Api.CHAT),
+    ("/v1/completions", Api.COMPLETIONS),
+    ("/v1/models", None),
+    ("/generate", Api.GENERATE),
+    ("/v1", None),
+]
+
+
+def normalize_url(url: str) -> tuple[str, Api | None]:
+    """Base URL (scheme, host, port, proxy prefix) and the API an endpoint path implies.
+
+    ``localhost:8000`` -> ``http://localhost:8000``; ``http://h/generate`` -> base
+    ``http://h`` and :attr:`Api.GENERATE`; ``https://h/prefix/v1`` -> ``https://h/prefix``.
+    """
+    raw = url.strip()
+    if "://" not in raw:
+        raw = "http://" + raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ClientError(ErrorKind.INVALID, f"not an http(s) URL: {url!r}", field="url")
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise ClientError(ErrorKind.INVALID, f"bad port in URL {url!r}", field="url") from None
+    path = parts.path.rstrip("/")
+    implied: Api | None = None
+    for suffix, api in _KNOWN_SUFFIXES:
+        if path.endswith(suffix):
+            path, implied = path[: -len(suffix)], api
+            break
+    # user:password@ goes into an Authorization header (see _credentials), never into
+    # the base URL that messages, the header bar and the history show.
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], path, "", "")), implied
+
+
+def _credentials(url: str) -> tuple[str, str] | None:
+    """``user:password`` from a URL, for HTTP Basic auth."""
+    parts = urlsplit(url.strip() if "://" in url else "http://" + url.strip())
+    if parts.username is None:
+        return None
+    return unquote(parts.username), unquote(parts.password or "")
+
+
+def api_key_from_env() -> str | None:
+    return os.environ.get("VLLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """How to reach the server. ``api`` None means auto-detect."""
+
+    url: str = DEFAULT_URL
+    api: Api | None = None
+    model: str | None = None
+    api_key: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    verify: bool | str = True  # False with --insecure, a path with --ca-bundle
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    max_total_chars: int = DEFAULT_MAX_TOTAL_CHARS
+
+
+class VLLMClient:
+    """Talks to one server; detects its protocol once and remembers it."""
+
+    def __init__(self, config: ClientConfig | str = DEFAULT_URL, **overrides: Any) -> None:
+        if isinstance(config, str):
+            config = ClientConfig(url=config, **overrides)
+        elif overrides:
+            config = ClientConfig(**{**config.__dict__, **overrides})
+        self.config = config
+        self.base_url, implied = normalize_url(config.url)
+        self._api = config.api or implied
+        self._server: ServerInfo | None = None
+        headers = {"User-Agent": f"tui-client/{__version__}"}
+        if config.api_key:
+            headers["Authorization"] = f"Bearer {config.api_key}"
+        try:
+            verify: bool | ssl.SSLContext = config.verify if isinstance(config.verify, bool) else _ca_context(config.verify)
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=headers,
+                timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
+                verify=verify,
+                auth=_credentials(config.url),
+                follow_redirects=True,
+                trust_env=False,
+            )
+        except (OSError, ssl.SSLError) as exc:  # --ca-bundle: missing, unreadable or not PEM
+            raise ClientError(
+                ErrorKind.TLS, f"cannot use CA bundle {config.verify!r}: {_short(str(exc))}", field="ca_bundle"
+            ) from None
+
+    async def __aenter__(self) -> VLLMClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def server(self) -> ServerInfo | None:
+        """What :meth:`connect` found; None before it succeeded."""
+        return self._server
+
+    def assume_server(self, server: ServerInfo) -> None:
+        """Take ``server`` as what :meth:`connect` found (another client detected it)."""
+        self._server = server
+
+    def describe(self) -> ServerInfo:
+        """What is known so far, for display before/without a connection."""
+        return self._server or ServerInfo(self.base_url, self._api, self.config.model)
+
+    async def connect(self, *, refresh: bool = False) -> ServerInfo:
+        """Check the server and settle protocol and model. Raises :class:`ClientError`."""
+        if self._server is not None and not refresh:
+            return self._server
+        api, model = self._api, self.config.model
+        if api is None or (api is not Api.GENERATE and model is None):
+            found_models = await self._models(required=api is not None)
+            if found_models is None:
+                api = Api.GENERATE
+                await self._reachable("/health")
+            else:
+                api = api or Api.COMPLETIONS
+                model = model or (found_models[0] if found_models else None)
+        else:
+            await self._reachable("/health" if api is Api.GENERATE else "/v1/models")
+        self._server = ServerInfo(self.base_url, api, model if api is not Api.GENERATE else None)
+        return self._server
+
+    async def _models(self, *, required: bool) -> list[str] | None:
+        """Model ids from ``/v1/models``; None when the server has no OpenAI API."""
+        resp = await self._request("GET", "/v1/models")
+        if resp.status_code == 404 and not required:
+            return None
+        if resp.status_code >= 400:
+            raise self._http_error(resp, resp.content)
+        try:
+            data = loads(resp.content)
+            ids = [m["id"] for m in data["data"] if isinstance(m.get("id"), str)]
+        except Exception:
+            if required:
+                raise self._not_json(resp, resp.content) from None
+            return None
+        return ids
+
+    async def _reachable(self, path: str) -> None:
+        """The server answers. A 404 is fine (forks of the legacy server may lack /health);
+        refusals and server errors are not."""
+        resp = await self._request("GET", path)
+        if resp.status_code >= 400 and resp.status_code != 404:
+            raise self._http_error(resp, resp.content)
+
+    async def _request(self, method: str, path: str) -> httpx.Response:
+        try:
+            return await self._http.request(method, path)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, path) from None
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[RunEvent]:
+        """Run one generation; yield events; the last one is :class:`RunEnded`."""
+        state = RunState(request, self.describe())
+        adapter: Adapter | None = None
+        error: ClientError | None = None
+        try:
+            request.validate()
+            state.server = await self.connect()
+            state.started = time.monotonic()  # time the request, not the detection
+            adapter = ADAPTERS[state.server.api](state, max_line_bytes=self.config.max_line_bytes)
+            body = adapter.body(request, state.server.model)
+            async with self._http.stream("POST", adapter.path, json=body) as resp:
+                yield RunStarted(state)
+                if resp.status_code >= 400:
+                    raise self._http_error(resp, await self._read_capped(resp))
+                if request.stream:
+                    async for event in self._consume_stream(resp, adapter, state):
+                        yield event
+                else:
+                    raw = await self._read_capped(resp)
+                    state.bytes_received, state.body_ended_at = len(raw), state.now()
+                    try:
+                        data = loads(raw)
+                    except Exception:
+                        raise self._not_json(resp, raw) from None
+                    adapter.apply_complete(data)
+                    self._check_size(state)
+        except ClientError as exc:
+            if exc.url is None:
+                exc.url = self.base_url
+            error = exc
+        except httpx.HTTPError as exc:
+            error = self._transport_error(exc, state.server.url)
+        except (asyncio.CancelledError, GeneratorExit):
+            state.notes.extend(adapter.notes() if adapter else ())
+            state.finish(Status.CANCELLED)
+            raise
+        state.notes.extend(adapter.notes() if adapter else ())
+        state.finish(Status.FAILED if error else Status.FINISHED, error)
+        yield RunEnded(state)
+
+    async def _consume_stream(self, resp: httpx.Response, adapter: Adapter, state: RunState) -> AsyncIterator[RunEvent]:
+        received = 0
+        limit = self.config.max_total_chars
+        async for chunk in resp.aiter_bytes():
+            received += len(chunk)
+            state.bytes_received = received
+            changed = adapter.feed(chunk)
+            if changed:
+                if received > limit:  # each character takes a byte at least: below that, no need to count
+                    self._check_size(state)
+                yield CandidatesChanged(state, frozenset(changed))
+        state.body_ended_at = state.now()
+        changed = adapter.end_of_stream()
+        if changed:
+            yield CandidatesChanged(state, frozenset(changed))
+
+    def _check_size(self, state: RunState) -> None:
+        limit = self.config.max_total_chars
+        if state.total_chars > limit:
+            raise ClientError(
+                ErrorKind.TOO_LARGE,
+                f"the run passed {limit:,} characters of text; stopped (the text so far is kept; "
+                "raise the cap with --max-total-chars)",
+            )
+
+    async def _read_capped(self, resp: httpx.Response) -> bytes:
+        out = bytearray()
+        async for chunk in resp.aiter_bytes():
+            out += chunk
+            if len(out) > self.config.max_line_bytes:
+                raise ClientError(
+                    ErrorKind.TOO_LARGE,
+                    f"the answer from {self.base_url} is larger than {self.config.max_line_bytes:,} bytes; stopped reading",
+                )
+        return bytes(out)
+
+    # -- turning failures into one line each ---------------------------------------
+
+    def _transport_error(self, exc: httpx.HTTPError, where: str) -> ClientError:
+        url = self.base_url
+        text = str(exc) or type(exc).__name__
+        low = text.lower()
+        if isinstance(exc, httpx.ConnectTimeout):
+            return ClientError(ErrorKind.TIMEOUT, f"timed out connecting to {url}: is the host up and the port right?", url=url)
+        if isinstance(exc, httpx.TimeoutException):
+            return ClientError(
+                ErrorKind.TIMEOUT,
+                f"{url} sent nothing for {self.config.timeout:g} s; the text so far is kept "
+                "(raise --timeout for long generations)",
+                url=url,
+            )
+        if isinstance(exc, httpx.ConnectError):
+            if any(s in low for s in ("name or service not known", "nodename nor servname", "name resolution", "getaddrinfo", "no address associated")):
+                host = urlsplit(url).hostname
+                return ClientError(ErrorKind.DNS, f"cannot resolve host {host!r} of {url}: check the spelling of --url", url=url)
+            if isinstance(getattr(exc, "__context__", None), ssl.SSLError) or "certificate" in low or "ssl" in low:
+                return ClientError(
+                    ErrorKind.TLS,
+                    f"TLS failed for {url} ({_short(text)}): pass --ca-bundle PATH, or --insecure to skip verification",
+                    url=url,
+                )
+            return ClientError(
+                ErrorKind.CONNECT,
+                f"cannot connect to {url} (connection refused): is vLLM running there? "
+                "Start one with `vllm serve MODEL`, pass --url, or try --demo",
+                url=url,
+            )
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+            return ClientError(
+                ErrorKind.DISCONNECTED,
+                f"{url} closed the connection mid-answer ({_short(text)}); the text so far is kept",
+                url=url,
+            )
+        if isinstance(exc, httpx.DecodingError):
+            return ClientError(ErrorKind.BAD_RESPONSE, f"{url} sent a body that cannot be decoded ({_short(text)})", url=url)
+        if isinstance(exc, httpx.TooManyRedirects):
+            return ClientError(ErrorKind.HTTP, f"{url} redirects in a loop: check --url", url=url)
+        return ClientError(ErrorKind.CONNECT, f"request to {url} failed: {_short(text)}", url=url)
+
+    def _http_error(self, resp: httpx.Response, body: bytes) -> ClientError:
+        url = str(resp.request.url)
+        status = resp.status_code
+        try:
+            message = error_message(loads(body))
+        except Exception:
+            message = _describe_non_json(resp, body)
+        if status in (401, 403):
+            return ClientError(
+                ErrorKind.AUTH,
+                f"{url} answered {status} {message}: pass the server's key with --api-key or VLLM_API_KEY",
+                url=url,
+                status=status,
+            )
+        hint = ""
+        if status == 404 and resp.request.url.path.endswith("/generate"):
+            hint = " (this server has no legacy /generate: try --api completions, vLLM 0.25+ only speaks the OpenAI API)"
+        elif status == 500 and resp.request.url.path.endswith("/generate"):
+            hint = (" (the legacy server answers 500 to any parameter vLLM rejects, e.g. n > 1 with"
+                    " temperature 0 on vLLM 0.32: see the server's log)")
+        elif status == 404 and "/v1/" in resp.request.url.path and message in ("Not Found", "Not found"):
+            hint = " (this server has no OpenAI API: try --api generate)"
+        return ClientError(ErrorKind.HTTP, f"{url} answered {status}: {message}{hint}", url=url, status=status)
+
+    def _not_json(self, resp: httpx.Response, body: bytes) -> ClientError:
+        url = str(resp.request.url)
+        return ClientError(
+            ErrorKind.BAD_RESPONSE,
+            f"{url} answered {resp.status_code} but not with JSON ({_describe_non_json(resp, body)}): "
+            "is this a vLLM server, or a proxy page?",
+            url=url,
+            status=resp.status_code,
+        )
+
+
+def _ca_context(path: str) -> ssl.SSLContext:
+    """TLS verification against a CA bundle file (or a c_rehash'ed folder)."""
+    if os.path.isdir(path):
+        return ssl.create_default_context(capath=path)
+    return ssl.create_default_context(cafile=path)
+
+
+def _describe_non_json(resp: httpx.Response, body: bytes) -> str:
+    """A short, safe description of a body that is not JSON (HTML title, first words)."""
+    text = body[:4096].decode("utf-8", "replace")
+    ctype = resp.headers.get("content-type", "").split(";")[0].strip()
+    low = text.lower()
+    if "<html" in low or "<!doctype" in low or ctype == "text/html":
+        start = low.find("<title>")
+        end = low.find("</title>", start)
+        title = text[start + 7 : end].strip() if start >= 0 and end > start else ""
+        return f"an HTML page{': ' + _short(title) if title else ''}"
+    snippet = _short(text)
+    return repr(snippet) if snippet else f"an empty {ctype or 'body'}"
+
+
+def _short(text: str, limit: int = 120) -> str:
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

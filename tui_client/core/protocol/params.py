@@ -1,0 +1,104 @@
+"""What the user asks for: the prompt and the sampling parameters, validated.
+
+Validation happens here, before anything is sent, so the CLI can name the flag and
+the TUI can show the message next to the field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from tui_client.core.protocol.errors import ClientError, ErrorKind
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """vLLM sampling parameters. ``None`` means "leave it to the server"."""
+
+    n: int = 1
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    beam_search: bool = False
+
+    def problems(self, *, stream: bool = False) -> dict[str, str]:
+        """Every invalid field mapped to a one-line reason (empty when all is well)."""
+        out: dict[str, str] = {}
+        if not isinstance(self.n, int) or self.n < 1:
+            out["n"] = f"n must be at least 1, got {self.n}"
+        if self.temperature is not None and not (_finite(self.temperature) and self.temperature >= 0):
+            out["temperature"] = f"temperature must be 0 or more, got {self.temperature}"
+        if self.top_p is not None and not (_finite(self.top_p) and 0 < self.top_p <= 1):
+            out["top_p"] = f"top_p must be in (0, 1], got {self.top_p}"
+        if self.top_k is not None and not (self.top_k == -1 or self.top_k >= 1):
+            out["top_k"] = f"top_k must be -1 (off) or at least 1, got {self.top_k}"
+        if self.max_tokens is not None and self.max_tokens < 1:
+            out["max_tokens"] = f"max_tokens must be at least 1, got {self.max_tokens}"
+        if self.seed is not None and not (-(2**63) <= self.seed < 2**63):
+            out["seed"] = f"seed must fit in 64 bits, got {self.seed}"
+        for name in ("presence_penalty", "frequency_penalty"):
+            value = getattr(self, name)
+            if value is not None and not (_finite(value) and -2 <= value <= 2):
+                out[name] = f"{name} must be between -2 and 2, got {value}"
+        if any(s == "" for s in self.stop):
+            out["stop"] = "stop strings must not be empty"
+        if self.beam_search and stream:
+            out["beam_search"] = "vLLM does not stream beam search: turn streaming off"
+        if self.beam_search and self.n < 2 and "n" not in out:
+            out["beam_search"] = "beam search needs n of at least 2 (the beam width)"
+        return out
+
+    def vllm_fields(self) -> dict[str, object]:
+        """The fields as vLLM names them, without the ones left to the server."""
+        body: dict[str, object] = {"n": self.n}
+        for name in ("temperature", "top_p", "top_k", "max_tokens", "seed", "presence_penalty", "frequency_penalty"):
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = value
+        if self.stop:
+            body["stop"] = list(self.stop)
+        if self.beam_search:
+            body["use_beam_search"] = True
+        return body
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["stop"] = list(self.stop)
+        return data
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One run: a prompt, its sampling parameters, streaming or not."""
+
+    prompt: str
+    params: SamplingParams = field(default_factory=SamplingParams)
+    stream: bool = True
+
+    def validate(self) -> None:
+        """Raise :class:`ClientError` (kind INVALID) naming the first bad field."""
+        problems = self.params.problems(stream=self.stream)
+        if problems:
+            name, reason = next(iter(problems.items()))
+            raise ClientError(ErrorKind.INVALID, reason, field=name)
+
+    def with_params(self, **changes: object) -> GenerationRequest:
+        return replace(self, params=replace(self.params, **changes))
+
+
+def _finite(value: float) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def request_from(values: Mapping[str, Any]) -> GenerationRequest:
+    """A request from a front end's defaults (:data:`tui_client.core.defaults.TUI_DEFAULTS`)."""
+    sampling = {key: value for key, value in values.items() if key not in ("prompt", "stream")}
+    return GenerationRequest(values["prompt"], SamplingParams(**sampling), stream=values["stream"])

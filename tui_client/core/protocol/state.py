@@ -1,0 +1,251 @@
+"""The state of a generation and the events that announce its changes.
+
+All three APIs (legacy ``/generate``, ``/v1/completions``, ``/v1/chat/completions``)
+feed the same :class:`RunState`. The event stream of a run is a sequence of
+:class:`RunEvent` objects that all point at that one state object; a consumer that
+only draws the latest state (the TUI) can skip events freely.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+from tui_client.core.protocol.errors import ClientError
+from tui_client.core.protocol.params import GenerationRequest
+
+
+class Api(str, Enum):
+    GENERATE = "generate"
+    COMPLETIONS = "completions"
+    CHAT = "chat"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Where we talk to and how: base URL, protocol and model id (None for /generate)."""
+
+    url: str
+    api: Api | None  # None until detected
+    model: str | None = None
+    version: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"url": self.url, "api": self.api.value if self.api else None, "model": self.model}
+
+
+class Status(str, Enum):
+    WAITING = "waiting"  # asked, nothing received yet
+    STREAMING = "streaming"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        return self is not Status.STREAMING and self is not Status.WAITING
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> Usage | None:
+        if not isinstance(data, dict):
+            return None
+        return cls(
+            *(v if isinstance(v, int) else None for v in (data.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")))
+        )
+
+    def to_json(self) -> dict[str, int | None]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass
+class Candidate:
+    """One of the n outputs. ``text`` is the generated text only, never the prompt."""
+
+    index: int
+    status: Status = Status.WAITING
+    finish_reason: str | None = None  # "length" / "stop" / None (unknown: /generate says nothing)
+    stop_reason: str | int | None = None
+    tokens: int | None = None  # known for OpenAI streams (one delta per step), else None
+    first_text_at: float | None = None  # seconds since the request was sent
+    last_text_at: float | None = None
+    length: int = 0  # len(text), kept without joining pending deltas
+    _text: str = field(default="", repr=False)
+    _pending: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The text so far. Deltas are joined lazily: appending stays O(delta)."""
+        if self._pending:
+            self._text += "".join(self._pending)
+            self._pending.clear()
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
+        self._pending.clear()
+        self.length = len(value)
+
+    def append(self, delta: str) -> None:
+        self._pending.append(delta)
+        self.length += len(delta)
+
+    def speed(self) -> tuple[float, str] | None:
+        """(rate, unit): tokens/s when the token count is known, else chars/s."""
+        if self.first_text_at is None or self.last_text_at is None:
+            return None
+        span = self.last_text_at - self.first_text_at
+        if span <= 0:
+            return None
+        if self.tokens:
+            return (max(self.tokens - 1, 1) / span, "tok/s")
+        return (self.length / span, "chars/s")
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "index": self.index,
+            "text": self.text,
+            "finish_reason": self.finish_reason,
+            "status": self.status.value,
+            "tokens": self.tokens,
+            "time_to_first_text": _round(self.first_text_at),
+        }
+
+
+@dataclass
+class RunState:
+    """Everything known about one run; mutated in place by the protocol layer."""
+
+    request: GenerationRequest
+    server: ServerInfo
+    candidates: dict[int, Candidate] = field(default_factory=dict)
+    status: Status = Status.WAITING
+    usage: Usage | None = None
+    error: ClientError | None = None
+    notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)  # monotonic clock at send
+    first_text_at: float | None = None  # seconds since ``started``
+    ended_at: float | None = None
+    version: int = 0  # bumped on every change: redraw when it moved
+    bytes_received: int = 0  # response body bytes read so far
+    body_ended_at: float | None = None  # seconds since ``started`` when the response body ended
+
+    def now(self) -> float:
+        return time.monotonic() - self.started
+
+    def candidate(self, index: int) -> Candidate:
+        cand = self.candidates.get(index)
+        if cand is None:
+            cand = self.candidates[index] = Candidate(index)
+        return cand
+
+    def ordered(self) -> list[Candidate]:
+        return [self.candidates[i] for i in sorted(self.candidates)]
+
+    def set_text(self, cand: Candidate, text: str, now: float) -> None:
+        """Replace a candidate's text (cumulative protocols)."""
+        if text == cand.text:
+            return
+        cand.text = text
+        self._mark_text(cand, now)
+
+    def append_text(self, cand: Candidate, delta: str, now: float) -> None:
+        """Append a delta (SSE protocols); an empty delta still counts as a step."""
+        if delta:
+            cand.append(delta)
+            self._mark_text(cand, now)
+
+    def _mark_text(self, cand: Candidate, now: float) -> None:
+        if cand.first_text_at is None:
+            cand.first_text_at = now
+        if self.first_text_at is None:
+            self.first_text_at = now
+        cand.last_text_at = now
+        if cand.status is Status.WAITING:
+            cand.status = Status.STREAMING
+        if self.status is Status.WAITING:
+            self.status = Status.STREAMING
+
+    def finish(self, status: Status, error: ClientError | None = None) -> None:
+        """End the run: every candidate still open ends with the run's status."""
+        self.status = status
+        self.error = error
+        self.ended_at = self.now()
+        for cand in self.candidates.values():
+            if not cand.status.done:
+                cand.status = Status.FINISHED if status is Status.FINISHED else status
+        missing = self.request.params.n - len(self.candidates)
+        if status is Status.FINISHED and missing > 0:
+            self.notes.append(f"{len(self.candidates)} of {self.request.params.n} candidates returned")
+        self.version += 1
+
+    @property
+    def total_chars(self) -> int:
+        return sum(c.length for c in self.candidates.values())
+
+    def timing(self) -> dict[str, float | None]:
+        """Time to first text, total time and speed (tokens/s when known, else chars/s)."""
+        total = self.ended_at if self.ended_at is not None else self.now()
+        out: dict[str, float | None] = {"time_to_first_text": _round(self.first_text_at), "total": _round(total)}
+        gen_span = total - self.first_text_at if self.first_text_at is not None else None
+        if self.usage and self.usage.completion_tokens and total > 0:
+            # Non-streaming answers arrive at once: rate over the whole request.
+            span = gen_span if gen_span and self.request.stream else total
+            out["tokens_per_second"] = _round(self.usage.completion_tokens / span) if span else None
+        elif gen_span:
+            out["chars_per_second"] = _round(self.total_chars / gen_span)
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        doc: dict[str, object] = {
+            "candidates": [c.to_json() for c in self.ordered()],
+            "usage": self.usage.to_json() if self.usage else None,
+            "timing": self.timing(),
+            "server": self.server.to_json(),
+            "status": self.status.value,
+        }
+        if self.notes:
+            doc["notes"] = list(self.notes)
+        if self.error is not None:
+            doc["error"] = self.error.to_json()
+        return doc
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """Base of the event stream; every event carries the (shared, live) state."""
+
+    state: RunState
+
+
+@dataclass(frozen=True)
+class RunStarted(RunEvent):
+    """The request was sent."""
+
+
+@dataclass(frozen=True)
+class CandidatesChanged(RunEvent):
+    """Some candidates got text or finished; ``indices`` says which."""
+
+    indices: frozenset[int]
+
+
+@dataclass(frozen=True)
+class RunEnded(RunEvent):
+    """The last event: ``state.status`` is finished, cancelled or failed (``state.error``)."""
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

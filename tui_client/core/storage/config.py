@@ -1,0 +1,256 @@
+"""The config file: ``config.toml`` under ``platformdirs.user_config_dir("tui-client")``,
+or the file ``$TUI_CLIENT_CONFIG`` names. Every key is optional::
+
+    url = "http://gpu-box:8000"
+    api = "chat"                  # auto, generate, completions or chat
+    model = "Qwen/Qwen2.5-1.5B-Instruct"
+    timeout = 120                 # seconds to wait for the next byte
+    theme = "nord"
+
+    [sampling]                    # n, temperature, top_p, top_k, max_tokens, seed,
+    n = 8                         # stop, presence_penalty, frequency_penalty
+    temperature = 1.0
+    stop = ["\\n\\n"]
+
+    [keys]                        # binding id = keys, for the TUI
+    "app.run" = "ctrl+g"
+
+Precedence: command-line flags > environment (``TUI_CLIENT_URL``, ``TUI_CLIENT_API``,
+``TUI_CLIENT_MODEL``) > this file > built-in defaults. The API key is never read
+from the file (``VLLM_API_KEY`` or ``--api-key``). A bad file raises
+:class:`ConfigError`, one line naming the file, the line when known, and the key.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import platformdirs
+
+from tui_client.core.defaults import DEFAULT_TIMEOUT, DEFAULT_URL
+from tui_client.core.protocol import SamplingParams
+from tui_client.core.protocol.client import normalize_url
+from tui_client.core.protocol.errors import ClientError
+
+__all__ = [
+    "APIS", "CONFIG_ENV", "ENV_VARS", "SAMPLING_TYPES", "Config", "ConfigError", "Setting", "default_path", "load_config",
+]
+
+CONFIG_ENV = "TUI_CLIENT_CONFIG"
+ENV_VARS = {"url": "TUI_CLIENT_URL", "api": "TUI_CLIENT_API", "model": "TUI_CLIENT_MODEL"}
+APIS = ("auto", "generate", "completions", "chat")
+
+# Expected type of each [sampling] key: int, float (an integer is fine) or a list of strings.
+SAMPLING_TYPES: dict[str, type] = {
+    "n": int,
+    "temperature": float,
+    "top_p": float,
+    "top_k": int,
+    "max_tokens": int,
+    "seed": int,
+    "stop": list,
+    "presence_penalty": float,
+    "frequency_penalty": float,
+}
+TOP_LEVEL = ("url", "api", "model", "timeout", "theme", "sampling", "keys")
+
+T = TypeVar("T")
+
+
+def default_path() -> Path:
+    """``$TUI_CLIENT_CONFIG``, else ``config.toml`` in the platform's config dir."""
+    return Path(os.environ.get(CONFIG_ENV) or Path(platformdirs.user_config_dir("tui-client")) / "config.toml")
+
+
+class ConfigError(Exception):
+    """The config file or a TUI_CLIENT_* variable is unusable; ``str()`` is one line."""
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """An effective value and where it came from: ``default``, ``file`` or ``$VAR``."""
+
+    value: T
+    source: str = "default"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective settings below the command line (flags still override them)."""
+
+    path: Path
+    found: bool = False  # whether the file exists
+    url: Setting[str] = Setting(DEFAULT_URL)
+    api: Setting[str] = Setting("auto")  # one of APIS
+    model: Setting[str | None] = Setting(None)  # None: the first model the server lists
+    timeout: Setting[float] = Setting(DEFAULT_TIMEOUT)
+    theme: Setting[str | None] = Setting(None)  # None: the TUI's default
+    sampling: dict[str, object] = field(default_factory=dict)  # only what the file sets ("stop" a tuple)
+    keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, for App.set_keymap
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the file (a missing file is an empty one) and apply the environment."""
+    path = path or default_path()
+    env = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text, found = "", False
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read it: {err.strerror}") from None
+    else:
+        found = True
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(_syntax_error(path, str(err))) from None
+    try:
+        config = _from_file(path, found, data)
+    except _KeyProblem as problem:
+        line = _line_of(text, problem.key)
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(f"{where}: {problem.key}: {problem.message}") from None
+    return _apply_env(config, env)
+
+
+class _KeyProblem(Exception):
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key, self.message = key, message
+
+
+def _from_file(path: Path, found: bool, data: dict[str, object]) -> Config:
+    if "api_key" in data:
+        raise _KeyProblem("api_key", "the API key is not read from the config file (it would sit in plain "
+                          "text there): set VLLM_API_KEY in the environment or pass --api-key")
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise _KeyProblem(key, f"unknown key (known: {', '.join(TOP_LEVEL)})")
+    values: dict[str, object] = {"path": path, "found": found}
+    if "url" in data:
+        url = _string(data, "url")
+        try:
+            normalize_url(url)
+        except ClientError as err:
+            raise _KeyProblem("url", err.message) from None
+        values["url"] = Setting(url, "file")
+    if "api" in data:
+        api = _string(data, "api")
+        if api not in APIS:
+            raise _KeyProblem("api", f"must be one of {', '.join(APIS)}, not {api!r}")
+        values["api"] = Setting(api, "file")
+    for key in ("model", "theme"):
+        if key in data:
+            values[key] = Setting(_string(data, key), "file")
+    if "timeout" in data:
+        timeout = _number(data, "timeout", float, "timeout")
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise _KeyProblem("timeout", f"must be a positive number of seconds, not {timeout}")
+        values["timeout"] = Setting(timeout, "file")
+    values["sampling"] = _sampling(_table(data, "sampling"))
+    keys = _table(data, "keys")
+    values["keys"] = {binding: _string(keys, binding, f"keys.{binding}") for binding in keys}
+    return Config(**values)  # type: ignore[arg-type]
+
+
+def _sampling(table: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in table.items():
+        name = f"sampling.{key}"
+        kind = SAMPLING_TYPES.get(key)
+        if kind is None:
+            raise _KeyProblem(name, f"unknown key (known: {', '.join(SAMPLING_TYPES)})")
+        if kind is list:
+            stops = [value] if isinstance(value, str) else value
+            if not (isinstance(stops, list) and all(isinstance(s, str) for s in stops)):
+                raise _KeyProblem(name, f"must be a string or an array of strings, not {_kind(value)}")
+            out[key] = tuple(stops)
+        else:
+            out[key] = _number(table, key, kind, name)
+    problems = SamplingParams(**out).problems()  # type: ignore[arg-type]
+    if problems:
+        key, message = next(iter(problems.items()))
+        raise _KeyProblem(f"sampling.{key}", message)
+    return out
+
+
+def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
+    changes: dict[str, Setting[str]] = {}
+    for key, var in ENV_VARS.items():
+        value = env.get(var, "").strip()
+        if not value:
+            continue
+        if key == "url":
+            try:
+                normalize_url(value)
+            except ClientError as err:
+                raise ConfigError(f"${var}: {err.message}") from None
+        if key == "api" and value not in APIS:
+            raise ConfigError(f"${var}: must be one of {', '.join(APIS)}, not {value!r}")
+        changes[key] = Setting(value, f"${var}")
+    return replace(config, **changes)
+
+
+def _string(table: Mapping[str, object], key: str, name: str | None = None) -> str:
+    value = table[key]
+    if not isinstance(value, str) or not value.strip():
+        raise _KeyProblem(name or key, f"must be a non-empty string, not {_kind(value)}")
+    return value
+
+
+def _number(table: Mapping[str, object], key: str, kind: type, name: str) -> int | float:
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+        raise _KeyProblem(name, f"must be {'a number' if kind is float else 'an integer'}, not {_kind(value)}")
+    return float(value) if kind is float else value
+
+
+def _table(data: Mapping[str, object], key: str) -> dict[str, object]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise _KeyProblem(key, f"must be a table ([{key}]), not {_kind(value)}")
+    return value
+
+
+def _kind(value: object) -> str:
+    """What a TOML value is, for messages (values themselves are not repeated)."""
+    if isinstance(value, str):
+        return "an empty string" if not value.strip() else "a string"
+    names = {bool: "a boolean", int: "an integer", float: "a float", list: "an array", dict: "a table"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), "a date or time")
+
+
+def _syntax_error(path: Path, message: str) -> str:
+    """``file:line:column: invalid TOML: reason`` from tomllib's "reason (at line L, column C)"."""
+    found = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message)
+    if found is None:
+        return f"{path}: invalid TOML: {message}"
+    return f"{path}:{found[2]}:{found[3]}: invalid TOML: {found[1]}"
+
+
+def _line_of(text: str, dotted: str) -> int | None:
+    """The line where a key is set, for ``[table]`` + ``key =`` and ``table.key =``."""
+    table = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$", line)
+        if header:
+            table = _unquote(header[1])
+            continue
+        assignment = re.match(r"\s*((?:\"[^\"]*\"|'[^']*'|[\w.\s-])+?)\s*=", line)
+        if assignment and ".".join(filter(None, (table, _unquote(assignment[1])))) == dotted:
+            return number
+    return None
+
+
+def _unquote(key: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in key.split("."))

@@ -1,0 +1,104 @@
+"""A run as a file: JSON (``tui-client generate --json``'s shape plus the request) or Markdown.
+
+Model text is untrusted, also in Markdown: each candidate sits in a fenced block whose
+fence is longer than any run of backticks in it (no line of the text can close it),
+and short values (model id, stop strings, errors) are one-line code spans with their
+control characters spelled out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import orjson
+
+from tui_client.core.protocol import RunState
+from tui_client.core.storage.history import StoredRun
+
+__all__ = ["FORMATS", "run_document", "to_json", "to_markdown"]
+
+TIMING = {
+    "time_to_first_text": "first text {:.2f} s",
+    "total": "total {:.2f} s",
+    "tokens_per_second": "{:.1f} tok/s",
+    "chars_per_second": "{:.0f} chars/s",
+}
+
+
+def run_document(run: StoredRun | RunState) -> dict[str, object]:
+    """``generate --json``'s document, plus prompt, params and stream (and id, created)."""
+    state = run.state if isinstance(run, StoredRun) else run
+    request = state.request
+    doc: dict[str, object] = {
+        "prompt": request.prompt,
+        "params": request.params.as_dict(),
+        "stream": request.stream,
+        **state.to_json(),
+    }
+    if isinstance(run, StoredRun):
+        doc = {"id": run.id, "created": run.created.isoformat(timespec="seconds"), **doc}
+    return doc
+
+
+def to_json(run: StoredRun | RunState) -> str:
+    return orjson.dumps(run_document(run), option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def to_markdown(run: StoredRun | RunState) -> str:
+    state = run.state if isinstance(run, StoredRun) else run
+    request, server = state.request, state.server
+    lines = [f"# tui-client run {run.id}" if isinstance(run, StoredRun) else "# tui-client run", ""]
+    if isinstance(run, StoredRun):
+        lines.append(f"- **Date:** {run.created:%Y-%m-%d %H:%M:%S %z}")
+    api = server.api.value if server.api else "unknown"
+    lines.append(f"- **Server:** {_code(server.url)} ({api}{', model ' + _code(server.model) if server.model else ''})")
+    lines.append(f"- **Status:** {state.status.value}, {len(state.candidates)} of {request.params.n} candidates")
+    if state.usage is not None:
+        usage = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in state.usage.to_json().items() if v is not None)
+        lines.append(f"- **Usage:** {usage or 'not reported'}")
+    timing = ", ".join(TIMING[k].format(v) for k, v in state.timing().items() if v is not None and k in TIMING)
+    lines.append(f"- **Timing:** {timing}")
+    if state.error is not None:
+        lines.append(f"- **Error:** {_code(state.error.message)}")
+    lines += [f"- **Note:** {_code(note)}" for note in state.notes]
+    lines += ["", "## Prompt", "", *_fenced(request.prompt), "", "## Parameters", "",
+              "| parameter | value |", "| --- | --- |", f"| stream | {'on' if request.stream else 'off'} |"]
+    for name, value in request.params.as_dict().items():
+        if value is None or value is False or value == []:
+            continue  # left to the server
+        cell = _code(json.dumps(value, ensure_ascii=False)).replace("|", "\\|") if name == "stop" else str(value)
+        lines.append(f"| {name} | {cell} |")
+    for cand in state.ordered():
+        facts = [cand.status.value]
+        if cand.finish_reason:
+            facts.append(f"finish reason {_code(cand.finish_reason)}")
+        if cand.tokens is not None:
+            facts.append(f"{cand.tokens} tokens")
+        facts.append(f"{cand.length} characters")
+        lines += ["", f"## Candidate {cand.index}", "", ", ".join(facts), "", *_fenced(cand.text)]
+    return "\n".join(lines) + "\n"
+
+
+FORMATS: dict[str, Callable[[StoredRun | RunState], str]] = {"json": to_json, "md": to_markdown}
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall("`+", text)), default=0)
+
+
+def _fenced(text: str) -> list[str]:
+    """A fenced code block no line of ``text`` can close."""
+    fence = "`" * max(3, _longest_backtick_run(text) + 1)
+    return [fence + "text", text, fence]
+
+
+def _code(value: str) -> str:
+    """A one-line inline code span; non-printable characters are shown escaped."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
+    if not text:
+        return '""'
+    fence = "`" * (_longest_backtick_run(text) + 1)
+    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

@@ -1,0 +1,327 @@
+"""The run history: every ended run (finished, cancelled or failed) in a local SQLite file.
+
+The file is ``history.sqlite3`` under ``platformdirs.user_data_dir("tui-client")``, or
+under ``$TUI_CLIENT_DATA_DIR``. It holds what is needed to show, export and re-run a
+run, and never a credential: the API key is not part of a :class:`RunState`, and the
+user:password part of URLs (in the server URL, error and notes) is dropped before
+anything is written.
+
+The database is in WAL mode (several tui-client processes may write at once), its
+schema version is ``PRAGMA user_version``, and listing reads the ``runs`` table
+only (no candidate text), newest first through an index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+import platformdirs
+
+from tui_client.core.protocol import (
+    Api,
+    Candidate,
+    ClientError,
+    ErrorKind,
+    GenerationRequest,
+    RunState,
+    SamplingParams,
+    ServerInfo,
+    Status,
+    Usage,
+)
+
+__all__ = ["DATA_DIR_ENV", "HistoryError", "HistoryStore", "RunSummary", "StoredRun", "default_path"]
+
+DATA_DIR_ENV = "TUI_CLIENT_DATA_DIR"
+PREVIEW_CHARS = 200
+
+# One tuple of statements per schema version; a database at version v runs MIGRATIONS[v:].
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            created REAL NOT NULL,          -- unix time the run started
+            url TEXT NOT NULL,
+            api TEXT,
+            model TEXT,
+            server_version TEXT,
+            prompt TEXT NOT NULL,
+            params TEXT NOT NULL,           -- JSON: SamplingParams.as_dict()
+            stream INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            usage TEXT,                     -- JSON: Usage.to_json()
+            first_text_at REAL,             -- seconds since the request was sent
+            ended_at REAL,
+            notes TEXT NOT NULL,            -- JSON list
+            error TEXT                      -- JSON: ClientError.to_json()
+        )""",
+        "CREATE INDEX runs_by_created ON runs (created)",
+        """CREATE TABLE candidates (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            status TEXT NOT NULL,
+            finish_reason TEXT,             -- JSON, as the server sent it
+            stop_reason TEXT,               -- JSON: a string or a token id
+            tokens INTEGER,
+            first_text_at REAL,
+            last_text_at REAL,
+            PRIMARY KEY (run_id, idx)
+        ) WITHOUT ROWID""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_path() -> Path:
+    """Where the history lives: ``$TUI_CLIENT_DATA_DIR`` or the platform's data dir."""
+    base = os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("tui-client")
+    return Path(base) / "history.sqlite3"
+
+
+class HistoryError(Exception):
+    """The history cannot be read or written; ``str()`` is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of the history list (no candidate text is loaded for it)."""
+
+    id: int
+    created: datetime
+    url: str
+    api: str | None
+    model: str | None
+    n: int
+    status: Status
+    prompt_preview: str  # the first PREVIEW_CHARS characters of the prompt
+
+
+@dataclass
+class StoredRun:
+    """A run read back: ``state`` is an ended :class:`RunState`, as it was when saved."""
+
+    id: int
+    created: datetime
+    state: RunState
+
+    def request(self) -> GenerationRequest:
+        """The request to run it again."""
+        return self.state.request
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        return self.state.ordered()
+
+
+class HistoryStore:
+    """``HistoryStore(path=None)``: open (creating if needed) the history database.
+
+    One store per thread. Every method raises :class:`HistoryError` when the
+    database cannot be used (unreadable, corrupt, written by a newer tui-client).
+    """
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        with self._errors():
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # private; WAL files follow
+            self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            with self._errors():
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._db.execute("PRAGMA foreign_keys = ON")
+                self._migrate()
+        except HistoryError:
+            self._db.close()
+            raise
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def save(self, state: RunState) -> int:
+        """Store an ended run; returns its id."""
+        if not state.status.done:
+            raise ValueError(f"only an ended run can be saved (this one is {state.status.value})")
+        request, server = state.request, state.server
+        created = time.time() - (time.monotonic() - state.started)
+        with self._errors(), self._transaction():
+            run_id = self._db.execute(
+                "INSERT INTO runs (created, url, api, model, server_version, prompt, params, stream, n, status,"
+                " usage, first_text_at, ended_at, notes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    created,
+                    _without_credentials(server.url),
+                    server.api.value if server.api else None,
+                    server.model,
+                    server.version,
+                    request.prompt,
+                    json.dumps(request.params.as_dict()),
+                    request.stream,
+                    request.params.n,
+                    state.status.value,
+                    json.dumps(state.usage.to_json()) if state.usage else None,
+                    state.first_text_at,
+                    state.ended_at,
+                    json.dumps([_without_credentials(note) for note in state.notes]),
+                    json.dumps(_error_json(state.error)) if state.error else None,
+                ),
+            ).lastrowid
+            self._db.executemany(
+                "INSERT INTO candidates (run_id, idx, text, status, finish_reason, stop_reason, tokens,"
+                " first_text_at, last_text_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, c.index, c.text, c.status.value, json.dumps(c.finish_reason), json.dumps(c.stop_reason),
+                     c.tokens, c.first_text_at, c.last_text_at)
+                    for c in state.ordered()
+                ],
+            )
+        assert run_id is not None
+        return run_id
+
+    def list(self, limit: int = 100, search: str | None = None) -> list[RunSummary]:
+        """The newest runs first; ``search`` keeps runs whose prompt or a candidate
+        contains it (case-insensitive for ASCII)."""
+        where, args = "", []
+        if search:
+            pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where = (
+                "WHERE prompt LIKE ? ESCAPE '\\' OR id IN "
+                "(SELECT run_id FROM candidates WHERE text LIKE ? ESCAPE '\\')"
+            )
+            args = [pattern, pattern]
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT id, created, url, api, model, n, status, substr(prompt, 1, {PREVIEW_CHARS}) FROM runs "
+                f"{where} ORDER BY created DESC, id DESC LIMIT ?",
+                [*args, limit],
+            ).fetchall()
+        return [
+            RunSummary(id_, _local_time(created), url, api, model, n, Status(status), preview)
+            for id_, created, url, api, model, n, status, preview in rows
+        ]
+
+    def get(self, run_id: int) -> StoredRun | None:
+        """The whole run, or None when there is no run with this id."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT created, url, api, model, server_version, prompt, params, stream, status, usage,"
+                " first_text_at, ended_at, notes, error FROM runs WHERE id = ?",
+                (run_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            cand_rows = self._db.execute(
+                "SELECT idx, text, status, finish_reason, stop_reason, tokens, first_text_at, last_text_at"
+                " FROM candidates WHERE run_id = ? ORDER BY idx",
+                (run_id,),
+            ).fetchall()
+        (created, url, api, model, version, prompt, params, stream, status,
+         usage, first_text_at, ended_at, notes, error) = row
+        state = RunState(
+            request=GenerationRequest(prompt, _params(json.loads(params)), stream=bool(stream)),
+            server=ServerInfo(url, Api(api) if api else None, model, version),
+            status=Status(status),
+            usage=Usage.from_json(json.loads(usage)) if usage else None,
+            error=_error(json.loads(error)) if error else None,
+            notes=json.loads(notes),
+            first_text_at=first_text_at,
+            ended_at=ended_at,
+        )
+        for idx, text, c_status, finish, stop, tokens, c_first, c_last in cand_rows:
+            state.candidates[idx] = Candidate(
+                idx, Status(c_status), json.loads(finish), json.loads(stop), tokens, c_first, c_last
+            )
+            state.candidates[idx].text = text
+        return StoredRun(run_id, _local_time(created), state)
+
+    def delete(self, run_id: int) -> bool:
+        """Remove a run; False when there was none with this id."""
+        with self._errors(), self._transaction():
+            return self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
+
+    def _migrate(self) -> None:
+        if self._version() == SCHEMA_VERSION:
+            return
+        with self._transaction():  # BEGIN IMMEDIATE: one process migrates, the others wait
+            version = self._version()
+            if version > SCHEMA_VERSION:
+                raise HistoryError(f"{self.path}: written by a newer tui-client (schema {version}); not touching it")
+            for statements in MIGRATIONS[version:]:
+                for statement in statements:
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, OSError, UnicodeError) as err:
+            raise HistoryError(f"history {self.path}: {' '.join(str(err).split())}") from None
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def _without_credentials(text: str) -> str:
+    """``text`` with the ``user:password@`` part of every URL in it removed."""
+    return _USERINFO.sub("", text)
+
+
+def _error_json(error: ClientError) -> dict[str, object]:
+    doc = error.to_json()
+    doc["message"] = _without_credentials(error.message)
+    if error.url:
+        doc["url"] = _without_credentials(error.url)
+    return doc
+
+
+def _error(doc: dict[str, object]) -> ClientError:
+    url, status = doc.get("url"), doc.get("status")
+    return ClientError(
+        ErrorKind(doc["kind"]),
+        str(doc["message"]),
+        url=url if isinstance(url, str) else None,
+        status=status if isinstance(status, int) else None,
+    )
+
+
+def _params(doc: dict[str, object]) -> SamplingParams:
+    known = {f.name for f in fields(SamplingParams)}
+    values = {k: v for k, v in doc.items() if k in known}
+    values["stop"] = tuple(values.get("stop") or ())  # type: ignore[arg-type]
+    return SamplingParams(**values)  # type: ignore[arg-type]
+
+
+def _local_time(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp).astimezone()

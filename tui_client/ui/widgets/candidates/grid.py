@@ -1,0 +1,293 @@
+"""The candidate panels side by side, in as many columns as the width allows.
+
+One column when narrow, several when wide; when more rows than fit, each row
+keeps a readable height and the grid scrolls. Panels are reused from run to run
+(mounting 64 widgets takes ~0.15 s, the slow part of starting a run): a run with
+fewer candidates hides the extra panels instead of removing them, and
+:meth:`CandidateGrid.reserve` mounts the panels a run will need, hidden, while the
+app is idle (the app calls it when n is chosen), so a run starts without mounting.
+
+Before the first run the grid shows a hint, on a layer of its own above the panels,
+and lays out the panels the chosen n will show in view, beneath it ("staged": there,
+drawn under the hint, never focused). The first run then starts like any later one
+with the same n: the hint goes, nothing else moves. Without this the first run's
+first frame laid the screen out and painted it all anew (35 ms at n=16, 45-70 at
+n=64 on a 2-core machine): a key typed just then waited for it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual.app import ComposeResult
+from textual.containers import ScrollableContainer
+from textual.geometry import Region, Size
+from textual.widgets import Static
+
+from tui_client.core.protocol import RunState
+from tui_client.ui.widgets.candidates.panel import CandidatePanel
+from tui_client.ui.widgets.candidates.text_styles import PanelTextStyles
+
+MIN_PANEL_WIDTH = 34
+"""Narrowest panel worth a column of its own (cells, border included)."""
+
+MIN_PANEL_HEIGHT = 8
+"""Lowest panel worth showing (rows, border included)."""
+
+
+def grid_shape(count: int, width: int, height: int) -> tuple[int, int, int | None]:
+    """``(columns, rows, row_height)`` for ``count`` panels in ``width`` x ``height`` cells.
+
+    ``row_height`` is None when all rows fit (they share the height), else the fixed
+    height of a row in a grid that scrolls.
+    """
+    if count <= 0:
+        return 1, 0, None
+    max_columns = max(1, width // MIN_PANEL_WIDTH)
+    rows = math.ceil(count / max_columns)
+    columns = math.ceil(count / rows)
+    rows_that_fit = max(1, height // MIN_PANEL_HEIGHT)
+    if rows <= rows_that_fit:
+        return columns, rows, None
+    return columns, rows, max(MIN_PANEL_HEIGHT, height // rows_that_fit)
+
+
+class CandidateGrid(ScrollableContainer, can_focus=False):
+    """Holds one :class:`CandidatePanel` per candidate, laid out by :func:`grid_shape`."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._panels: dict[int, CandidatePanel] = {}
+        self._spare: dict[int, CandidatePanel] = {}  # mounted, hidden, ready for a later run
+        self._shape: tuple[int, int, int | None] | None = None
+        self._reserving = False
+        self._reserve_up_to = 0
+        self._staged: list[CandidatePanel] = []  # shown under the hint before the first run
+        self._stage_count = 0  # the n they are laid out for
+        self._prepared = False  # a run (or a stored one) has been shown: no more staging
+        self.pending = 0
+        """Panels in view whose latest text the last :meth:`show` left for a later one."""
+        self.empty_hint = Static(id="empty-hint")
+        """What the grid shows before the first run (the app writes it)."""
+
+    def compose(self) -> ComposeResult:
+        yield PanelTextStyles()
+        # What the grid shows before the first run (the app fills it in). Inside the grid,
+        # not beside it: hidden when a run starts, it leaves the grid's size as it is, so
+        # the panels are laid out once, not again when the grid grows into its rows.
+        yield self.empty_hint
+
+    @property
+    def panels(self) -> list[CandidatePanel]:
+        """The panels in index order."""
+        return [self._panels[i] for i in sorted(self._panels)]
+
+    def panel(self, index: int) -> CandidatePanel | None:
+        return self._panels.get(index)
+
+    async def prepare(self, count: int, notice: str = "waiting for text…") -> None:
+        """Show exactly panels ``0..count-1``, all empty (the others are hidden, kept for
+        later), instead of the hint."""
+        self._prepared = True
+        self.empty_hint.display = False
+        staged, self._staged, self._stage_count = self._staged, [], 0
+        for panel in staged:
+            panel.staged = False
+            if panel.index >= count:
+                panel.display = False
+        for index in [i for i in self._panels if i >= count]:
+            panel = self._spare[index] = self._panels.pop(index)
+            panel.display = False
+        for panel in self._panels.values():
+            panel.reset(notice)
+        new: list[CandidatePanel] = []
+        for index in range(count):
+            if index in self._panels:
+                continue
+            panel = self._panels[index] = self._take_panel(index, new)
+            panel.reset(notice)
+            panel.display = True
+        if new:
+            await self._mount_in_order(new)
+        self.scroll_home(animate=False)
+        self._relayout()
+
+    def _take_panel(self, index: int, new: list[CandidatePanel]) -> CandidatePanel:
+        """The spare panel for ``index``, or a new one (appended to ``new``: to mount)."""
+        panel = self._spare.pop(index, None)
+        if panel is None:
+            panel = CandidatePanel(index, id=f"candidate-{index}")
+            new.append(panel)
+        return panel
+
+    async def reserve(self, count: int, *, batch: int = 8) -> int:
+        """Mount hidden panels up to index ``count-1``, ``batch`` at a time (keys and frames
+        get in between); returns how many were mounted. Nothing shown changes (before the
+        first run, the panels in view are then laid out under the hint: :meth:`_stage`)."""
+        self._reserve_up_to = max(self._reserve_up_to, count)
+        if not self._prepared:
+            self._stage_count = count  # the latest n chosen: staged once its panels are mounted
+        if self._reserving:
+            return 0  # the running call mounts up to the new count too
+        self._reserving = True
+        mounted = 0
+        try:
+            while True:
+                wanted = range(self._reserve_up_to)
+                missing = [i for i in wanted if i not in self._panels and i not in self._spare][:batch]
+                if not missing or not self.is_attached:
+                    return mounted
+                new = [CandidatePanel(i, id=f"candidate-{i}") for i in missing]
+                for panel in new:
+                    panel.display = False
+                    self._spare[panel.index] = panel
+                await self._mount_in_order(new)
+                mounted += len(new)
+        finally:
+            self._reserving = False
+            if not self._prepared and self.is_attached:
+                self._stage(self._stage_count)
+
+    def _stage(self, count: int) -> None:
+        """Before the first run: lay out, under the hint, the panels a run of ``count``
+        candidates shows in view (those below it are left to the run: a grid taller
+        than its view would show a scrollbar under the hint)."""
+        region = self.scrollable_content_region
+        columns, _rows, row_height = grid_shape(count, region.width, region.height)
+        in_view = count if row_height is None else min(count, columns * max(1, region.height // row_height))
+        wanted = [self._spare[i] for i in range(in_view) if i in self._spare]
+        if len(wanted) < in_view:
+            return  # not all mounted yet: the reserve that mounts them stages them
+        for panel in self._staged:
+            if panel.index >= in_view:
+                panel.staged = False
+                panel.display = False
+        for panel in wanted:
+            panel.staged = True
+            panel.reset()
+            panel.display = True
+        self._staged, self._stage_count = wanted, count
+        self._relayout()
+
+    @property
+    def staged(self) -> list[CandidatePanel]:
+        """The panels laid out under the hint before the first run (see the module's doc)."""
+        return list(self._staged)
+
+    async def _mount_in_order(self, new: list[CandidatePanel]) -> None:
+        """Mount ``new``; the grid lays its children out in order, so keep them in index order."""
+        await self.mount_all(new)
+        indices = [child.index for child in self.children if isinstance(child, CandidatePanel)]
+        if indices != sorted(indices):
+            self.sort_children(key=lambda child: child.index if isinstance(child, CandidatePanel) else -1)
+
+    async def clear(self) -> None:
+        await self.prepare(0)
+
+    def show(self, state: RunState, limit: int | None = None) -> int:
+        """Draw the latest state into the panels whose candidate changed; returns how many
+        were drawn. At most ``limit`` panels in view are drawn: the others get their text
+        (cheap) and are drawn by a later call first (:attr:`pending` says how many wait)."""
+        candidates = state.candidates
+        if any(index not in self._panels for index in candidates):
+            # The server answered an index we did not ask for: show it anyway.
+            self.run_worker(self._add_panels(sorted(set(candidates) - set(self._panels)), state), group="grid")
+        changed = pending = 0
+        budget = len(self._panels) if limit is None else limit
+        restyle: list[CandidatePanel] = []
+        window = self._window()
+        panels = list(self._panels.values())
+        if limit is not None:
+            panels.sort(key=lambda panel: not panel.stale)  # those left out last time first
+        for panel in panels:
+            panel.restyle_later = restyle
+            try:
+                in_view = window is None or self._on_screen(panel, window)
+                if in_view and budget > 0:
+                    if panel.show(candidates.get(panel.index), state):
+                        changed += 1
+                        budget -= 1
+                else:
+                    panel.show(candidates.get(panel.index), state, on_screen=False)  # its text, at once
+                    if in_view and panel.stale:
+                        pending += 1
+                        # Its colours now, with the others: a restyle costs a layout of the
+                        # screen per batch, not per panel (its text follows next frame).
+                        panel.apply_state_class()
+            finally:
+                panel.restyle_later = None
+        self.pending = pending
+        if restyle:
+            # Panels in the same state share their CSS match: restyled together, it is done
+            # once (Stylesheet.update_nodes would also restyle their descendants: none).
+            stylesheet, cache = self.app.stylesheet, {}
+            for panel in restyle:
+                stylesheet.apply(panel, animate=True, cache=cache)
+        return changed
+
+    async def _add_panels(self, indices: list[int], state: RunState) -> None:
+        new: list[CandidatePanel] = []
+        added: list[CandidatePanel] = []
+        for index in indices:
+            if index in self._panels:
+                continue
+            panel = self._take_panel(index, new)
+            panel.reset()
+            panel.display = True
+            self._panels[index] = panel
+            added.append(panel)
+        await self._mount_in_order(new)
+        self._relayout()
+        for panel in added:
+            panel.show(state.candidates.get(panel.index), state)
+
+    # -- panels off screen -------------------------------------------------------------
+
+    def _window(self) -> Region | None:
+        """The part of the grid in view, in the panels' coordinates; None when every panel fits."""
+        if self._shape is None or self._shape[2] is None:
+            return None
+        region = self.scrollable_content_region
+        return Region(round(self.scroll_x), round(self.scroll_y), region.width, region.height)
+
+    def _on_screen(self, panel: CandidatePanel, window: Region) -> bool:
+        if panel.has_focus or self.screen.maximized is panel:
+            return True
+        placed = panel.virtual_region  # empty until laid out: then draw it anyway
+        return not placed or placed.overlaps(window)
+
+    def catch_up(self) -> int:
+        """Bring the panels now in view up to their text (see :meth:`CandidatePanel.show`)."""
+        window = self._window()
+        return sum(panel.catch_up() for panel in self._panels.values()
+                   if panel.stale and (window is None or self._on_screen(panel, window)))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.catch_up()  # before the paint that shows them
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual lays the screen out once more when a container's virtual size changes
+        # (a run's panels make the grid taller than its view). The layout that measured
+        # the size has placed the panels already, and the grid's own size does not depend
+        # on its content (1fr, a scrollbar always there): the second pass would only redo it.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+    def on_resize(self) -> None:
+        if self._staged and not self._prepared:
+            self._stage(self._stage_count)  # as many as are in view now
+        self._relayout()
+        self.call_after_refresh(self.catch_up)  # once the panels have their new places
+
+    def _relayout(self) -> None:
+        region = self.scrollable_content_region
+        shape = grid_shape(len(self._panels) or self._stage_count, region.width, region.height)
+        if shape == self._shape:
+            return
+        self._shape = shape
+        columns, _rows, row_height = shape
+        self.styles.grid_size_columns = columns
+        self.styles.grid_rows = "1fr" if row_height is None else str(row_height)
+        # A marker for tools and tests; no CSS rule uses it, and restyling the grid
+        # would restyle all its panels (~0.1 s at n=64).
+        self.set_class(row_height is not None, "-scrolling", update=False)

@@ -1,0 +1,77 @@
+"""One line above the panels: what the run is doing, how fast, and its notes."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from tui_client.core.protocol import RunState, Status
+from tui_client.core.text.inert_text import make_inert
+
+SUMMARY_STATES = ("idle", "waiting", "streaming", "finished", "cancelled", "failed")
+
+
+def describe_run(state: RunState, *, stream: bool, origin: str | None = None, shared: int | None = None) -> str:
+    """``✓ finished · 4 candidates · 2.31 s · first text 0.12 s · 312 tok/s · …``.
+
+    ``origin`` leads (``from history #12``); ``shared`` (the divergence view is on) follows
+    the candidate count as ``shared prefix 123 chars``.
+    """
+    timing = state.timing()
+    n = state.request.params.n
+    got = len(state.candidates)
+    status = state.status
+    if status is Status.WAITING:
+        head = "◌ waiting for the server" if stream else f"◌ waiting for all {n} candidates (streaming off)"
+    elif status is Status.STREAMING:
+        head = "▶ streaming"
+    elif status is Status.FINISHED:
+        head = "✓ finished"
+    elif status is Status.CANCELLED:
+        head = "■ cancelled (text so far kept)"
+    else:
+        head = "✗ failed"
+    parts = [head, f"{got}/{n} candidates" if got != n else f"{n} candidate{'s' if n != 1 else ''}"]
+    if origin:
+        parts.insert(0, origin)
+    if shared is not None:
+        parts.append(f"shared prefix {shared:,} chars")
+    if timing.get("total") is not None:
+        parts.append(f"{timing['total']:.2f} s")
+    if timing.get("time_to_first_text") is not None:
+        parts.append(f"first text {timing['time_to_first_text']:.2f} s")
+    if timing.get("tokens_per_second"):
+        parts.append(f"{timing['tokens_per_second']:,.0f} tok/s")
+    elif timing.get("chars_per_second"):
+        parts.append(f"{timing['chars_per_second']:,.0f} chars/s")
+    usage = state.usage
+    if usage is not None and usage.completion_tokens is not None:
+        parts.append(f"{usage.prompt_tokens or 0:,} prompt + {usage.completion_tokens:,} generated tokens")
+    parts.extend(state.notes)
+    return make_inert(" · ".join(parts))
+
+
+class RunSummary(Static):
+    """Idle hint, or the state of the current/last run."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+        self.summary_state = "idle"
+        self._text = ""
+
+    def show_idle(self, run_key: str) -> None:
+        self._set(f"Type a prompt, pick n, press {run_key} to run", "idle")
+
+    def show_state(self, state: RunState, *, stream: bool, origin: str | None = None, shared: int | None = None) -> None:
+        self._set(describe_run(state, stream=stream, origin=origin, shared=shared), state.status.value)
+
+    def _set(self, text: str, summary_state: str) -> None:
+        if text == self._text and summary_state == self.summary_state:
+            return
+        self._text = text
+        # One row whatever the text (height: 1 in the CSS): no layout of the screen per frame.
+        self.update(Content(text), layout=False)
+        if summary_state != self.summary_state:
+            self.remove_class(*(f"-{s}" for s in SUMMARY_STATES))
+            self.add_class(f"-{summary_state}")
+            self.summary_state = summary_state
