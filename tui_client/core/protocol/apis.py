@@ -13,7 +13,7 @@ import orjson
 from tui_client.core.protocol.errors import ClientError, ErrorKind
 from tui_client.core.protocol.framing import RecordSplitter, SSEDecoder
 from tui_client.core.protocol.params import GenerationRequest
-from tui_client.core.protocol.state import Api, RunState, Status, Usage
+from tui_client.core.protocol.state import Api, Candidate, RunState, Status, Usage
 
 
 def loads(raw: bytes) -> Any:
@@ -81,6 +81,11 @@ class Adapter:
         return out
 
 
+IDLE_LINES_DONE = 2
+"""A legacy candidate unchanged for this many lines in a row while others grow is shown as
+finished (old vLLM kept finished candidates in every line; it goes on if it grows again)."""
+
+
 class GenerateAdapter(Adapter):
     """Legacy ``POST /generate``: cumulative ``{"text": [prompt + output, ...]}`` records."""
 
@@ -91,6 +96,7 @@ class GenerateAdapter(Adapter):
         super().__init__(state, max_line_bytes=max_line_bytes)
         self._splitter = RecordSplitter(max_line_bytes)
         self._prompt = state.request.prompt
+        self._idle: dict[int, int] = {}  # candidate -> lines in a row it did not change while others did
 
     def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
         return {"prompt": request.prompt, **request.params.vllm_fields(), "stream": request.stream}
@@ -126,7 +132,8 @@ class GenerateAdapter(Adapter):
             texts = self._parse(records[pos])
             if texts is None:
                 continue
-            if len(texts) >= open_before or pos == 0:
+            # (Before any candidate is known, a newest line shorter than n may hide drop-outs too.)
+            if pos == 0 or len(texts) >= max(open_before, 0 if self.state.candidates else self.state.request.params.n):
                 return self._apply_texts(texts)
             changed: set[int] = set()
             for raw in records[:pos]:
@@ -137,36 +144,71 @@ class GenerateAdapter(Adapter):
         return set()
 
     def _apply_texts(self, texts: list[str]) -> set[int]:
-        """Match each entry to the candidate it extends.
+        """Match each entry to the candidate whose text it extends, wherever it stands.
 
-        vLLM lists the candidates still running, in index order: a finished one
-        drops out of the list (seen live: 16 entries, then 14, then 13), so an
-        entry's position is not its index. Each entry extends the text of one open
-        candidate; candidates skipped over have finished; entries beyond the open
-        ones are new candidates (early lines may hold fewer than n).
+        vLLM 0.32 lists the candidates still running, in index order: a finished one
+        drops out (16 entries, then 14, then 13). Older releases sorted the entries by
+        cumulative logprob on every line, so they change places, and kept finished ones
+        in the list, unchanged. Either way an entry's position is not its index.
         """
         state, now, prompt = self.state, self.state.now(), self._prompt
-        open_cands = [c for c in state.ordered() if not c.status.done]
+        entries = [full[len(prompt) :] if full.startswith(prompt) else full for full in texts]
+        matched = self._match(entries)
         changed: set[int] = set()
-        pos = 0
-        for full in texts:
-            text = full[len(prompt) :] if full.startswith(prompt) else full
-            match = next((k for k in range(pos, len(open_cands)) if text.startswith(open_cands[k].text)), None)
-            if match is None and pos < len(open_cands) and len(texts) == len(open_cands):
-                match = pos  # not cumulative after all (a fork sending something else): go by position
-            if match is None:
+        seen: set[int] = set()
+        for pos, text in enumerate(entries):
+            cand = matched.get(pos)
+            if cand is None:  # more entries than candidates so far (early lines may hold fewer than n)
                 cand = state.candidate(max(state.candidates, default=-1) + 1)
-            else:
-                for dropped in open_cands[pos:match]:
-                    dropped.status = Status.FINISHED
-                    changed.add(dropped.index)
-                cand, pos = open_cands[match], match + 1
+            seen.add(cand.index)
             if text != cand.text:
                 state.set_text(cand, text, now)
+                if cand.status is Status.FINISHED:  # it only paused: it goes on
+                    cand.status = Status.STREAMING
+                self._idle.pop(cand.index, None)
                 changed.add(cand.index)
+        for cand in state.candidates.values():
+            if cand.status.done or cand.index in changed:
+                continue
+            if cand.index not in seen:
+                cand.status = Status.FINISHED  # it dropped out of the list
+                changed.add(cand.index)
+            elif changed:  # unchanged while others went on
+                idle = self._idle[cand.index] = self._idle.get(cand.index, 0) + 1
+                if idle >= IDLE_LINES_DONE:
+                    cand.status = Status.FINISHED
+                    changed.add(cand.index)
         if changed:
             state.version += 1
         return changed
+
+    def _match(self, entries: list[str]) -> dict[int, Candidate]:
+        """Entry position -> the candidate it continues (unmatched entries are new candidates)."""
+        cands = self.state.ordered()
+        live = [c for c in cands if not c.status.done]
+        if len(entries) == len(live) and all(e.startswith(c.text) for e, c in zip(entries, live)):
+            return dict(enumerate(live))  # the usual line: same candidates, same order
+        # Longest text first (an empty text would match anything); nearest position breaks ties.
+        pairs = sorted(
+            (-len(c.text), abs(pos - k), pos, k)
+            for pos, entry in enumerate(entries)
+            for k, c in enumerate(cands)
+            if c.text and entry.startswith(c.text)
+        )
+        matched: dict[int, Candidate] = {}
+        taken: set[int] = set()
+        for _, _, pos, k in pairs:
+            if pos not in matched and k not in taken:
+                matched[pos] = cands[k]
+                taken.add(k)
+        # The rest go, in order, to candidates still open that no entry continues: empty ones
+        # (nothing generated yet), or, on a line as long as the open ones, any (not cumulative).
+        rest = [c for k, c in enumerate(cands) if k not in taken and not c.status.done
+                and (not c.text or len(entries) == len(live))]
+        for pos in range(len(entries)):
+            if pos not in matched and rest:
+                matched[pos] = rest.pop(0)
+        return matched
 
     def feed(self, chunk: bytes) -> set[int]:
         return self._apply_records(self._splitter.feed(chunk))
