@@ -97,9 +97,13 @@ class GenerateAdapter(Adapter):
         self._splitter = RecordSplitter(max_line_bytes)
         self._prompt = state.request.prompt
         self._idle: dict[int, int] = {}  # candidate -> lines in a row it did not change while others did
+        self.extra_beams = 0  # the most beams a line listed, when more than n
 
     def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
-        return {"prompt": request.prompt, **request.params.vllm_fields(), "stream": request.stream}
+        body = {"prompt": request.prompt, **request.params.vllm_fields(), "stream": request.stream}
+        if request.params.beam_search:
+            body["best_of"] = request.params.n  # the beam width (old vLLM: best_of beams, the top n returned)
+        return body
 
     def _texts(self, data: Any) -> list[str] | None:
         texts = data.get("text") if isinstance(data, dict) else None
@@ -127,6 +131,13 @@ class GenerateAdapter(Adapter):
         """
         if not records:
             return set()
+        if self.state.beams:  # each line is a whole ranking: the newest is all that counts
+            for pos in range(len(records) - 1, -1, -1):
+                texts = self._parse(records[pos])
+                if texts is not None:
+                    self.state.beam_step += pos  # the lines skipped were steps too
+                    return self._apply_ranking(texts)
+            return set()
         open_before = sum(1 for c in self.state.candidates.values() if not c.status.done)
         for pos in range(len(records) - 1, -1, -1):
             texts = self._parse(records[pos])
@@ -144,6 +155,50 @@ class GenerateAdapter(Adapter):
         return set()
 
     def _apply_texts(self, texts: list[str]) -> set[int]:
+        if self.state.beams:
+            return self._apply_ranking(texts)
+        return self._apply_sampled(texts)
+
+    def _apply_ranking(self, texts: list[str]) -> set[int]:
+        """Beam search: each line is the current top n, best first; candidate i is rank i.
+
+        A rank's text is replaced when another beam takes its place; the change says how
+        (extended, or replaced: from which rank of the line before, and where it forks).
+        A beam listed unchanged from the line before has ended (EOS: vLLM says nothing more).
+        """
+        state, now, prompt, n = self.state, self.state.now(), self._prompt, self.state.request.params.n
+        if len(texts) > n:
+            self.extra_beams = max(self.extra_beams, len(texts))
+        ranked = [full[len(prompt) :] if full.startswith(prompt) else full for full in texts[:n]]
+        before = [c.text for c in state.ordered()] if state.beam_step else []
+        state.beam_step += 1
+        changed: set[int] = set()
+        for rank, text in enumerate(ranked):
+            cand = state.candidate(rank)
+            old = cand.text
+            if text == old:
+                change = None
+            elif text.startswith(old):
+                change, cand.forked_from, cand.fork_at = "extended", None, None
+            else:
+                change = "replaced"
+                parent = max((k for k, t in enumerate(before) if text.startswith(t)), key=lambda k: len(before[k]), default=None)
+                cand.forked_from, cand.fork_at = parent, _common_prefix(old, text)
+            if change is not None or cand.change is not None:
+                changed.add(rank)
+            cand.change = change
+            if change is not None:
+                state.set_text(cand, text, now)
+            ended = bool(before) and text in before
+            status = Status.FINISHED if ended else Status.STREAMING
+            if cand.status is not status:
+                cand.status = status
+                changed.add(rank)
+        if changed:
+            state.version += 1
+        return changed
+
+    def _apply_sampled(self, texts: list[str]) -> set[int]:
         """Match each entry to the candidate whose text it extends, wherever it stands.
 
         vLLM 0.32 lists the candidates still running, in index order: a finished one
@@ -212,6 +267,12 @@ class GenerateAdapter(Adapter):
 
     def feed(self, chunk: bytes) -> set[int]:
         return self._apply_records(self._splitter.feed(chunk))
+
+    def notes(self) -> list[str]:
+        out = super().notes()
+        if self.extra_beams:
+            out.append(f"the server listed {self.extra_beams} beams for n={self.state.request.params.n}: the top n are shown")
+        return out
 
     def end_of_stream(self) -> set[int]:
         tail = self._splitter.close()
@@ -394,6 +455,14 @@ def error_message(obj: Any) -> str:
         if isinstance(obj.get("message"), str):
             return obj["message"]
     return str(obj)[:200]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` share."""
+    i, limit = 0, min(len(a), len(b))
+    while i < limit and a[i] == b[i]:
+        i += 1
+    return i
 
 
 def _list(items: list[int]) -> str:

@@ -210,8 +210,9 @@ class VLLMClient:
         adapter: Adapter | None = None
         error: ClientError | None = None
         try:
-            request.validate()
+            request.validate(beams_stream=True)  # whether beams stream depends on the protocol: below
             state.server = await self.connect()
+            request.validate(beams_stream=state.server.api is Api.GENERATE)
             state.started = time.monotonic()  # time the request, not the detection
             adapter = ADAPTERS[state.server.api](state, max_line_bytes=self.config.max_line_bytes)
             body = adapter.body(request, state.server.model)

@@ -28,9 +28,13 @@ class SamplingParams:
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     beam_search: bool = False
+    length_penalty: float | None = None  # beam search: the score is cumulative logprob / length ** this
 
-    def problems(self, *, stream: bool = False) -> dict[str, str]:
-        """Every invalid field mapped to a one-line reason (empty when all is well)."""
+    def problems(self, *, stream: bool = False, beams_stream: bool = False) -> dict[str, str]:
+        """Every invalid field mapped to a one-line reason (empty when all is well).
+
+        ``beams_stream``: the protocol streams beam search (legacy ``/generate``).
+        """
         out: dict[str, str] = {}
         if not isinstance(self.n, int) or self.n < 1:
             out["n"] = f"n must be at least 1, got {self.n}"
@@ -50,8 +54,10 @@ class SamplingParams:
                 out[name] = f"{name} must be between -2 and 2, got {value}"
         if any(s == "" for s in self.stop):
             out["stop"] = "stop strings must not be empty"
-        if self.beam_search and stream:
-            out["beam_search"] = "vLLM does not stream beam search: turn streaming off"
+        if self.length_penalty is not None and not _finite(self.length_penalty):
+            out["length_penalty"] = f"length_penalty must be a number, got {self.length_penalty}"
+        if self.beam_search and stream and not beams_stream:
+            out["beam_search"] = "vLLM streams beam search only on the legacy /generate API: turn streaming off"
         if self.beam_search and self.n < 2 and "n" not in out:
             out["beam_search"] = "beam search needs n of at least 2 (the beam width)"
         return out
@@ -67,6 +73,8 @@ class SamplingParams:
             body["stop"] = list(self.stop)
         if self.beam_search:
             body["use_beam_search"] = True
+            if self.length_penalty is not None:
+                body["length_penalty"] = self.length_penalty
         return body
 
     def as_dict(self) -> dict[str, object]:
@@ -83,9 +91,9 @@ class GenerationRequest:
     params: SamplingParams = field(default_factory=SamplingParams)
     stream: bool = True
 
-    def validate(self) -> None:
+    def validate(self, *, beams_stream: bool = False) -> None:
         """Raise :class:`ClientError` (kind INVALID) naming the first bad field."""
-        problems = self.params.problems(stream=self.stream)
+        problems = self.params.problems(stream=self.stream, beams_stream=beams_stream)
         if problems:
             name, reason = next(iter(problems.items()))
             raise ClientError(ErrorKind.INVALID, reason, field=name)

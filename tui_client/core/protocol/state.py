@@ -81,6 +81,12 @@ class Candidate:
     first_text_at: float | None = None  # seconds since the request was sent
     last_text_at: float | None = None
     length: int = 0  # len(text), kept without joining pending deltas
+    # Beam runs only: the candidate is a place in the ranking (its index), not one sequence.
+    change: str | None = None  # at the last step: "extended", "replaced" or None (unchanged)
+    forked_from: int | None = None  # replaced: the rank, one step before, whose text the new one continues
+    fork_at: int | None = None  # replaced: where the new text departs from the old one (characters)
+    cumulative_logprob: float | None = None  # where the server gives logprobs
+    score: float | None = None  # the beam score the ranking is by, where known
     _text: str = field(default="", repr=False)
     _pending: list[str] = field(default_factory=list, repr=False)
 
@@ -113,8 +119,8 @@ class Candidate:
             return (max(self.tokens - 1, 1) / span, "tok/s")
         return (self.length / span, "chars/s")
 
-    def to_json(self) -> dict[str, object]:
-        return {
+    def to_json(self, *, beam: bool = False) -> dict[str, object]:
+        doc: dict[str, object] = {
             "index": self.index,
             "text": self.text,
             "finish_reason": self.finish_reason,
@@ -122,6 +128,10 @@ class Candidate:
             "tokens": self.tokens,
             "time_to_first_text": _round(self.first_text_at),
         }
+        if beam:
+            doc.update(rank=self.index, cumulative_logprob=self.cumulative_logprob, score=self.score,
+                       change=self.change, forked_from=self.forked_from, fork_at=self.fork_at)
+        return doc
 
 
 @dataclass
@@ -141,6 +151,12 @@ class RunState:
     version: int = 0  # bumped on every change: redraw when it moved
     bytes_received: int = 0  # response body bytes read so far
     body_ended_at: float | None = None  # seconds since ``started`` when the response body ended
+    beam_step: int = 0  # beam runs: rankings received so far (a step of the search each)
+
+    @property
+    def beams(self) -> bool:
+        """A beam search: candidate i is rank i of the latest ranking (best first)."""
+        return self.request.params.beam_search
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -210,12 +226,14 @@ class RunState:
 
     def to_json(self) -> dict[str, object]:
         doc: dict[str, object] = {
-            "candidates": [c.to_json() for c in self.ordered()],
+            "candidates": [c.to_json(beam=self.beams) for c in self.ordered()],
             "usage": self.usage.to_json() if self.usage else None,
             "timing": self.timing(),
             "server": self.server.to_json(),
             "status": self.status.value,
         }
+        if self.beams:
+            doc["beam_steps"] = self.beam_step
         if self.notes:
             doc["notes"] = list(self.notes)
         if self.error is not None:

@@ -61,7 +61,8 @@ _HEADER = struct.Struct(">I")
 _STDERR_TAIL = 20  # lines of the child's stderr kept for the message if it dies
 
 # Candidate fields sent with every change, in this order (after index, replace, text).
-_FIELDS = ("finish_reason", "stop_reason", "tokens", "first_text_at", "last_text_at")
+_FIELDS = ("finish_reason", "stop_reason", "tokens", "first_text_at", "last_text_at",
+           "change", "forked_from", "fork_at", "cumulative_logprob", "score")
 
 
 class WorkerUnavailable(Exception):
@@ -147,7 +148,8 @@ class _ChangeSender:
             changes.append((index, cand.status.value, replace, piece, *(getattr(cand, f) for f in _FIELDS)))
         self._dirty.clear()
         run = (state.status.value, state.first_text_at, state.ended_at, state.usage, tuple(state.notes),
-               _error_fields(state.error), state.bytes_received, state.body_ended_at, state.started, state.server)
+               _error_fields(state.error), state.bytes_received, state.body_ended_at, state.started, state.server,
+               state.beam_step)
         self._write((kind, self.run_id, (run, changes)))
         self._last_flush = time.monotonic()
 
@@ -439,7 +441,7 @@ def _apply(state: RunState, payload: tuple[Any, Any] | None, *, ended: bool = Fa
         return frozenset()
     run, changes = payload
     (status, state.first_text_at, ended_at, state.usage, notes, error, state.bytes_received, state.body_ended_at,
-     state.started, state.server) = run
+     state.started, state.server, state.beam_step) = run
     indices = []
     for index, cand_status, replace, piece, *fields in changes:
         cand = state.candidate(index)
