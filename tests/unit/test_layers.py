@@ -1,4 +1,7 @@
-"""The protocol layer must not depend on Textual (it serves the CLI, the TUI and tests)."""
+"""The core must not depend on Textual (it serves the CLI, the TUI and tests).
+
+A quick in-suite check; the full layer rules are import-linter contracts in
+pyproject.toml, run by ``lint-imports`` in CI."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_protocol_demo_and_headless_import_nothing_from_textual_or_the_ui() -> None:
+def test_core_demo_and_headless_import_nothing_from_textual_or_the_ui() -> None:
     files = [p for part in UI_FREE for p in ((PACKAGE / part).rglob("*.py") if (PACKAGE / part).is_dir() else [PACKAGE / part]) if p.exists()]
     assert any("protocol" in str(f) for f in files)
     for path in files:
