@@ -1,5 +1,5 @@
-"""The config file: ``config.toml`` under ``platformdirs.user_config_dir("tui-client")``,
-or the file ``$TUI_CLIENT_CONFIG`` names. Every key is optional::
+"""The config file (where it is: :func:`tui_client.core.storage.paths.config_path`).
+Every key is optional::
 
     url = "http://gpu-box:8000"
     api = "chat"                  # auto, generate, completions or chat
@@ -32,18 +32,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
-import platformdirs
-
 from tui_client.core.defaults import DEFAULT_TIMEOUT, DEFAULT_URL
 from tui_client.core.protocol import SamplingParams
 from tui_client.core.protocol.client import normalize_url
 from tui_client.core.protocol.errors import ClientError
+from tui_client.core.storage.paths import CONFIG_ENV
+from tui_client.core.storage.paths import config_path as default_path
 
 __all__ = [
     "APIS", "CONFIG_ENV", "ENV_VARS", "SAMPLING_TYPES", "Config", "ConfigError", "Setting", "default_path", "load_config",
 ]
 
-CONFIG_ENV = "TUI_CLIENT_CONFIG"
 ENV_VARS = {"url": "TUI_CLIENT_URL", "api": "TUI_CLIENT_API", "model": "TUI_CLIENT_MODEL"}
 APIS = ("auto", "generate", "completions", "chat")
 
@@ -62,11 +61,6 @@ SAMPLING_TYPES: dict[str, type] = {
 TOP_LEVEL = ("url", "api", "model", "timeout", "theme", "sampling", "keys")
 
 T = TypeVar("T")
-
-
-def default_path() -> Path:
-    """``$TUI_CLIENT_CONFIG``, else ``config.toml`` in the platform's config dir."""
-    return Path(os.environ.get(CONFIG_ENV) or Path(platformdirs.user_config_dir("tui-client")) / "config.toml")
 
 
 class ConfigError(Exception):
