@@ -26,7 +26,13 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 
 from tui_client import __version__
-from tui_client.core.defaults import DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_TOTAL_CHARS, DEFAULT_TIMEOUT, DEFAULT_URL
+from tui_client.core.defaults import (
+    CONNECT_TIMEOUT,
+    DEFAULT_MAX_LINE_BYTES,
+    DEFAULT_MAX_TOTAL_CHARS,
+    DEFAULT_TIMEOUT,
+    DEFAULT_URL,
+)
 from tui_client.core.protocol.apis import ADAPTERS, Adapter, error_message, loads
 from tui_client.core.protocol.errors import ClientError, ErrorKind
 from tui_client.core.protocol.params import GenerationRequest
@@ -124,7 +130,7 @@ class VLLMClient:
             self._http = httpx.AsyncClient(
                 base_url=self.base_url,
                 headers=headers,
-                timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
+                timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, CONNECT_TIMEOUT)),
                 verify=verify,
                 auth=_credentials(config.url),
                 follow_redirects=True,

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from tui_client.core.defaults import DEFAULT_TIMEOUT, DEFAULT_URL
+from tui_client.core.defaults import DEFAULT_API, DEFAULT_TIMEOUT, DEFAULT_URL
 from tui_client.core.protocol import SamplingParams
 from tui_client.core.protocol.client import normalize_url
 from tui_client.core.protocol.errors import ClientError
@@ -82,7 +82,7 @@ class Config:
     path: Path
     found: bool = False  # whether the file exists
     url: Setting[str] = Setting(DEFAULT_URL)
-    api: Setting[str] = Setting("auto")  # one of APIS
+    api: Setting[str] = Setting(DEFAULT_API)  # one of APIS
     model: Setting[str | None] = Setting(None)  # None: the first model the server lists
     timeout: Setting[float] = Setting(DEFAULT_TIMEOUT)
     theme: Setting[str | None] = Setting(None)  # None: the TUI's default
