@@ -1,8 +1,5 @@
-"""Command line: ``tui-client`` (the TUI), ``tui-client generate`` (headless, like
-vLLM's example client), ``tui-client serve-demo`` (the embedded demo server),
-``tui-client history`` (past runs) and ``tui-client config`` (the config file).
-
-This module parses and dispatches; the parsers are in :mod:`tui_client.cli.args`,
+"""The ``tui-client`` entry point: parse and dispatch to the TUI, ``generate`` (headless),
+``serve-demo``, ``history`` or ``config``. The parsers are in :mod:`tui_client.cli.args`,
 each command in its own module."""
 
 from __future__ import annotations

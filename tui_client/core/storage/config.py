@@ -1,25 +1,6 @@
-"""The config file (where it is: :func:`tui_client.core.storage.paths.config_path`).
-Every key is optional::
-
-    url = "http://gpu-box:8000"
-    api = "chat"                  # auto, generate, completions or chat
-    model = "Qwen/Qwen2.5-1.5B-Instruct"
-    timeout = 120                 # seconds to wait for the next byte
-    theme = "nord"
-
-    [sampling]                    # n, temperature, top_p, top_k, max_tokens, seed,
-    n = 8                         # stop, presence_penalty, frequency_penalty
-    temperature = 1.0
-    stop = ["\\n\\n"]
-
-    [keys]                        # binding id = keys, for the TUI
-    "app.run" = "ctrl+g"
-
-Precedence: command-line flags > environment (``TUI_CLIENT_URL``, ``TUI_CLIENT_API``,
-``TUI_CLIENT_MODEL``) > this file > built-in defaults. The API key is never read
-from the file (``VLLM_API_KEY`` or ``--api-key``). A bad file raises
-:class:`ConfigError`, one line naming the file, the line when known, and the key.
-"""
+"""The config file (TOML, example in README; path: :func:`~tui_client.core.storage.paths.config_path`).
+Precedence: flags > ``TUI_CLIENT_URL``/``_API``/``_MODEL`` > the file > :mod:`~tui_client.core.defaults`;
+never the API key. A bad file raises :class:`ConfigError`: one line naming the file, line and key."""
 
 from __future__ import annotations
 
