@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import platformdirs
 import pytest
+from cli_runner import environ_without_user_settings, run_cli
 
 from tui_client.core.storage.config import Config, ConfigError, Setting, default_path, load_config
 
@@ -139,13 +138,8 @@ def test_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def cli(*args: str, config: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("TUI_CLIENT_") and k not in ("VLLM_API_KEY", "OPENAI_API_KEY")}
-    return subprocess.run(
-        [sys.executable, "-m", "tui_client", *args],
-        capture_output=True, text=True, timeout=60,
-        env={**clean, "TUI_CLIENT_CONFIG": str(config), "TUI_CLIENT_DATA_DIR": str(config.parent / "data"), **(env or {})},
-    )
+    private = {"TUI_CLIENT_CONFIG": str(config), "TUI_CLIENT_DATA_DIR": str(config.parent / "data")}
+    return run_cli(*args, base=environ_without_user_settings(), env={**private, **(env or {})})
 
 
 def test_config_path_and_show(tmp_path: Path) -> None:

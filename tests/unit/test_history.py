@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
+from runs import ended_run
 
 from tui_client.core.protocol import (
     Api,
@@ -24,25 +25,10 @@ from tui_client.core.protocol import (
     SamplingParams,
     ServerInfo,
     Status,
-    Usage,
     VLLMClient,
 )
 from tui_client.core.storage.history import SCHEMA_VERSION, HistoryError, HistoryStore, default_path
 from tui_client.demo.server import DemoServer
-
-
-def ended_run(prompt: str = "Once upon", texts: tuple[str, ...] = (" a time", " a mattress"), **kw: object) -> RunState:
-    params = SamplingParams(n=len(texts), temperature=0.7, top_k=40, max_tokens=12, seed=3, stop=("\n", "|"))
-    server = ServerInfo("http://h:8000", Api.COMPLETIONS, "m1", "0.32.0")
-    state = RunState(GenerationRequest(prompt, params, stream=True), server)
-    for i, text in enumerate(texts):
-        cand = state.candidate(i)
-        state.append_text(cand, text, now=0.1 + i)
-        cand.finish_reason, cand.stop_reason, cand.tokens = "stop", "\n", 3 + i
-    state.usage = Usage(5, 7, 12)
-    state.notes.append("1 of 2 candidates returned")
-    state.finish(kw.get("status", Status.FINISHED), kw.get("error"))  # type: ignore[arg-type]
-    return state
 
 
 @pytest.fixture
@@ -152,8 +138,8 @@ def test_a_corrupt_file_is_a_one_line_error(tmp_path: Path) -> None:
 def test_concurrent_processes(tmp_path: Path) -> None:
     writer = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from test_history import ended_run
+        sys.path.insert(0, {str(Path(__file__).parent.parent / "support")!r})
+        from runs import ended_run
         from tui_client.core.storage.history import HistoryStore
         store = HistoryStore({str(tmp_path / "h.sqlite3")!r})
         for i in range(25):
@@ -200,11 +186,7 @@ async def test_the_api_key_is_never_written(tmp_path: Path) -> None:
 
 
 def cli(*args: str, data: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui_client", *args],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "TUI_CLIENT_DATA_DIR": str(data), "TUI_CLIENT_CONFIG": str(data / "none.toml"), **(env or {})},
-    )
+    return run_cli(*args, env={"TUI_CLIENT_DATA_DIR": str(data), "TUI_CLIENT_CONFIG": str(data / "none.toml"), **(env or {})})
 
 
 def test_generate_saves_runs_and_history_lists_shows_exports_deletes(demo_url: str, tmp_path: Path) -> None:
