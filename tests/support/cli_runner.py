@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
-USER_VARS = ("VLLM_API_KEY", "OPENAI_API_KEY")
+from tui_client.core.protocol.client import API_KEY_ENV_VARS
 
 
 def run_cli(
@@ -25,4 +25,4 @@ def run_cli(
 
 def environ_without_user_settings() -> dict[str, str]:
     """This environment minus every ``TUI_CLIENT_*`` variable and the API keys."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("TUI_CLIENT_") and k not in USER_VARS}
+    return {k: v for k, v in os.environ.items() if not k.startswith("TUI_CLIENT_") and k not in API_KEY_ENV_VARS}

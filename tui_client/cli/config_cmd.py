@@ -6,6 +6,7 @@ import json
 import os
 
 from tui_client.core.defaults import GENERATE_DEFAULTS, TUI_DEFAULTS
+from tui_client.core.protocol.client import API_KEY_ENV_VARS
 from tui_client.core.storage.config import SAMPLING_TYPES, Config
 from tui_client.core.storage.paths import config_path
 from tui_client.core.text.inert_text import make_inert
@@ -31,7 +32,7 @@ def show_config(settings: Config) -> str:
     for name in ("url", "api", "model", "timeout", "theme"):
         setting = getattr(settings, name)
         rows.append((name, _shown(setting.value), setting.source))
-    key_var = next((v for v in ("VLLM_API_KEY", "OPENAI_API_KEY") if os.environ.get(v)), None)
+    key_var = next((v for v in API_KEY_ENV_VARS if os.environ.get(v)), None)
     rows.append(("api-key", "set (not shown)", f"${key_var}") if key_var else
                 ("api-key", "not set", "(--api-key or $VLLM_API_KEY)"))
     for name in SAMPLING_TYPES:

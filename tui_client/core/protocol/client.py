@@ -92,8 +92,13 @@ def _credentials(url: str) -> tuple[str, str] | None:
     return unquote(parts.username), unquote(parts.password or "")
 
 
+API_KEY_ENV_VARS = ("VLLM_API_KEY", "OPENAI_API_KEY")
+"""The variables the API key is read from without ``--api-key``; the first one set wins."""
+
+
 def api_key_from_env() -> str | None:
-    return os.environ.get("VLLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+    """``$VLLM_API_KEY``, else ``$OPENAI_API_KEY``, else ``None`` (an empty variable is unset)."""
+    return next((os.environ[var] for var in API_KEY_ENV_VARS if os.environ.get(var)), None)
 
 
 @dataclass(frozen=True)
