@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from tui_client.core.protocol.client import API_KEY_ENV_VARS
+from tui_client.core.storage.config import ENV_VARS
+from tui_client.core.storage.paths import CONFIG_ENV, DATA_DIR_ENV
+
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
 
 @pytest.fixture(autouse=True)
 def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's config file or writes to their history."""
-    monkeypatch.setenv("TUI_CLIENT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
-    monkeypatch.setenv("TUI_CLIENT_CONFIG", str(tmp_path_factory.mktemp("cfg") / "config.toml"))
-    for name in ("TUI_CLIENT_URL", "TUI_CLIENT_API", "TUI_CLIENT_MODEL", "VLLM_API_KEY", "OPENAI_API_KEY"):
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path_factory.mktemp("cfg") / "config.toml"))
+    for name in (*ENV_VARS.values(), *API_KEY_ENV_VARS):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -10,18 +10,13 @@ import subprocess
 import sys
 
 import pytest
+from cli_runner import run_cli
 from expected import expected_legacy, expected_openai
 from replay_server import LEGACY, OPENAI, Recording, ReplayServer
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui_client", "generate", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
+    return run_cli("generate", *args, env=env)
 
 
 def test_seed_output_against_legacy_recording() -> None:

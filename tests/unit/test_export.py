@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from test_history import ended_run
+from runs import ended_run
 
 from tui_client.core.protocol import ClientError, ErrorKind, Status
 from tui_client.core.storage.export import FORMATS, run_document, to_json, to_markdown

@@ -1,9 +1,7 @@
-"""The run history: SQLite storage, and `tui-client history` as a subprocess."""
+"""The run history's SQLite storage (`tui-client history`: tests/cli/test_cli_history.py)."""
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from leaks import files_containing
+from runs import ended_run
 
 from tui_client.core.protocol import (
     Api,
@@ -24,25 +24,10 @@ from tui_client.core.protocol import (
     SamplingParams,
     ServerInfo,
     Status,
-    Usage,
     VLLMClient,
 )
 from tui_client.core.storage.history import SCHEMA_VERSION, HistoryError, HistoryStore, default_path
 from tui_client.demo.server import DemoServer
-
-
-def ended_run(prompt: str = "Once upon", texts: tuple[str, ...] = (" a time", " a mattress"), **kw: object) -> RunState:
-    params = SamplingParams(n=len(texts), temperature=0.7, top_k=40, max_tokens=12, seed=3, stop=("\n", "|"))
-    server = ServerInfo("http://h:8000", Api.COMPLETIONS, "m1", "0.32.0")
-    state = RunState(GenerationRequest(prompt, params, stream=True), server)
-    for i, text in enumerate(texts):
-        cand = state.candidate(i)
-        state.append_text(cand, text, now=0.1 + i)
-        cand.finish_reason, cand.stop_reason, cand.tokens = "stop", "\n", 3 + i
-    state.usage = Usage(5, 7, 12)
-    state.notes.append("1 of 2 candidates returned")
-    state.finish(kw.get("status", Status.FINISHED), kw.get("error"))  # type: ignore[arg-type]
-    return state
 
 
 @pytest.fixture
@@ -152,8 +137,8 @@ def test_a_corrupt_file_is_a_one_line_error(tmp_path: Path) -> None:
 def test_concurrent_processes(tmp_path: Path) -> None:
     writer = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from test_history import ended_run
+        sys.path.insert(0, {str(Path(__file__).parent.parent / "support")!r})
+        from runs import ended_run
         from tui_client.core.storage.history import HistoryStore
         store = HistoryStore({str(tmp_path / "h.sqlite3")!r})
         for i in range(25):
@@ -165,10 +150,6 @@ def test_concurrent_processes(tmp_path: Path) -> None:
         runs = store.list(limit=1000)
     assert len(runs) == 100 and len({r.id for r in runs}) == 100
     assert {r.prompt_preview for r in runs} == {f"{w}-{i}" for w in range(4) for i in range(25)}
-
-
-def _files_contain(directory: Path, secret: str) -> list[str]:
-    return [p.name for p in directory.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
 
 
 async def _run(config: ClientConfig) -> RunState:
@@ -192,82 +173,5 @@ async def test_the_api_key_is_never_written(tmp_path: Path) -> None:
         store.save(ok)
         stored = store.get(store.save(refused))
     assert stored is not None and stored.state.server.url == demo.url and stored.state.error is not None
-    assert _files_contain(tmp_path, key) == [] and _files_contain(tmp_path, password) == []
-    assert _files_contain(tmp_path, "Tell me")  # the check does find what is stored
-
-
-# -- `tui-client history` -------------------------------------------------------------
-
-
-def cli(*args: str, data: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui_client", *args],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "TUI_CLIENT_DATA_DIR": str(data), "TUI_CLIENT_CONFIG": str(data / "none.toml"), **(env or {})},
-    )
-
-
-def test_generate_saves_runs_and_history_lists_shows_exports_deletes(demo_url: str, tmp_path: Path) -> None:
-    first = cli("generate", "--url", demo_url, "--n", "2", "--prompt", "Hello ```` there", "--max-tokens", "6",
-                data=tmp_path)
-    second = cli("generate", "--url", demo_url, "--prompt", "Second\nline", "--json", data=tmp_path)
-    skipped = cli("generate", "--url", demo_url, "--prompt", "not kept", "--no-history", data=tmp_path)
-    assert first.returncode == second.returncode == skipped.returncode == 0, first.stderr + second.stderr
-
-    listing = cli("history", "list", data=tmp_path)
-    assert listing.returncode == 0
-    lines = listing.stdout.splitlines()
-    assert len(lines) == 2
-    newest, oldest = (line.split("  ") for line in lines)
-    assert newest[0] == "2" and oldest[0] == "1"
-    assert newest[2:6] == ["completions", "demo-markov", "n=1", "finished"] and newest[6] == repr("Second\nline")
-    assert oldest[4] == "n=2" and oldest[6] == repr("Hello ```` there")
-    assert cli("history", "list", "--search", "hello", data=tmp_path).stdout.startswith("1  ")
-
-    show = cli("history", "show", "1", data=tmp_path)
-    assert show.returncode == 0 and "# tui-client run 1" in show.stdout and "## Candidate 1" in show.stdout
-
-    exported = cli("history", "export", "2", "--format", "json", data=tmp_path)
-    doc = json.loads(exported.stdout)
-    generated = json.loads(second.stdout)
-    assert doc["prompt"] == "Second\nline" and doc["params"]["max_tokens"] == 16 and doc["stream"] is False
-    assert doc["candidates"] == generated["candidates"] and doc["server"] == generated["server"]
-    assert doc["id"] == 2 and doc["usage"] == generated["usage"] and doc["timing"] == generated["timing"]
-
-    out_file = tmp_path / "run1.md"
-    written = cli("history", "export", "1", "--format", "md", "--output", str(out_file), data=tmp_path)
-    assert written.returncode == 0 and written.stdout == ""
-    markdown = out_file.read_text()
-    assert markdown.startswith("# tui-client run 1\n") and "`````text\nHello ```` there\n`````" in markdown
-
-    assert cli("history", "delete", "1", data=tmp_path).returncode == 0
-    assert [ln.split()[0] for ln in cli("history", "list", data=tmp_path).stdout.splitlines()] == ["2"]
-    for action in (["show", "1"], ["export", "1"], ["delete", "1"]):
-        missing = cli("history", *action, data=tmp_path)
-        assert missing.returncode == 1 and missing.stderr == (
-            "tui-client: error: no run 1 in the history (see tui-client history list)\n")
-
-
-def test_history_usage_errors(tmp_path: Path) -> None:
-    for args in (["history"], ["history", "show", "x"], ["history", "export", "1", "--format", "pdf"]):
-        out = cli(*args, data=tmp_path)
-        assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
-    assert "list" in cli("history", "--help", data=tmp_path).stdout
-
-
-def test_failed_generate_is_saved_too(unused_url: str, tmp_path: Path) -> None:
-    out = cli("generate", "--url", unused_url, data=tmp_path)
-    assert out.returncode == 1 and out.stderr.count("\n") == 1
-    [line] = cli("history", "list", data=tmp_path).stdout.splitlines()
-    assert "  failed  " in line
-    assert "connection refused" in cli("history", "show", "1", data=tmp_path).stdout
-
-
-def test_cli_never_writes_the_api_key(tmp_path: Path) -> None:
-    key = "sk-cli-never-on-disk-31337"
-    with DemoServer(token_delay=0.0, api_key=key) as demo:
-        by_env = cli("generate", "--url", demo.url, "--n", "2", data=tmp_path, env={"VLLM_API_KEY": key})
-        by_flag = cli("generate", "--url", demo.url, "--api-key", key, data=tmp_path)
-    assert by_env.returncode == by_flag.returncode == 0, by_env.stderr + by_flag.stderr
-    assert len(cli("history", "list", data=tmp_path).stdout.splitlines()) == 2
-    assert _files_contain(tmp_path, key) == []
+    assert files_containing(tmp_path, key) == [] and files_containing(tmp_path, password) == []
+    assert files_containing(tmp_path, "Tell me")  # the check does find what is stored

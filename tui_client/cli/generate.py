@@ -1,11 +1,6 @@
-"""`tui-client generate`: the headless front end, output compatible with vLLM's
-example client (``Beam candidate i: '...'`` lines).
-
-On a terminal a streaming run is redrawn in place (one line per candidate, cut to
-the terminal's width, at most ~20 times a second); piped, only the final lines are
-printed. Candidate text is printed with ``repr()`` as the example client does,
-which also makes escape sequences and control characters inert.
-"""
+"""`tui-client generate`: the headless front end, printing vLLM's example client's
+``Beam candidate i: '...'`` lines (``repr()``, which also makes escapes inert); on a terminal
+a streaming run is redrawn in place every :data:`REDRAW_INTERVAL`, piped only the final lines."""
 
 from __future__ import annotations
 
@@ -23,6 +18,7 @@ from rich.cells import cell_len
 from tui_client.core.protocol import Api, ClientConfig, GenerationRequest, RunEnded, RunState, Status, VLLMClient
 
 REDRAW_INTERVAL = 0.05
+"""Shortest time between two redraws of the live terminal view (seconds)."""
 
 
 def candidate_lines(state: RunState) -> list[str]:

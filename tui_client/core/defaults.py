@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-DEFAULT_URL = "http://localhost:8000"
+DEFAULT_HOST = "localhost"
+"""The server host without ``--host`` or ``--url`` (like vLLM's example client)."""
+
+DEFAULT_PORT = 8000
+"""The server port without ``--port`` or ``--url`` (``vllm serve``'s own default)."""
+
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 """Where the app connects without ``--url`` or ``--demo`` (like vLLM's example client)."""
+
+DEFAULT_API = "auto"
+"""The protocol choice without ``--api``: ask ``/v1/models``, fall back to ``/generate``."""
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds without a byte before a run fails; a non-streaming answer waits for the whole generation."""
+
+CONNECT_TIMEOUT = 10.0
+"""The longest a connection attempt waits (seconds), however long ``--timeout`` is."""
 
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 """The largest streamed line or SSE event accepted (``--max-line-bytes``)."""
@@ -30,3 +42,18 @@ TUI_DEFAULTS = MappingProxyType({"prompt": "", "n": 4, "temperature": 0.8, "max_
 
 GREEDY_FALLBACK_TEMPERATURE = 0.8
 """``generate --n N`` (N > 1) without ``--temperature`` samples at this (greedy makes N equal candidates)."""
+
+HISTORY_LIST_LIMIT = 100
+"""How many runs ``tui-client history list`` prints without ``--limit``."""
+
+HISTORY_LIST_PREVIEW_CHARS = 60
+"""How much of a prompt one line of a history listing shows (then an ellipsis)."""
+
+DEMO_HOST = "127.0.0.1"
+"""The address the embedded demo server binds (loopback only)."""
+
+DEMO_PORT = 8000
+"""``tui-client serve-demo``'s port without ``--port`` (where the app looks by default)."""
+
+DEMO_TOKEN_DELAY = 0.03
+"""Seconds per generation step of the demo server: slow enough to watch the text grow."""

@@ -24,6 +24,7 @@ import uvicorn
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
+from tui_client.core.defaults import DEMO_HOST, DEMO_PORT, DEMO_TOKEN_DELAY
 from tui_client.demo.markov import Delta, Generation, SamplingParams, tokenize
 
 VERSION = "0.32.0+demo"
@@ -112,7 +113,7 @@ def _chat_prompt(messages: Any) -> str:
     return "".join(f"{m.get('content') or ''}\n\n" for m in messages)
 
 
-def create_app(*, token_delay: float = 0.03, api_key: str | None = None, model_name: str = "demo-markov") -> fastapi.FastAPI:
+def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None, model_name: str = "demo-markov") -> fastapi.FastAPI:
     """The demo vLLM as an ASGI app (see the module docstring)."""
     app = fastapi.FastAPI(title="tui-client demo vLLM", openapi_url=None, docs_url=None, redoc_url=None)
 
@@ -287,7 +288,7 @@ def _server(app: fastapi.FastAPI, **options: Any) -> _Server:
 class DemoServer:
     """The demo app in a background thread (uvicorn, loopback, ephemeral port by default)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token_delay: float = 0.03, api_key: str | None = None) -> None:
+    def __init__(self, host: str = DEMO_HOST, port: int = 0, *, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None) -> None:
         self.host, self.port = host, port
         self.url = ""
         self._app = create_app(token_delay=token_delay, api_key=api_key)
@@ -327,7 +328,7 @@ class DemoServer:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, *, token_delay: float = 0.03, api_key: str | None = None) -> None:
+def serve(host: str = DEMO_HOST, port: int = DEMO_PORT, *, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None) -> None:
     """Serve the demo in the foreground until Ctrl-C."""
     sock, url = _listen(host, port)
     print(f"Demo vLLM server (model demo-markov) at {url}; press Ctrl-C to stop.", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The protocol layer: HTTP, parsing and the event stream of a generation.
 
-It imports nothing from Textual (a test enforces it), so the headless CLI, the TUI
-and the tests share it.
+It imports nothing from Textual (the import-linter contracts in pyproject.toml enforce
+it), so the headless CLI, the TUI and the tests share it.
 """
 
 from tui_client.core.protocol.client import DEFAULT_URL, ClientConfig, VLLMClient, api_key_from_env, normalize_url

@@ -26,7 +26,13 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 
 from tui_client import __version__
-from tui_client.core.defaults import DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_TOTAL_CHARS, DEFAULT_TIMEOUT, DEFAULT_URL
+from tui_client.core.defaults import (
+    CONNECT_TIMEOUT,
+    DEFAULT_MAX_LINE_BYTES,
+    DEFAULT_MAX_TOTAL_CHARS,
+    DEFAULT_TIMEOUT,
+    DEFAULT_URL,
+)
 from tui_client.core.protocol.apis import ADAPTERS, Adapter, error_message, loads
 from tui_client.core.protocol.errors import ClientError, ErrorKind
 from tui_client.core.protocol.params import GenerationRequest
@@ -86,8 +92,13 @@ def _credentials(url: str) -> tuple[str, str] | None:
     return unquote(parts.username), unquote(parts.password or "")
 
 
+API_KEY_ENV_VARS = ("VLLM_API_KEY", "OPENAI_API_KEY")
+"""The variables the API key is read from without ``--api-key``; the first one set wins."""
+
+
 def api_key_from_env() -> str | None:
-    return os.environ.get("VLLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+    """``$VLLM_API_KEY``, else ``$OPENAI_API_KEY``, else ``None`` (an empty variable is unset)."""
+    return next((os.environ[var] for var in API_KEY_ENV_VARS if os.environ.get(var)), None)
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,7 @@ class VLLMClient:
             self._http = httpx.AsyncClient(
                 base_url=self.base_url,
                 headers=headers,
-                timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
+                timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, CONNECT_TIMEOUT)),
                 verify=verify,
                 auth=_credentials(config.url),
                 follow_redirects=True,

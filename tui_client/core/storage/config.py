@@ -1,25 +1,6 @@
-"""The config file: ``config.toml`` under ``platformdirs.user_config_dir("tui-client")``,
-or the file ``$TUI_CLIENT_CONFIG`` names. Every key is optional::
-
-    url = "http://gpu-box:8000"
-    api = "chat"                  # auto, generate, completions or chat
-    model = "Qwen/Qwen2.5-1.5B-Instruct"
-    timeout = 120                 # seconds to wait for the next byte
-    theme = "nord"
-
-    [sampling]                    # n, temperature, top_p, top_k, max_tokens, seed,
-    n = 8                         # stop, presence_penalty, frequency_penalty
-    temperature = 1.0
-    stop = ["\\n\\n"]
-
-    [keys]                        # binding id = keys, for the TUI
-    "app.run" = "ctrl+g"
-
-Precedence: command-line flags > environment (``TUI_CLIENT_URL``, ``TUI_CLIENT_API``,
-``TUI_CLIENT_MODEL``) > this file > built-in defaults. The API key is never read
-from the file (``VLLM_API_KEY`` or ``--api-key``). A bad file raises
-:class:`ConfigError`, one line naming the file, the line when known, and the key.
-"""
+"""The config file (TOML, example in README; path: :func:`~tui_client.core.storage.paths.config_path`).
+Precedence: flags > ``TUI_CLIENT_URL``/``_API``/``_MODEL`` > the file > :mod:`~tui_client.core.defaults`;
+never the API key. A bad file raises :class:`ConfigError`: one line naming the file, line and key."""
 
 from __future__ import annotations
 
@@ -32,18 +13,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
-import platformdirs
-
-from tui_client.core.defaults import DEFAULT_TIMEOUT, DEFAULT_URL
+from tui_client.core.defaults import DEFAULT_API, DEFAULT_TIMEOUT, DEFAULT_URL
 from tui_client.core.protocol import SamplingParams
 from tui_client.core.protocol.client import normalize_url
 from tui_client.core.protocol.errors import ClientError
+from tui_client.core.storage.paths import CONFIG_ENV
+from tui_client.core.storage.paths import config_path as default_path
 
 __all__ = [
     "APIS", "CONFIG_ENV", "ENV_VARS", "SAMPLING_TYPES", "Config", "ConfigError", "Setting", "default_path", "load_config",
 ]
 
-CONFIG_ENV = "TUI_CLIENT_CONFIG"
 ENV_VARS = {"url": "TUI_CLIENT_URL", "api": "TUI_CLIENT_API", "model": "TUI_CLIENT_MODEL"}
 APIS = ("auto", "generate", "completions", "chat")
 
@@ -62,11 +42,6 @@ SAMPLING_TYPES: dict[str, type] = {
 TOP_LEVEL = ("url", "api", "model", "timeout", "theme", "sampling", "keys")
 
 T = TypeVar("T")
-
-
-def default_path() -> Path:
-    """``$TUI_CLIENT_CONFIG``, else ``config.toml`` in the platform's config dir."""
-    return Path(os.environ.get(CONFIG_ENV) or Path(platformdirs.user_config_dir("tui-client")) / "config.toml")
 
 
 class ConfigError(Exception):
@@ -88,7 +63,7 @@ class Config:
     path: Path
     found: bool = False  # whether the file exists
     url: Setting[str] = Setting(DEFAULT_URL)
-    api: Setting[str] = Setting("auto")  # one of APIS
+    api: Setting[str] = Setting(DEFAULT_API)  # one of APIS
     model: Setting[str | None] = Setting(None)  # None: the first model the server lists
     timeout: Setting[float] = Setting(DEFAULT_TIMEOUT)
     theme: Setting[str | None] = Setting(None)  # None: the TUI's default

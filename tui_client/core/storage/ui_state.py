@@ -1,9 +1,8 @@
 """Small choices the TUI remembers between runs (the theme), in ``ui-state.json``.
 
-The file sits next to the history, in ``$TUI_CLIENT_DATA_DIR`` or
-``platformdirs.user_data_dir("tui-client")``. It is a convenience: a missing,
-unreadable or malformed file reads as empty, and a failed write raises
-:class:`OSError` for the caller to report (it never takes the app down).
+The file sits next to the history (:func:`tui_client.core.storage.paths.ui_state_path`).
+It is a convenience: a missing, unreadable or malformed file reads as empty, and a
+failed write raises :class:`OSError` for the caller to report (it never takes the app down).
 """
 
 from __future__ import annotations
@@ -13,18 +12,9 @@ import os
 import tempfile
 from pathlib import Path
 
-import platformdirs
-
-from tui_client.core.storage.history import DATA_DIR_ENV
+from tui_client.core.storage.paths import ui_state_path
 
 __all__ = ["load_ui_state", "save_ui_state", "ui_state_path"]
-
-FILE_NAME = "ui-state.json"
-
-
-def ui_state_path() -> Path:
-    base = os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("tui-client")
-    return Path(base) / FILE_NAME
 
 
 def load_ui_state(path: Path | None = None) -> dict[str, object]:

@@ -1,27 +1,6 @@
-"""Reading and parsing a run's stream in a child process, so the UI process only draws.
-
-Parsing is the heavy part of a fast stream: the legacy protocol resends every
-candidate's whole text on every line (hundreds of MB for n=16 x 4096 tokens), and
-n=64 OpenAI streams are tens of thousands of events. In the UI's own process that
-work and the drawing share one interpreter lock, so they take turns: frames and
-keys wait for parsing, parsing waits for frames. In a child process the two run on
-two cores, and the UI process receives only what changed, a few times per frame.
-
-:class:`StreamWorker` (the UI's side) starts ``python -m tui_client.core.transport.stream_worker``
-once and reuses it for every run. :meth:`StreamWorker.generate` has the same
-contract as :meth:`VLLMClient.generate`: the same events over one :class:`RunState`
-(a mirror of the child's), the last one :class:`RunEnded`; closing it early cancels
-the run (the child closes the HTTP request, so vLLM stops generating) and keeps the
-text received so far.
-
-The child (:func:`main`) runs :meth:`VLLMClient.generate` and sends, at most every
-:data:`FLUSH_INTERVAL`, the text each changed candidate gained (or its new text, if
-it was replaced) with its status fields. Messages both ways are length-prefixed
-pickles over the child's stdin and stdout (trusted: the same code on both ends). The
-child's stderr is kept (its tail names the failure if the child dies), never
-printed over the screen. If the child dies mid-run the run fails with a message
-that says so, the text so far is kept, and the next run starts a new child.
-"""
+"""The stream child process: a run's stream is read and parsed in a second process and only
+the changes reach the UI's, so parsing and drawing use two cores instead of taking turns on one
+interpreter lock. :class:`StreamWorker` is the UI's side; :func:`main` is the child."""
 
 from __future__ import annotations
 
@@ -57,6 +36,13 @@ FLUSH_INTERVAL = 0.005
 CANCEL_GRACE = 0.5
 """How long a cancelled run waits for the child's last changes (seconds)."""
 
+START_TIMEOUT = 30.0
+"""How long a new child may take to say it is ready (seconds); then :class:`WorkerUnavailable`."""
+
+CLOSE_TIMEOUT = 2.0
+"""How long :meth:`StreamWorker.aclose` waits for the child to exit before killing it (seconds)."""
+
+_PIPE_LIMIT = 2**26  # asyncio stream buffer limit on both ends of the pipes
 _HEADER = struct.Struct(">I")
 _STDERR_TAIL = 20  # lines of the child's stderr kept for the message if it dies
 
@@ -70,6 +56,7 @@ class WorkerUnavailable(Exception):
 
 
 def _frame(message: object) -> bytes:
+    """One message: its length, then a pickle (trusted: the same code on both ends of the pipe)."""
     body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return _HEADER.pack(len(body)) + body
 
@@ -97,7 +84,8 @@ def _error_from(fields: tuple[Any, ...] | None) -> ClientError | None:
 
 
 class _ChangeSender:
-    """The child's side of one run: collects changed candidates and sends them in batches."""
+    """The child's side of one run: collects changed candidates and sends them in batches, at most
+    every :data:`FLUSH_INTERVAL`: each one's new text (or all of it, if replaced) and status fields."""
 
     def __init__(self, run_id: int, write: Any) -> None:
         self.run_id = run_id
@@ -245,7 +233,7 @@ def main() -> None:
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=2**26)
+        reader = asyncio.StreamReader(limit=_PIPE_LIMIT)
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
         await _Child(out_fd).serve(reader)
 
@@ -256,7 +244,10 @@ def main() -> None:
 
 
 class StreamWorker:
-    """Runs generations in a child process; :meth:`generate` mirrors :meth:`VLLMClient.generate`."""
+    """Runs generations in one reused child process; :meth:`generate` mirrors :meth:`VLLMClient.generate`.
+
+    A child that dies fails its run (the text so far is kept, its stderr's tail names why) and
+    the next run starts a new one; the child's stderr is never printed over the screen."""
 
     def __init__(self) -> None:
         self._proc: asyncio.subprocess.Process | None = None
@@ -290,14 +281,14 @@ class StreamWorker:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tui_client.core.transport.stream_worker",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                limit=2**26,
+                limit=_PIPE_LIMIT,
             )
         except OSError as err:
             raise WorkerUnavailable(f"cannot start {sys.executable}: {err}") from None
         assert proc.stdout is not None and proc.stderr is not None
         self._stderr.clear()
         try:
-            ready = await asyncio.wait_for(_read_message(proc.stdout), 30)
+            ready = await asyncio.wait_for(_read_message(proc.stdout), START_TIMEOUT)
         except (TimeoutError, asyncio.IncompleteReadError, pickle.UnpicklingError, struct.error):
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
@@ -349,6 +340,7 @@ class StreamWorker:
         describe: ServerInfo | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run one generation in the child; yield events; the last one is :class:`RunEnded`.
+        Closing it early cancels the run (the child closes the HTTP request) and keeps the text.
 
         ``server``: the protocol and model already detected (the child then skips
         detection); ``describe``: what to show before the server answers. Raises
@@ -423,7 +415,7 @@ class StreamWorker:
             if proc.stdin is not None:
                 proc.stdin.close()
             try:
-                await asyncio.wait_for(proc.wait(), 2)
+                await asyncio.wait_for(proc.wait(), CLOSE_TIMEOUT)
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()

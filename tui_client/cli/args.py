@@ -1,0 +1,261 @@
+"""The command line's parsers and what their flags mean: the request, the client
+config and the one-line flag errors. Every default shown in ``--help`` comes from
+:mod:`tui_client.core.defaults`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from typing import NoReturn
+
+from tui_client import __version__
+from tui_client.core.defaults import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_LINE_BYTES,
+    DEFAULT_MAX_TOTAL_CHARS,
+    DEFAULT_PORT,
+    DEFAULT_TIMEOUT,
+    DEMO_HOST,
+    DEMO_PORT,
+    DEMO_TOKEN_DELAY,
+    GENERATE_DEFAULTS,
+    GREEDY_FALLBACK_TEMPERATURE,
+    HISTORY_LIST_LIMIT,
+    TUI_DEFAULTS,
+)
+from tui_client.core.protocol import Api, ClientConfig, ClientError, GenerationRequest, SamplingParams, api_key_from_env
+from tui_client.core.storage.config import APIS, Config
+from tui_client.core.storage.export import FORMATS
+
+__all__ = ["DESCRIPTION", "FLAG_OF_FIELD", "build_parsers", "config_from_args", "flag_error", "request_from_args"]
+
+FLAG_OF_FIELD = {
+    "n": "--n",
+    "temperature": "--temperature",
+    "top_p": "--top-p",
+    "top_k": "--top-k",
+    "max_tokens": "--max-tokens",
+    "seed": "--seed",
+    "stop": "--stop",
+    "presence_penalty": "--presence-penalty",
+    "frequency_penalty": "--frequency-penalty",
+    "beam_search": "--beam-search",
+    "url": "--url",
+}
+"""The flag that sets each request field, for naming it in an error."""
+
+DESCRIPTION = """\
+A terminal client for vLLM: type a prompt, pick n, and watch the n candidates
+stream side by side. Speaks vLLM's OpenAI-compatible API (`vllm serve`) and the
+legacy demo protocol (POST /generate).
+
+commands:
+  tui-client [options]             the full-screen app (default)
+  tui-client generate [options]    headless: print the candidates, like vLLM's api_client.py
+  tui-client serve-demo [options]  run the embedded demo server (no GPU needed)
+  tui-client history ACTION        past runs: list, show ID, export ID, delete ID
+  tui-client config path|show      the config file, and the settings in effect
+  tui-client COMMAND --help        options of a command
+
+Settings come from the flags, then $TUI_CLIENT_URL / $TUI_CLIENT_API /
+$TUI_CLIENT_MODEL, then the config file (`tui-client config path`; url, api, model,
+timeout, theme, [sampling], [keys]; never the API key), then the defaults below.
+"""
+
+_MI = 1024 * 1024
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (no usage dump): `tui-client generate: error: --n: ...`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parsers() -> dict[str, argparse.ArgumentParser]:
+    """One parser per command: ``tui`` (no command word), ``generate``, ``serve-demo``, ``history``, ``config``."""
+    return {"tui": _tui_parser(), "generate": _generate_parser(), "serve-demo": _demo_parser(),
+            "history": _history_parser(), "config": _config_parser()}
+
+
+def _add_connection_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("server")
+    g.add_argument("--host", help=f"server host (default: {DEFAULT_HOST}, or the configured url)")
+    g.add_argument("--port", type=int, help=f"server port (default: {DEFAULT_PORT}, or the configured url)")
+    g.add_argument("--url", help="server URL, overrides --host/--port; may carry a path prefix or an endpoint "
+                   f"(http://h:8000/generate) (default: the configured url, else {DEFAULT_HOST}:{DEFAULT_PORT})")
+    g.add_argument("--demo", action="store_true",
+                   help="start the embedded demo server and use it (no vLLM needed)")
+    g.add_argument("--api", choices=list(APIS),
+                   help="protocol: auto asks /v1/models and falls back to /generate (default: configured, else auto)")
+    g.add_argument("--model", help="model id (default: the first one /v1/models lists)")
+    g.add_argument("--api-key", help="sent as a Bearer token (default: $VLLM_API_KEY or $OPENAI_API_KEY); never printed")
+    g.add_argument("--timeout", type=float,
+                   help=f"seconds to wait for the next byte (default: configured, else {DEFAULT_TIMEOUT:g})")
+    g.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    g.add_argument("--ca-bundle", metavar="PATH", help="verify TLS with this CA bundle")
+    g.add_argument("--max-line-bytes", type=int, default=DEFAULT_MAX_LINE_BYTES,
+                   help=f"refuse a single streamed line larger than this (default: {DEFAULT_MAX_LINE_BYTES // _MI} MiB)")
+    g.add_argument("--max-total-chars", type=int, default=DEFAULT_MAX_TOTAL_CHARS,
+                   help="stop a run whose text passes this many characters, keeping it "
+                   f"(default: {DEFAULT_MAX_TOTAL_CHARS // _MI} Mi)")
+
+
+def _add_request_flags(p: argparse.ArgumentParser, defaults: Mapping[str, object]) -> None:
+    g = p.add_argument_group("request", "a [sampling] value in the config file replaces the default shown")
+    g.add_argument("--prompt", help=f"the prompt (default: {defaults['prompt']!r})")
+    g.add_argument("--n", type=int, help=f"number of candidates (default: {defaults['n']})")
+    g.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"stream the candidates as they grow (default: {'on' if defaults['stream'] else 'off'})")
+    g.add_argument("--temperature", type=float, help=f"(default: {defaults['temperature']}; 0 = greedy)")
+    g.add_argument("--top-p", type=float, help="nucleus sampling, in (0, 1]")
+    g.add_argument("--top-k", type=int, help="-1 = off, else at least 1")
+    g.add_argument("--max-tokens", type=int, help=f"tokens per candidate (default: {defaults['max_tokens']})")
+    g.add_argument("--seed", type=int, help="random seed, for reproducible candidates")
+    g.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+    g.add_argument("--presence-penalty", type=float, help="between -2 and 2")
+    g.add_argument("--frequency-penalty", type=float, help="between -2 and 2")
+    g.add_argument("--beam-search", action="store_true", help="beam search with width n (not with --stream)")
+
+
+def _tui_parser() -> argparse.ArgumentParser:
+    tui = _Parser(prog="tui-client", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    tui.add_argument("--version", action="version", version=f"tui-client {__version__}")
+    _add_connection_flags(tui)
+    _add_request_flags(tui, TUI_DEFAULTS)
+    tui.add_argument("--run", action="store_true", help="start a run at once")
+    return tui
+
+
+def _generate_parser() -> argparse.ArgumentParser:
+    gen = _Parser(
+        prog="tui-client generate",
+        description="Generate n candidates and print them: `Beam candidate i: '...'` lines, redrawn "
+        "in place while streaming on a terminal, plain when piped; or one JSON document with --json. "
+        "Exit status 0 on success, 1 when the run failed (the text received is still printed), 2 on bad flags.",
+    )
+    _add_connection_flags(gen)
+    _add_request_flags(gen, GENERATE_DEFAULTS)
+    gen.add_argument("--json", action="store_true", help="print one JSON document (also on failure)")
+    gen.add_argument("--no-history", action="store_true", help="do not save the run to the history")
+    return gen
+
+
+def _demo_parser() -> argparse.ArgumentParser:
+    demo = _Parser(
+        prog="tui-client serve-demo",
+        description="Serve the embedded demo server: a small Markov text generator behind vLLM's "
+        "/generate, /v1/completions, /v1/chat/completions and /v1/models, for trying the app without a GPU.",
+    )
+    demo.add_argument("--host", default=DEMO_HOST, help=f"address to bind (default: {DEMO_HOST})")
+    demo.add_argument("--port", type=int, default=DEMO_PORT, help=f"port (default: {DEMO_PORT})")
+    demo.add_argument("--token-delay", type=float, default=DEMO_TOKEN_DELAY,
+                      help=f"seconds per generation step (default: {DEMO_TOKEN_DELAY:g})")
+    demo.add_argument("--api-key", help="require this Bearer token on /v1 routes, as `vllm serve --api-key`")
+    return demo
+
+
+def _history_parser() -> argparse.ArgumentParser:
+    hist = _Parser(
+        prog="tui-client history",
+        description="Runs are saved when they end (the TUI's, and generate's unless --no-history), with "
+        "prompt, parameters and candidates; never the API key. The database is history.sqlite3 in "
+        "$TUI_CLIENT_DATA_DIR, else in the platform's data directory.",
+    )
+    actions = hist.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    listing = actions.add_parser("list", help="one run per line, newest first: ID  date  api  model  n  status  prompt",
+                                 description="One run per line, newest first: ID  date  api  model  n  status  prompt.")
+    listing.add_argument("--limit", type=int, default=HISTORY_LIST_LIMIT,
+                         help=f"at most this many runs (default: {HISTORY_LIST_LIMIT})")
+    listing.add_argument("--search", metavar="TEXT", help="only runs whose prompt or a candidate contains TEXT")
+    show = actions.add_parser("show", help="a run in full (Markdown)", description="Print a run in full, as Markdown.")
+    show.add_argument("id", type=int, metavar="ID")
+    export = actions.add_parser("export", help="a run as JSON or Markdown",
+                                description="Write a run as JSON (generate --json's document plus prompt and "
+                                "params) or Markdown.")
+    export.add_argument("id", type=int, metavar="ID")
+    export.add_argument("--format", choices=list(FORMATS), default="json", help="(default: json)")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
+    delete = actions.add_parser("delete", help="remove a run", description="Remove a run from the history.")
+    delete.add_argument("id", type=int, metavar="ID")
+    return hist
+
+
+def _config_parser() -> argparse.ArgumentParser:
+    conf = _Parser(
+        prog="tui-client config",
+        description="The config file is TOML: url, api, model, timeout, theme, a [sampling] table (n, "
+        "temperature, top_p, top_k, max_tokens, seed, stop, presence_penalty, frequency_penalty) and a "
+        "[keys] table (binding id = keys). Not the API key: use $VLLM_API_KEY. $TUI_CLIENT_CONFIG "
+        "names another file.",
+    )
+    actions = conf.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    actions.add_parser("path", help="print the config file's path", description="Print the config file's path.")
+    actions.add_parser("show", help="the settings in effect and where each comes from",
+                       description="Print the settings in effect (without flags) and where each comes from.")
+    return conf
+
+
+def request_from_args(
+    args: argparse.Namespace, defaults: Mapping[str, object], configured: Mapping[str, object] | None = None
+) -> GenerationRequest:
+    """The request the flags describe: each field from its flag, else the config
+    file's [sampling] (``configured``), else the front end's ``defaults``."""
+    configured = configured or {}
+
+    def pick(name: str) -> object:
+        value = getattr(args, name)
+        return configured.get(name, defaults.get(name)) if value is None else value
+
+    temperature = pick("temperature")
+    n = pick("n")
+    greedy_by_default = temperature == 0 and args.temperature is None and "temperature" not in configured
+    if greedy_by_default and n > 1 and not args.beam_search:  # type: ignore[operator]
+        # The example client's greedy default makes n identical candidates, and
+        # vLLM 0.32 refuses it outright ("n must be 1 when using greedy sampling").
+        temperature = GREEDY_FALLBACK_TEMPERATURE
+        print(f"note: n > 1 needs sampling: using --temperature {temperature:g} (pass --temperature 0 to force greedy)",
+              file=sys.stderr)
+
+    params = SamplingParams(
+        n=n,  # type: ignore[arg-type]
+        temperature=temperature,  # type: ignore[arg-type]
+        top_p=pick("top_p"),  # type: ignore[arg-type]
+        top_k=pick("top_k"),  # type: ignore[arg-type]
+        max_tokens=pick("max_tokens"),  # type: ignore[arg-type]
+        seed=pick("seed"),  # type: ignore[arg-type]
+        stop=tuple(args.stop) or tuple(configured.get("stop", ())),  # type: ignore[arg-type]
+        presence_penalty=pick("presence_penalty"),  # type: ignore[arg-type]
+        frequency_penalty=pick("frequency_penalty"),  # type: ignore[arg-type]
+        beam_search=args.beam_search,
+    )
+    return GenerationRequest(str(pick("prompt")), params, stream=bool(pick("stream")))
+
+
+def flag_error(err: ClientError) -> str:
+    """A request or URL problem as the flag that causes it: ``--n: n must be at least 1, got 0``."""
+    flag = FLAG_OF_FIELD.get(err.field or "")
+    if err.field == "beam_search" and "stream" in err.message:
+        return "--beam-search: vLLM does not stream beam search; add --no-stream"
+    return f"{flag}: {err.message}" if flag else err.message
+
+
+def config_from_args(args: argparse.Namespace, url: str, settings: Config) -> ClientConfig:
+    """The client config: the connection flags over the config file's settings."""
+    verify: bool | str = True
+    if args.insecure:
+        verify = False
+    elif args.ca_bundle:
+        verify = args.ca_bundle
+    api = args.api or settings.api.value
+    return ClientConfig(
+        url=url,
+        api=None if api == "auto" else Api(api),
+        model=args.model or settings.model.value,
+        api_key=args.api_key or api_key_from_env(),
+        timeout=settings.timeout.value if args.timeout is None else args.timeout,
+        verify=verify,
+        max_line_bytes=args.max_line_bytes,
+        max_total_chars=args.max_total_chars,
+    )

@@ -1,0 +1,68 @@
+"""`tui-client history list|show|export|delete`, and saving a headless run to the history."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tui_client.core.defaults import HISTORY_LIST_PREVIEW_CHARS
+from tui_client.core.protocol import RunState
+from tui_client.core.storage.export import FORMATS
+from tui_client.core.storage.history import HistoryError, HistoryStore
+from tui_client.core.text.inert_text import make_inert
+
+__all__ = ["history_command", "save_to_history"]
+
+
+def history_command(args: argparse.Namespace) -> int:
+    """Run one history action: 0 done, 1 no such run or unusable history."""
+    try:
+        with HistoryStore() as store:
+            if args.action == "list":
+                for summary in store.list(limit=args.limit, search=args.search):
+                    preview = summary.prompt_preview
+                    preview = repr(preview[:HISTORY_LIST_PREVIEW_CHARS]) + (
+                        "…" if len(preview) > HISTORY_LIST_PREVIEW_CHARS else "")
+                    print(f"{summary.id}  {summary.created:%Y-%m-%d %H:%M}  {summary.api or '-'}  "
+                          f"{make_inert(summary.model or '-')}  n={summary.n}  {summary.status.value}  {preview}")
+                return 0
+            if args.action == "delete":
+                if store.delete(args.id):
+                    print(f"deleted run {args.id}")
+                    return 0
+                return _no_such_run(args.id)
+            run = store.get(args.id)
+    except HistoryError as err:
+        print(f"tui-client: error: {err}", file=sys.stderr)
+        return 1
+    if run is None:
+        return _no_such_run(args.id)
+    if args.action == "show":
+        print(make_inert(FORMATS["md"](run)), end="")
+        return 0
+    text = FORMATS[args.format](run)
+    if args.output is None:
+        print(make_inert(text) if sys.stdout.isatty() else text, end="")  # a terminal obeys escapes
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        print(f"tui-client: error: cannot write {args.output}: {err.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote run {args.id} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def save_to_history(state: RunState) -> None:
+    """Save a run; a history that cannot be written costs a note, not the run."""
+    try:
+        with HistoryStore() as store:
+            store.save(state)
+    except HistoryError as err:
+        print(f"note: not saved to the history: {err}", file=sys.stderr)
+
+
+def _no_such_run(run_id: int) -> int:
+    print(f"tui-client: error: no run {run_id} in the history (see tui-client history list)", file=sys.stderr)
+    return 1

@@ -1,0 +1,30 @@
+"""Starting the full-screen app from the command line (Textual is imported only here, and only then)."""
+
+from __future__ import annotations
+
+import sys
+
+from tui_client.core.protocol import ClientConfig, GenerationRequest
+from tui_client.core.storage.config import Config
+
+__all__ = ["run_tui"]
+
+
+def run_tui(
+    config: ClientConfig, request: GenerationRequest, settings: Config, *, run_on_start: bool, demo: bool, insecure: bool
+) -> int:
+    """Run the app until it quits; 2 when the configured theme does not exist."""
+    from tui_client.ui.app import TuiClientApp
+
+    note = "embedded demo server" if demo else None
+    if insecure:
+        note = "TLS verification off (--insecure)" if note is None else f"{note}; TLS verification off"
+    theme = settings.theme.value
+    app = TuiClientApp(config, request, run_on_start=run_on_start, demo_url_note=note, theme=theme,
+                       keymap=settings.keys)
+    if theme is not None and theme not in app.available_themes:
+        print(f"tui-client: error: {settings.path}: theme: unknown theme {theme!r} "
+              f"(one of {', '.join(sorted(app.available_themes))})", file=sys.stderr)
+        return 2
+    app.run()
+    return app.return_code or 0
