@@ -70,7 +70,7 @@ def test_connection_refused_is_one_line() -> None:
 @pytest.mark.parametrize(("flags", "needle"), [
     (["--n", "0"], "--n: n must be at least 1"),
     (["--top-p", "1.5"], "--top-p:"),
-    (["--beam-search", "--stream", "--n", "2"], "--no-stream"),
+    (["--beam-search", "--stream", "--n", "2", "--api", "completions"], "--no-stream"),
     (["--max-tokens", "0"], "--max-tokens:"),
     (["--url", "ftp://x"], "--url"),
 ])
@@ -125,3 +125,23 @@ def test_insecure_warns_on_stderr() -> None:
         out = cli("--url", server.url, "--n", "4", "--insecure", "--no-history")
     assert out.returncode == 0
     assert "warning: TLS verification is off (--insecure)" in out.stderr
+
+
+def test_streamed_beams_print_the_recorded_final_ranking() -> None:
+    rec = Recording.load(LEGACY / "generate-beam-stream-n3.json")
+    body = rec.request["json"]
+    prompt = body["prompt"]
+    final = [json.loads(ln)["text"] for ln in rec.body.split(b"\n") if ln.strip()][-1]
+    with ReplayServer(rec) as server:
+        out = cli("--url", server.url, "--beam-search", "--stream", "--n", "3", "--temperature", "0",
+                  "--max-tokens", str(body["max_tokens"]), "--prompt", prompt)
+        as_json = cli("--url", server.url, "--beam-search", "--stream", "--n", "3", "--temperature", "0",
+                      "--length-penalty", "1.0", "--json", "--prompt", prompt)
+        sent = [r.json() for r in server.received if r.path == "/generate"]
+    assert out.returncode == 0 and as_json.returncode == 0, out.stderr + as_json.stderr
+    cands = [ln for ln in out.stdout.splitlines() if ln.startswith("Beam candidate")]
+    assert [ast.literal_eval(c.split(": ", 1)[1]) for c in cands] == final  # rank order, prompt included
+    doc = json.loads(as_json.stdout)
+    assert [(c["rank"], prompt + c["text"]) for c in doc["candidates"]] == list(enumerate(final))
+    assert doc["beam_steps"] == len([ln for ln in rec.body.split(b"\n") if ln.strip()])
+    assert sent[0]["use_beam_search"] is True and sent[0]["best_of"] == 3 and sent[1]["length_penalty"] == 1.0

@@ -41,6 +41,7 @@ FLAG_OF_FIELD = {
     "presence_penalty": "--presence-penalty",
     "frequency_penalty": "--frequency-penalty",
     "beam_search": "--beam-search",
+    "length_penalty": "--length-penalty",
     "url": "--url",
 }
 """The flag that sets each request field, for naming it in an error."""
@@ -116,7 +117,9 @@ def _add_request_flags(p: argparse.ArgumentParser, defaults: Mapping[str, object
     g.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
     g.add_argument("--presence-penalty", type=float, help="between -2 and 2")
     g.add_argument("--frequency-penalty", type=float, help="between -2 and 2")
-    g.add_argument("--beam-search", action="store_true", help="beam search with width n (not with --stream)")
+    g.add_argument("--beam-search", action="store_true",
+                   help="beam search with width n (with --stream on legacy /generate only)")
+    g.add_argument("--length-penalty", type=float, help="beam search: score = cumulative logprob / length ** this")
 
 
 def _tui_parser() -> argparse.ArgumentParser:
@@ -229,6 +232,7 @@ def request_from_args(
         presence_penalty=pick("presence_penalty"),  # type: ignore[arg-type]
         frequency_penalty=pick("frequency_penalty"),  # type: ignore[arg-type]
         beam_search=args.beam_search,
+        length_penalty=args.length_penalty,
     )
     return GenerationRequest(str(pick("prompt")), params, stream=bool(pick("stream")))
 
@@ -237,7 +241,7 @@ def flag_error(err: ClientError) -> str:
     """A request or URL problem as the flag that causes it: ``--n: n must be at least 1, got 0``."""
     flag = FLAG_OF_FIELD.get(err.field or "")
     if err.field == "beam_search" and "stream" in err.message:
-        return "--beam-search: vLLM does not stream beam search; add --no-stream"
+        return "--beam-search: vLLM streams beam search only on legacy /generate (--api generate); add --no-stream"
     return f"{flag}: {err.message}" if flag else err.message
 
 

@@ -49,7 +49,10 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
     """Check the request, connect (or start the demo server), then run headless or the TUI."""
     defaults = GENERATE_DEFAULTS if command == "generate" else TUI_DEFAULTS
     request = request_from_args(args, defaults, settings.sampling)
-    problems = request.params.problems(stream=request.stream)
+    # Whether beams stream depends on the protocol: refused here when it is known not to be
+    # /generate, else by the client once it knows.
+    api = args.api or settings.api.value
+    problems = request.params.problems(stream=request.stream, beams_stream=api in ("generate", "auto"))
     if args.insecure and args.ca_bundle:
         parser.error("--insecure and --ca-bundle contradict each other")
     if problems and (command == "generate" or args.run):
