@@ -1,14 +1,13 @@
 """The text styles every candidate panel shares, held by one hidden widget.
 
-Textual restyles all of a widget's component classes whenever the widget itself is
-restyled, and a panel is restyled whenever its state class changes (waiting,
-streaming, finished...): five component classes cost ~0.75 ms a panel, most of the
-final frame of an n=64 run. The styles do not depend on a panel's state, so they
-live here, on one widget restyled only with the theme, and the panels read them.
+Textual restyles a widget's component classes with the widget, and a panel is restyled
+whenever its state class changes; these styles do not depend on the state, so they live
+on one widget restyled only with the theme, and the panels read them from it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual.widget import Widget
@@ -19,6 +18,8 @@ __all__ = ["PanelTextStyles"]
 class PanelTextStyles(Widget):
     """Never shown (``display: none``); its component classes style the panels' text.
     :attr:`version` moves on each restyle: panels then draw their rows again."""
+
+    DEFAULT_CSS = Path(__file__).with_name("text_styles.tcss").read_text()
 
     version = 0
 

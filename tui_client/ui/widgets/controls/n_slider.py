@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual import events
@@ -15,8 +16,10 @@ from textual.widget import Widget
 class NSlider(Widget, can_focus=True):
     """Integer slider rendered as `n  ━━━━━━●──────────  16`.
 
-    Styles live in `n_slider.tcss`; load it through the app's `CSS_PATH`.
+    Styles: `n_slider.tcss`, beside this module (the slider's `DEFAULT_CSS`).
     """
+
+    DEFAULT_CSS = Path(__file__).with_name("n_slider.tcss").read_text()
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left,minus", "step(-1)", "Less", id="nslider.less"),
