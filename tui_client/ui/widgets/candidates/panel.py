@@ -7,8 +7,8 @@ segments, never markup. What the panel says (state, status line, notice) comes f
 draws its own scrollbar (:mod:`.scrollbar`) in its last column.
 
 While streaming the panel follows the end of its text; scrolling up stops that,
-``end`` resumes it. Divergence marks (:meth:`CandidatePanel.set_divergence`) are
-offsets into the displayed text applied as rows are drawn: they never re-wrap it.
+``end`` resumes it. Divergence marks (:meth:`CandidatePanel.set_divergence`,
+:mod:`.marks`) are applied as rows are drawn: they never re-wrap the text.
 """
 
 from __future__ import annotations
@@ -19,20 +19,17 @@ from typing import ClassVar
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.color import Color
 from textual.content import Content
-from textual.css.query import NoMatches
-from textual.dom import NoScreen
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui_client.core.protocol import Candidate, RunState, Status
-from tui_client.core.text.divergence import word_end, word_start
 from tui_client.core.text.inert_text import make_inert
 from tui_client.core.text.wrapping import WrappedLines
 from tui_client.ui.textual_compat import is_disabled, set_virtual_size_quietly
+from tui_client.ui.widgets.candidates.marks import DivergenceMarks
 from tui_client.ui.widgets.candidates.panel_view import (
     CANCELLED,
     FAILED,
@@ -50,10 +47,9 @@ from tui_client.ui.widgets.candidates.scrollbar import (
     SCROLLBAR_WIDTH,
     BarCell,
     ScrollbarDrag,
-    bar_cells,
     thumb_rows,
 )
-from tui_client.ui.widgets.candidates.text_styles import PanelTextStyles
+from tui_client.ui.widgets.candidates.text_styles import PanelLook
 
 __all__ = ["CANCELLED", "FAILED", "FINISHED", "MISSING", "CandidatePanel"]  # the states: see panel_view
 
@@ -103,11 +99,8 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._shown_key: tuple[object, ...] | None = None  # what the last show() drew (None: draw again)
         self._following = True
         self._quiet_scroll = False
-        self._rows = RowCache(self._row_styles, self._divergence_styles, self._bar_cell)
-        self._styles: tuple[Style, Style, Style] | None = None
-        self._bar_cells: tuple[Strip, Strip, Strip] | None = None
-        self._base_style: Style | None = None  # the panel's text style the rows were drawn with
-        self._texts_version = -1  # PanelTextStyles.version the rows were drawn with
+        self._look = PanelLook(self)
+        self._rows = RowCache(self._look.rows, self._look.marks, self._look.bar_cell)
         self._render_width = 40  # the text's columns (the scrollbar's is right of them)
         self._drag = ScrollbarDrag()
         self._lines_top: int | None = None  # while render_lines runs: the scroll offset
@@ -115,14 +108,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         self.staged = False
         """Laid out under the grid's hint before the first run: not focusable (see the grid)."""
         self._reset_notice: str | None = None  # the notice, while reset() left the panel as it is
-        # Divergence: offsets into the displayed text (see set_divergence).
-        self._shared = 0
-        self._unique: int | None = None
-        self._marking = False
-        self._tails = False
-        self._snapped: tuple[int, ...] = (-1, -1, -1, 0, 0)  # (shared, unique, len) -> dim end, word end
-        self._mark_styles: tuple[Style, Style, Style] | None = None
-        self._texts: PanelTextStyles | None = None
+        self._marks = DivergenceMarks()  # offsets into the displayed text (see set_divergence)
         self.border_title = Content(f"Candidate {index}")
         self.apply_state_class()
         self._set_notice(WAITING_NOTICE)
@@ -154,7 +140,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         lines = self._wrapped.lines() if self.raw_text else []
         first, marker = self._text_rows()
         if marker:
-            lines = [self._marker_text(), *lines[first:]]
+            lines = [marker_text(self._marks.shared_in(self._wrapped.text)), *lines[first:]]
         if self._notice is not None:
             if lines:
                 lines.append("")
@@ -164,20 +150,17 @@ class CandidatePanel(ScrollView, can_focus=True):
     @property
     def divergence_marks(self) -> tuple[int, int | None]:
         """``(shared, unique)``: the shared prefix length and where the unique word starts."""
-        return self._shared, self._unique
+        return self._marks.shared, self._marks.unique
 
     def unique_span(self) -> tuple[int, int] | None:
         """``(start, end)`` of the highlighted word in :attr:`display_text`, when highlighted."""
-        if not self._marking or self._unique is None or not self.raw_text:
-            return None
-        return self._unique, self._snap()[1]
+        return self._marks.unique_span(self._wrapped.text) if self.raw_text else None
 
     def set_divergence(self, shared: int, unique: int | None, *, marking: bool, tails: bool) -> bool:
         """Dim ``shared`` characters and highlight the word at ``unique`` (``marking``);
         skip the rows of the shared prefix (``tails``). False when nothing changed."""
-        if (shared, unique, marking, tails) == (self._shared, self._unique, self._marking, self._tails):
+        if not self._marks.set(shared, unique, marking=marking, tails=tails):
             return False
-        self._shared, self._unique, self._marking, self._tails = shared, unique, marking, tails
         self._reset_notice = None
         self._update_size()
         self.refresh()
@@ -192,7 +175,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         if self._reset_notice == notice and self.scroll_offset.y == 0:
             return
         self.raw_text = ""
-        self._shared, self._unique = 0, None
+        self._marks.clear_offsets()
         self._wrapped.set_text("")
         self._shown_key = None
         self._following = True
@@ -313,9 +296,9 @@ class CandidatePanel(ScrollView, can_focus=True):
 
     def _text_rows(self) -> tuple[int, int]:
         """``(first, marker)``: the first text line shown and the rows above it (the tails marker)."""
-        if not (self._tails and self.raw_text):
+        if not (self._marks.tails and self.raw_text):
             return 0, 0
-        return self._wrapped.line_at(min(self._shared, len(self._wrapped.text))), 1
+        return self._wrapped.line_at(self._marks.shared_in(self._wrapped.text)), 1
 
     def _line_count(self) -> int:
         first, marker = self._text_rows()
@@ -465,105 +448,25 @@ class CandidatePanel(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._bar_cells = None  # the scrollbar's colours: three cells, rebuilt when drawn
-        # A state class changes the border only: the rows stay as they are. The theme,
-        # or the tint of focus, changes the text's own style: then they are drawn again.
-        base = self.rich_style
-        if base != self._base_style:
-            self._base_style = base
-            self._forget_rows()
-
-    def _forget_rows(self) -> None:
-        """Drop the rendered rows and the styles they were drawn with."""
-        self._rows.clear_all()
-        self._styles = None
-        self._mark_styles = None
-
-    def _bar_cell(self, bar: int) -> Strip:
-        """The scrollbar's cell on a row (a :class:`BarCell`), in the panel's
-        ``scrollbar-color`` (and ``-active``) over its background."""
-        if self._bar_cells is None:
-            base = self._row_styles()[0]
-            back = Color.from_rich_color(base.bgcolor) if base.bgcolor is not None else self.background_colors[1]
-            styles = self.styles
-            self._bar_cells = bar_cells(base, back, styles.scrollbar_color, styles.scrollbar_color_active)
-        return self._bar_cells[bar]
-
-    def _row_styles(self) -> tuple[Style, Style, Style]:
-        """(text, notice, error) styles, computed once per style change."""
-        if self._styles is None:
-            self._styles = (
-                self.rich_style,
-                self._component_style("candidate-panel--notice"),
-                self._component_style("candidate-panel--error"),
-            )
-        return self._styles
-
-    def _component_style(self, name: str) -> Style:
-        """The panel's style with text style ``name`` (see :class:`PanelTextStyles`) on top; a
-        translucent colour (``$text-muted``) is blended over the background (a partial Rich
-        style would drop its alpha: full white)."""
-        base = self.rich_style
-        texts = self._text_styles()
-        if texts is None:
-            return base
-        style = base + texts.get_component_rich_style(name, partial=True)
-        styles = texts.get_component_styles(name)
-        if styles.color.a < 1 and base.bgcolor is not None and styles.has_rule("color"):
-            style += Style(color=(Color.from_rich_color(base.bgcolor) + styles.color).rich_color)
-        return style
-
-    def _text_styles(self) -> PanelTextStyles | None:
-        """The widget that holds the panels' text styles (the grid has one)."""
-        if self._texts is None or not self._texts.is_attached:
-            try:
-                self._texts = self.screen.query_one(PanelTextStyles)
-            except (NoScreen, NoMatches):  # not on a screen with a grid: plain text
-                return None
-        return self._texts
+        if self._look.style_updated():
+            self._rows.clear_all()
 
     def _divergence_styles(self) -> tuple[Style, Style, Style]:
-        """(shared, unique, tails marker) styles, computed once per style change."""
-        if self._mark_styles is None:
-            shared, unique, marker = (
-                self._component_style(name)
-                for name in ("candidate-panel--shared", "candidate-panel--unique", "candidate-panel--tails-marker")
-            )
-            self._mark_styles = (shared, unique, marker)
-        return self._mark_styles
-
-    def _snap(self) -> tuple[int, int]:
-        """(end of the dimmed prefix, end of the highlighted word): the prefix ends at a
-        word start; the word runs to its end (a space or newline takes the next word along)."""
-        text = self._wrapped.text
-        shared, unique = min(self._shared, len(text)), self._unique
-        key = (shared, -1 if unique is None else unique, len(text))
-        if self._snapped[:3] != key:
-            highlight_end = 0 if unique is None else word_end(text, unique)
-            self._snapped = (*key, word_start(text, shared), highlight_end)
-        return self._snapped[3], self._snapped[4]
-
-    def _marker_text(self) -> str:
-        return marker_text(min(self._shared, len(self._wrapped.text)))
+        """(shared, unique, tails marker) styles (kept for tests/ui/test_tui_divergence.py)."""
+        return self._look.marks()
 
     def _marked_strip(self, start: int, end: int, width: int) -> Strip:
         """A text row with the shared prefix dimmed and the unique word highlighted."""
-        dim_end, highlight_end = self._snap()
-        dim = min(max(dim_end, start), end)
-        hi_start = hi_end = start
-        if self._marking and self._unique is not None:
-            hi_start = min(max(self._unique, start), end)
-            hi_end = min(max(highlight_end, start), end)
+        text = self._wrapped.text
+        dim, hi_start, hi_end = self._marks.in_row(start, end, text)
         if dim == start and hi_start == hi_end:
-            return self._rows.plain(_TEXT, start, end, self._wrapped.text, width)
-        return self._rows.marked(start, end, dim, hi_start, hi_end, self._wrapped.text, width)
+            return self._rows.plain(_TEXT, start, end, text, width)
+        return self._rows.marked(start, end, dim, hi_start, hi_end, text, width)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # What every row needs, looked up once for all of them (each costs a walk up the DOM).
-        texts = self._text_styles()
-        if texts is not None and texts.version != self._texts_version:
-            self._texts_version = texts.version  # the shared text styles changed (the theme)
-            self._forget_rows()
+        if self._look.text_styles_changed():
+            self._rows.clear_all()
         self._lines_thumb = self._thumb()
         self._lines_top = self.scroll_offset.y
         try:
@@ -589,10 +492,11 @@ class CandidatePanel(ScrollView, can_focus=True):
             first, marker = self._text_rows()
             text_lines = len(self._wrapped) - first + marker
             if index < marker:
-                return self._rows.marker(self._shared, min(self._shared, len(self._wrapped.text)), width)
+                marks = self._marks
+                return self._rows.marker(marks.shared, marks.shared_in(self._wrapped.text), width)
             if index < text_lines:
                 start, end = self._wrapped.span(index - marker + first)
-                if self._marking or marker:
+                if self._marks.marking or marker:
                     return self._marked_strip(start, end, width)
                 return self._rows.plain(_TEXT, start, end, self._wrapped.text, width)
         notice = self._notice
@@ -601,4 +505,4 @@ class CandidatePanel(ScrollView, can_focus=True):
             if 0 <= notice_index < len(notice):
                 start, end = notice.span(notice_index)
                 return self._rows.plain(_NOTICE if self._notice_kind == "notice" else _ERROR, start, end, notice.text, width)
-        return Strip.blank(width, self._row_styles()[0])
+        return Strip.blank(width, self._look.rows()[0])
