@@ -74,3 +74,20 @@ async def test_divergence_marks_follow_the_theme(demo_url: str) -> None:
         await pilot.pause()
         final = row_colours(panel)
         assert len(final) >= 2 and not (final & before), "a colour of the old theme is left"
+
+
+def test_a_state_class_change_goes_to_the_callers_restyle_batch() -> None:
+    """Given a batch, the panel changes its class and leaves the restyle to the caller, once."""
+    from tui_client.ui.widgets.candidates.panel_view import FINISHED, STREAMING
+
+    panel = CandidatePanel(0)
+    assert panel.has_class("-live")
+    batch: list[CandidatePanel] = []
+    panel.panel_state = STREAMING  # waiting and streaming share a class: nothing to restyle
+    panel.apply_state_class(batch)
+    assert batch == []
+    panel.panel_state = FINISHED
+    panel.apply_state_class(batch)
+    panel.apply_state_class(batch)
+    assert batch == [panel]
+    assert panel.has_class("-finished") and not panel.has_class("-live")

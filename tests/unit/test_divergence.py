@@ -8,7 +8,15 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui_client.core.text.divergence import MAX_WORD, DivergenceTracker, DivergenceView, compute_divergence, word_start
+from tui_client.core.text.divergence import (
+    MAX_WORD,
+    DivergenceTracker,
+    DivergenceView,
+    compute_divergence,
+    is_word,
+    word_end,
+    word_start,
+)
 
 
 def reference(texts: dict[int, str]) -> DivergenceView:
@@ -39,6 +47,36 @@ def test_word_start_snaps_back_over_word_characters_only() -> None:
     assert word_start("cat,", 3) == 3
     assert word_start("naïve_x1", 7) == 0
     assert word_start("x" * 500, 400) == 400 - MAX_WORD
+
+
+def test_is_word_is_letters_digits_and_underscore() -> None:
+    assert all(is_word(c) for c in "aZ9_ïλ")
+    assert not any(is_word(c) for c in " \n,.-'")
+
+
+def test_word_end_runs_to_the_end_of_the_word() -> None:
+    assert word_end("The cat sat", 4) == 7
+    assert word_end("The cat sat", 3) == 7  # a space takes the next word along
+    assert word_end("The\ncat", 3) == 7  # so does a newline
+    assert word_end("cat, dog", 3) == 4  # punctuation: that character alone
+    assert word_end("cat", 3) == 3
+    assert word_end("x" * 500, 10) == 10 + MAX_WORD
+
+
+def _word_end_as_the_panel_had_it(text: str, unique: int) -> int:
+    end, limit = unique, min(len(text), unique + MAX_WORD)
+    if end < limit and not is_word(text[end]):
+        end += 1
+        if not text[end - 1].isspace():
+            limit = end
+    while end < limit and is_word(text[end]):
+        end += 1
+    return end
+
+
+@given(st.text(alphabet="ab_ ,\n.é", max_size=200), st.integers(min_value=0, max_value=220))
+def test_word_end_is_the_panel_s_former_snapping(text: str, offset: int) -> None:
+    assert word_end(text, offset) == _word_end_as_the_panel_had_it(text, offset)
 
 
 def test_one_candidate_has_nothing_to_compare() -> None:

@@ -16,3 +16,74 @@ TEXTUAL_VERSION = "8.2.8"
 
 
 # -- widgets ---------------------------------------------------------------------------
+# Imports here, not at the top: this section is kept apart from the one above.
+from textual.app import App
+from textual.css.stylesheet import Stylesheet
+from textual.geometry import Size
+from textual.widget import Widget
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+WIDGET_PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
+    (Widget, "_scroll_update"),
+    (Widget, "_size_updated"),
+    (Widget, "_check_disabled"),
+    (Footer, "_bindings_ready"),
+)
+"""The private class attributes the functions below use (checked by the tests); also
+``textual.widgets._footer.FooterKey`` and a FooterKey's ``_disabled``."""
+
+
+def set_virtual_size_quietly(widget: Widget, size: Size) -> None:
+    """Give ``widget`` a new virtual size and update its scroll bookkeeping, without a layout.
+
+    ``widget.virtual_size = size`` (the public way) is a reactive that lays out the whole
+    screen; a panel whose box does not change as its text grows needs only the new
+    scroll range (``Widget._scroll_update``).
+    """
+    widget.set_reactive(Widget.virtual_size, size)
+    widget._scroll_update(size)
+
+
+def is_disabled(widget: Widget) -> bool:
+    """True when ``widget`` is disabled or loading, as Textual's own scroll checks decide
+    (``Widget._check_disabled``: the same test ``allow_vertical_scroll`` makes)."""
+    return widget._check_disabled()
+
+
+class NoRelayoutOnVirtualSize:
+    """Mixin (before the Textual base) for a container whose own size does not depend on
+    its content: when its virtual size changes, skip the second layout of the screen
+    Textual would do (``Widget._size_updated`` with ``layout=False``; no public switch)."""
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        return super()._size_updated(size, virtual_size, container_size, layout=False)  # type: ignore[misc]
+
+
+def apply_styles_together(app: App[object], widgets: list[Widget]) -> None:
+    """Restyle ``widgets`` (no descendants) sharing one CSS match cache: widgets with the
+    same classes are matched once. ``update_node_styles`` per widget would match each
+    apart and walk its descendants too."""
+    stylesheet: Stylesheet = app.stylesheet
+    cache: dict[tuple[object, ...], object] = {}
+    for widget in widgets:
+        stylesheet.apply(widget, animate=True, cache=cache)  # type: ignore[arg-type]
+
+
+def footer_key_disabled(key: FooterKey) -> bool:
+    """Whether a footer key is shown dimmed (its private ``_disabled``: no public getter)."""
+    return key._disabled
+
+
+def set_footer_key_disabled(key: FooterKey, disabled: bool) -> None:
+    """Dim or undim a footer key in place (``_disabled`` and the ``-disabled`` class),
+    instead of Textual's rebuilding of every key."""
+    key._disabled = disabled
+    key.set_class(disabled, "-disabled")
+
+
+def mark_footer_bindings_ready(footer: Footer) -> None:
+    """What ``Footer.bindings_changed`` does first (its private ``_bindings_ready``), for a
+    footer that overrides the rest of that method."""
+    footer._bindings_ready = True
+

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_WORD", "DivergenceTracker", "DivergenceView", "compute_divergence", "word_start"]
+__all__ = ["MAX_WORD", "DivergenceTracker", "DivergenceView", "compute_divergence", "is_word", "word_end", "word_start"]
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,32 @@ class DivergenceView:
 MAX_WORD = 64  # snapping moves back at most this far: longer runs are not words
 
 
+def is_word(char: str) -> bool:
+    """True for a character words are made of: letters, digits and ``_``."""
+    return char.isalnum() or char == "_"
+
+
 def word_start(text: str, offset: int) -> int:
     """``offset`` moved back to the start of the word (letters, digits, ``_``) it is in."""
-    if offset >= len(text) or not _is_word(text[offset]):
+    if offset >= len(text) or not is_word(text[offset]):
         return offset
     limit = max(offset - MAX_WORD, 0)
-    while offset > limit and _is_word(text[offset - 1]):
+    while offset > limit and is_word(text[offset - 1]):
         offset -= 1
     return offset
 
 
-def _is_word(char: str) -> bool:
-    return char.isalnum() or char == "_"
+def word_end(text: str, offset: int) -> int:
+    """The end of the word that starts at ``offset`` (at most :data:`MAX_WORD` on): a space
+    or newline there takes the next word along, punctuation is a word of one character."""
+    end, limit = offset, min(len(text), offset + MAX_WORD)
+    if end < limit and not is_word(text[end]):
+        end += 1
+        if not text[end - 1].isspace():
+            return end  # punctuation: that character alone
+    while end < limit and is_word(text[end]):
+        end += 1
+    return end
 
 
 def _first_difference(a: str, b: str, lo: int, hi: int) -> int:

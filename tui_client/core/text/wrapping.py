@@ -4,8 +4,7 @@ Streaming text only grows at its end. Greedy wrapping is memoryless: where a lin
 breaks depends only on the text from that line's start on. So when text is
 appended, every line but the last stays as it is, and only the last line (plus
 what was appended) has to be wrapped again. A frame then costs the size of the
-delta, not of the whole text: 64 panels of 16k characters stay cheap to draw,
-and the whole text is always ready for scrolling.
+delta, not of the whole text, and the whole text is always ready for scrolling.
 
 Lines are kept as ``(start, end)`` offsets into :attr:`WrappedLines.text`;
 ``end`` includes the spaces a soft break swallowed (a renderer crops each line to
@@ -34,7 +33,7 @@ class WrappedLines:
     def __init__(self, width: int, text: str = "") -> None:
         self.width = max(1, width)
         self.text = ""
-        # Offsets as machine integers (8 bytes a line, not a list of int objects: ~36).
+        # Offsets as machine integers: far smaller than lists of int objects.
         self._starts = array("q")
         self._ends = array("q")
         if text:

@@ -1,18 +1,13 @@
 """The candidate panels side by side, in as many columns as the width allows.
 
-One column when narrow, several when wide; when more rows than fit, each row
-keeps a readable height and the grid scrolls. Panels are reused from run to run
-(mounting 64 widgets takes ~0.15 s, the slow part of starting a run): a run with
-fewer candidates hides the extra panels instead of removing them, and
-:meth:`CandidateGrid.reserve` mounts the panels a run will need, hidden, while the
-app is idle (the app calls it when n is chosen), so a run starts without mounting.
+One column when narrow, several when wide; when more rows than fit, each row keeps a
+readable height and the grid scrolls. Panels are reused from run to run (mounting is
+the slow part of starting one): extra panels are hidden, not removed, and
+:meth:`CandidateGrid.reserve` mounts the panels a run will need while the app is idle.
 
-Before the first run the grid shows a hint, on a layer of its own above the panels,
-and lays out the panels the chosen n will show in view, beneath it ("staged": there,
-drawn under the hint, never focused). The first run then starts like any later one
-with the same n: the hint goes, nothing else moves. Without this the first run's
-first frame laid the screen out and painted it all anew (35 ms at n=16, 45-70 at
-n=64 on a 2-core machine): a key typed just then waited for it.
+Before the first run the grid shows a hint on a layer above the panels and lays out,
+beneath it, the panels the chosen n will show ("staged": drawn under the hint, never
+focused), so the first run starts like any later one: the hint goes, nothing moves.
 """
 
 from __future__ import annotations
@@ -21,10 +16,11 @@ import math
 
 from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
-from textual.geometry import Region, Size
+from textual.geometry import Region
 from textual.widgets import Static
 
 from tui_client.core.protocol import RunState
+from tui_client.ui.textual_compat import NoRelayoutOnVirtualSize, apply_styles_together
 from tui_client.ui.widgets.candidates.panel import CandidatePanel
 from tui_client.ui.widgets.candidates.text_styles import PanelTextStyles
 
@@ -52,8 +48,12 @@ def grid_shape(count: int, width: int, height: int) -> tuple[int, int, int | Non
     return columns, rows, max(MIN_PANEL_HEIGHT, height // rows_that_fit)
 
 
-class CandidateGrid(ScrollableContainer, can_focus=False):
-    """Holds one :class:`CandidatePanel` per candidate, laid out by :func:`grid_shape`."""
+class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=False):
+    """Holds one :class:`CandidatePanel` per candidate, laid out by :func:`grid_shape`.
+
+    Its own size does not depend on its content (1fr, a scrollbar always there), so a
+    run's panels making it taller need no second layout (:class:`NoRelayoutOnVirtualSize`).
+    """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -200,29 +200,22 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         if limit is not None:
             panels.sort(key=lambda panel: not panel.stale)  # those left out last time first
         for panel in panels:
-            panel.restyle_later = restyle
-            try:
-                in_view = window is None or self._on_screen(panel, window)
-                if in_view and budget > 0:
-                    if panel.show(candidates.get(panel.index), state):
-                        changed += 1
-                        budget -= 1
-                else:
-                    panel.show(candidates.get(panel.index), state, on_screen=False)  # its text, at once
-                    if in_view and panel.stale:
-                        pending += 1
-                        # Its colours now, with the others: a restyle costs a layout of the
-                        # screen per batch, not per panel (its text follows next frame).
-                        panel.apply_state_class()
-            finally:
-                panel.restyle_later = None
+            in_view = window is None or self._on_screen(panel, window)
+            if in_view and budget > 0:
+                if panel.show(candidates.get(panel.index), state, restyle=restyle):
+                    changed += 1
+                    budget -= 1
+            else:
+                panel.show(candidates.get(panel.index), state, on_screen=False)  # its text, at once
+                if in_view and panel.stale:
+                    pending += 1
+                    # Its colours now, with the others: a restyle costs a layout of the
+                    # screen per batch, not per panel (its text follows next frame).
+                    panel.apply_state_class(restyle)
         self.pending = pending
         if restyle:
-            # Panels in the same state share their CSS match: restyled together, it is done
-            # once (Stylesheet.update_nodes would also restyle their descendants: none).
-            stylesheet, cache = self.app.stylesheet, {}
-            for panel in restyle:
-                stylesheet.apply(panel, animate=True, cache=cache)
+            # Panels in the same state share their CSS match: restyled together, it is done once.
+            apply_styles_together(self.app, restyle)
         return changed
 
     async def _add_panels(self, indices: list[int], state: RunState) -> None:
@@ -266,13 +259,6 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         super().watch_scroll_y(old_value, new_value)
         self.catch_up()  # before the paint that shows them
 
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
-        # Textual lays the screen out once more when a container's virtual size changes
-        # (a run's panels make the grid taller than its view). The layout that measured
-        # the size has placed the panels already, and the grid's own size does not depend
-        # on its content (1fr, a scrollbar always there): the second pass would only redo it.
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
-
     def on_resize(self) -> None:
         if self._staged and not self._prepared:
             self._stage(self._stage_count)  # as many as are in view now
@@ -289,5 +275,5 @@ class CandidateGrid(ScrollableContainer, can_focus=False):
         self.styles.grid_size_columns = columns
         self.styles.grid_rows = "1fr" if row_height is None else str(row_height)
         # A marker for tools and tests; no CSS rule uses it, and restyling the grid
-        # would restyle all its panels (~0.1 s at n=64).
+        # would restyle all its panels.
         self.set_class(row_height is not None, "-scrolling", update=False)

@@ -1,11 +1,9 @@
 """The key bar at the bottom of the main screen.
 
-Textual's :class:`~textual.widgets.Footer` builds its keys again (removes them all,
-mounts new ones) whenever the bindings may have changed: focus moves, a run starts or
-ends, the comparison keys turn on. Mounting lays out the whole screen, which with the
-candidate panels in view is a frame's worth of work or more (~45 ms at n=64, in the
-first and last frames of a run). :class:`AppFooter` builds the keys again only when
-the keys shown change; a key that only turns on or off (dimmed) is restyled in place.
+Textual's :class:`~textual.widgets.Footer` mounts its keys anew whenever the bindings
+may have changed (focus moves, a run starts or ends), and mounting lays out the whole
+screen. :class:`AppFooter` rebuilds them only when the keys shown change; a key that
+only turns on or off (dimmed) is restyled in place.
 """
 
 from __future__ import annotations
@@ -16,7 +14,13 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from tui_client.ui.textual_compat import (
+    FooterKey,
+    footer_key_disabled,
+    mark_footer_bindings_ready,
+    set_footer_key_disabled,
+)
 
 __all__ = ["AppFooter"]
 
@@ -39,7 +43,7 @@ class AppFooter(Footer):
             yield widget
 
     def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
+        mark_footer_bindings_ready(self)
         if not screen.app.app_focus:
             return
         if self.is_attached and screen is self.screen:
@@ -55,9 +59,9 @@ class AppFooter(Footer):
             return
         for new, old in zip(wanted, shown, strict=True):
             if isinstance(new, FooterKey) and isinstance(old, FooterKey):
-                if new._disabled != old._disabled:
-                    old._disabled = new._disabled
-                    old.set_class(new._disabled, "-disabled")
+                disabled = footer_key_disabled(new)
+                if disabled != footer_key_disabled(old):
+                    set_footer_key_disabled(old, disabled)
                 if new.tooltip != old.tooltip:
                     old.tooltip = new.tooltip
 

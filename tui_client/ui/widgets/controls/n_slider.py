@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual import events
@@ -15,8 +16,10 @@ from textual.widget import Widget
 class NSlider(Widget, can_focus=True):
     """Integer slider rendered as `n  ━━━━━━●──────────  16`.
 
-    Styles live in `n_slider.tcss`; load it through the app's `CSS_PATH`.
+    Styles: `n_slider.tcss`, beside this module (the slider's `DEFAULT_CSS`).
     """
+
+    DEFAULT_CSS = Path(__file__).with_name("n_slider.tcss").read_text()
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left,minus", "step(-1)", "Less", id="nslider.less"),
@@ -81,6 +84,7 @@ class NSlider(Widget, can_focus=True):
         self.page = page
         digits = max(2, len(str(minimum)), len(str(maximum)))
         self._value_width = digits + 2
+        self._dragging = False  # the pointer holds the slider (it captured the mouse)
         self.set_reactive(NSlider.value, self.validate_value(value))
 
     def validate_value(self, value: int) -> int:
@@ -154,16 +158,22 @@ class NSlider(Widget, can_focus=True):
             return
         event.stop()
         self.capture_mouse()
+        self._dragging = True
         self.value = self.value_at(offset.x)
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
         """Follow the pointer while dragging."""
-        if self.app.mouse_captured is self:
+        if self._dragging:
             self.value = self.value_at(event.get_content_offset_capture(self).x)
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         """Stop dragging."""
+        self._dragging = False
         self.release_mouse()
+
+    def on_mouse_release(self, event: events.MouseRelease) -> None:
+        """The mouse is no longer captured (released here, or taken by another widget)."""
+        self._dragging = False
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         """Wheel up increases the value."""

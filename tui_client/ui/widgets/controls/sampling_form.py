@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from textual import on
@@ -92,6 +93,8 @@ def parse_field(field: Field, text: str) -> Any:
 
 class SamplingForm(Vertical):
     """Compact label/input rows; :meth:`read` turns them into :class:`SamplingParams`."""
+
+    DEFAULT_CSS = Path(__file__).with_name("sampling_form.tcss").read_text()
 
     class Changed(Message):
         """A field changed (the app re-validates)."""

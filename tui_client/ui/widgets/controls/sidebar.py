@@ -5,6 +5,8 @@ Tab order follows the column: prompt -> n -> stream -> fields.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -21,6 +23,8 @@ from tui_client.ui.widgets.controls.switch_row import SwitchRow
 
 class ControlsSidebar(VerticalScroll, can_focus=False):
     """Everything that describes the next run; :meth:`read_request` builds it."""
+
+    DEFAULT_CSS = Path(__file__).with_name("sidebar.tcss").read_text()
 
     class Changed(Message):
         """Something that describes the next run changed."""

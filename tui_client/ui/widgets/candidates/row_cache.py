@@ -1,0 +1,122 @@
+"""A candidate panel's drawn rows, kept as finished strips (cropped to the width, styled).
+
+A frame repaints every visible row of every panel that changed, so a row must be cheap:
+rows are cached by what they show (:class:`RowKind` and offsets into the text), and the
+styles are asked for only when a row is drawn anew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import IntEnum
+from itertools import pairwise
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual.cache import LRUCache
+from textual.strip import Strip
+
+__all__ = ["STRIP_CACHE_SIZE", "RowCache", "RowKind", "marker_text"]
+
+STRIP_CACHE_SIZE = 64
+"""Rows kept per panel: a few screens' worth (more would only feed the garbage collector)."""
+
+
+class RowKind(IntEnum):
+    """What a row shows; the first item of its cache key. ``TEXT``, ``NOTICE`` and
+    ``ERROR`` are also indices into the panel's ``(text, notice, error)`` styles."""
+
+    TEXT = 0  # a line of the candidate's text: (TEXT, start, end)
+    NOTICE = 1  # a line of the notice ("waiting for text…"): (NOTICE, start, end)
+    ERROR = 2  # a line of an error notice: (ERROR, start, end)
+    MARKER = 3  # the tails marker ("… 123 shared chars"): (MARKER, shared, -1)
+    MARKED = 4  # a text line with divergence marks: (MARKED, start, end, dim, hi_start, hi_end)
+
+
+# Module names for the members: an IntEnum attribute lookup costs more than a global.
+_MARKER = RowKind.MARKER
+_MARKED = RowKind.MARKED
+
+Styles = tuple[Style, Style, Style]
+
+
+def marker_text(shared: int) -> str:
+    """The tails marker's line, which stands for the ``shared`` characters it hides."""
+    return f"… {shared:,} shared chars" if shared else "… no shared prefix"
+
+
+class RowCache:
+    """Rows by key, and rows joined with their scrollbar cell by ``(id(row), cell)``.
+
+    ``styles`` gives the ``(text, notice, error)`` styles, ``marks`` the ``(shared,
+    unique, tails marker)`` ones and ``bar_cell`` a scrollbar cell: all are called only
+    when a row is drawn anew (they may compute and cache in their turn).
+    """
+
+    __slots__ = ("_bar_cell", "_barred", "_marks", "_rows", "_styles")
+
+    def __init__(self, styles: Callable[[], Styles], marks: Callable[[], Styles],
+                 bar_cell: Callable[[int], Strip], size: int = STRIP_CACHE_SIZE) -> None:
+        self._rows: LRUCache[tuple[int, ...], Strip] = LRUCache(size)
+        # The row is kept beside the joined strip, to check that the id is still its own.
+        self._barred: LRUCache[tuple[int, int], tuple[Strip, Strip]] = LRUCache(size)
+        self._styles = styles
+        self._marks = marks
+        self._bar_cell = bar_cell
+
+    def clear(self) -> None:
+        """Forget the rows (their text moved: a new text, width or notice)."""
+        self._rows.clear()
+
+    def clear_all(self) -> None:
+        """Forget the rows and the rows with their scrollbar cell (a new style)."""
+        self._rows.clear()
+        self._barred.clear()
+
+    def plain(self, kind: int, start: int, end: int, text: str, width: int) -> Strip:
+        """``text[start:end]`` in the style of ``kind`` (``TEXT``, ``NOTICE`` or ``ERROR``)."""
+        key = (kind, start, end)
+        strip = self._rows.get(key)
+        if strip is None or strip.cell_length != width:
+            style = self._styles()[kind]
+            line = text[start:end]
+            strip = Strip([Segment(line, style)], cell_len(line)).crop_extend(0, width, style)
+            self._rows[key] = strip
+        return strip
+
+    def marker(self, shared: int, shown: int, width: int) -> Strip:
+        """The tails marker for a shared prefix of ``shared`` characters (``shown`` of them in the text)."""
+        key = (_MARKER, shared, -1)
+        strip = self._rows.get(key)
+        if strip is None or strip.cell_length != width:
+            style = self._marks()[2]
+            line = marker_text(shown)
+            strip = Strip([Segment(line, style)], cell_len(line)).crop_extend(0, width, self._styles()[0])
+            self._rows[key] = strip
+        return strip
+
+    def marked(self, start: int, end: int, dim: int, hi_start: int, hi_end: int, text: str, width: int) -> Strip:
+        """``text[start:end]`` dimmed up to ``dim`` and highlighted in ``[hi_start, hi_end)``."""
+        key = (_MARKED, start, end, dim, hi_start, hi_end)
+        strip = self._rows.get(key)
+        if strip is None or strip.cell_length != width:
+            base = self._styles()[0]
+            shared_style, unique_style, _ = self._marks()
+            segments = []
+            for a, b in pairwise(sorted({start, end, dim, hi_start, hi_end})):
+                style = unique_style if hi_start <= a < hi_end else shared_style if a < dim else base
+                segments.append(Segment(text[a:b], style))
+            strip = Strip(segments, cell_len(text[start:end])).crop_extend(0, width, base)
+            self._rows[key] = strip
+        return strip
+
+    def with_bar(self, row: Strip, cell: int) -> Strip:
+        """``row`` with scrollbar cell ``cell`` (see :class:`~.scrollbar.BarCell`) on its right."""
+        key = (id(row), cell)
+        cached = self._barred.get(key)
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        strip = Strip.join([row, self._bar_cell(cell)])
+        self._barred[key] = (row, strip)
+        return strip
