@@ -10,7 +10,7 @@ wall and CPU time (UI process + its stream worker process) from the action to th
 screen painted with the final state. Instrumented from outside (the app is not
 changed for this; what the stream worker reads is known from the run's state):
 
-- frames: the frame pacer's draw is wrapped; a frame's time is its draw plus the
+- frames: the pacer's observer hook (:meth:`FramePacer.observe`) times each draw; a frame's time is its draw plus the
   screen update (layout + compositor) that paints it, both on the UI thread;
 - last byte to final frame: from the moment the response body ended (as the
   protocol layer records it, in the app's stream worker process) to the end of the
@@ -234,24 +234,8 @@ class AppProbe:
         Screen._on_timer_update = on_timer_update  # type: ignore[method-assign]
         Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
 
-        draw = app.pacer._draw
-
-        def timed_draw() -> None:
-            started = time.perf_counter()
-            draw()
-            probe.draws.append((started, time.perf_counter()))
-
-        app.pacer._draw = timed_draw
-
-        painted = app.pacer._painted
-        self.after_paint: list[tuple[float, float]] = []
-
-        def timed_painted(*args, **kwargs) -> None:
-            started = time.perf_counter()
-            painted(*args, **kwargs)
-            probe.after_paint.append((started, time.perf_counter()))
-
-        app.pacer._painted = timed_painted  # the pacer's own work after a paint (its GC pass)
+        self.after_paint_spans: list[tuple[float, float]] = []
+        app.pacer.observe(self)  # every draw, and the pacer's own work after a paint (its GC pass)
 
         end_view = app._end_view
 
@@ -260,6 +244,14 @@ class AppProbe:
             probe.ended_view = time.perf_counter()
 
         app._end_view = timed_end_view
+
+    def drawn(self, started: float, ended: float) -> None:
+        """The pacer's observer hook: a draw's span."""
+        self.draws.append((started, ended))
+
+    def after_paint(self, started: float, ended: float) -> None:
+        """The pacer's observer hook: its own work once a frame is painted."""
+        self.after_paint_spans.append((started, ended))
 
     def _painted(self) -> None:
         now = time.perf_counter()
@@ -309,7 +301,7 @@ class AppProbe:
         """Median draw, paint and post-paint (GC pass) times of the frames in [start, end], in ms."""
         draws = [d1 - d0 for d0, d1 in self.draws if start <= d0 <= end]
         paints = [p1 - p0 for p0, p1 in self.paints if start <= p0 <= end]
-        after = [a1 - a0 for a0, a1 in self.after_paint if start <= a0 <= end]
+        after = [a1 - a0 for a0, a1 in self.after_paint_spans if start <= a0 <= end]
         return {"draw_p50_ms": _ms(_pct(draws, 0.5)), "paint_p50_ms": _ms(_pct(paints, 0.5)),
                 "paint_p95_ms": _ms(_pct(paints, 0.95)), "gc_pass_p50_ms": _ms(_pct(after, 0.5))}
 
@@ -319,7 +311,7 @@ class AppProbe:
         screen update are one frame (the screen showed them at once), their draw times
         added. Garbage collection is reported apart."""
         frames: dict[int, float] = {}  # by the index of the paint that showed them
-        paints, after = self.paints, self.after_paint
+        paints, after = self.paints, self.after_paint_spans
         k = j = 0
         for d0, d1 in self.draws:
             if d0 < start or d0 > end:
@@ -376,7 +368,7 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
             thread.start()
         probe.draws.clear()
         probe.paints.clear()
-        probe.after_paint.clear()
+        probe.after_paint_spans.clear()
         w0 = process_cpu(worker)
         c0, t0 = time.process_time(), time.perf_counter()
         probe.streaming = True

@@ -21,10 +21,9 @@ from it is drawn like a finished one, marked "from history #id".
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
@@ -59,9 +58,18 @@ from tui_client.core.storage.ui_state import load_ui_state, save_ui_state
 from tui_client.core.text.divergence import DivergenceTracker, DivergenceView
 from tui_client.core.text.inert_text import make_inert
 from tui_client.core.transport.stream_worker import StreamWorker, WorkerUnavailable
+from tui_client.ui.rendering.frame_budget import FrameBudget
+from tui_client.ui.rendering.pacer import FramePacer
+from tui_client.ui.rendering.tuning import (
+    CLOCK_INTERVAL,
+    RESERVE_DELAY,
+    SAVE_WAIT_FOR_PAINT,
+    WORKER_SLICE,
+)
 from tui_client.ui.screens.confirm_screen import ConfirmScreen
 from tui_client.ui.screens.help_screen import HelpScreen
 from tui_client.ui.screens.history_screen import HistoryChoice, HistoryScreen, RunTable
+from tui_client.ui.textual_compat import app_is_exiting, app_keymap, stylesheet_mentions
 from tui_client.ui.widgets.candidates.grid import CandidateGrid
 from tui_client.ui.widgets.candidates.panel import (
     CANCELLED,
@@ -91,48 +99,8 @@ CSS_FILES = [
 DEFAULT_REQUEST = request_from(TUI_DEFAULTS)
 """What the controls show when no request is passed in."""
 
-FRAME_INTERVAL = 1 / 30
-"""Shortest time between two frames (seconds)."""
-
-FRAME_BUDGET = 0.020
-"""Work a frame should take at most (seconds): a key pressed during a frame waits for it."""
-
-FIRST_PANELS_PER_FRAME = 8
-"""Panels the first frame of a run may draw (about 20 ms of work at 200x60), before frames are measured."""
-
-MIN_PANELS_PER_FRAME = 2
-"""A frame draws at least this many of the panels that changed, however slow they are."""
-
 NARROW_WIDTH = 100
 """Below this many columns the layout tightens (narrower controls, no app name)."""
-
-MIN_IDLE = 0.001
-"""Shorter idle gaps than this (seconds) are skipped: the next frame is queued at once."""
-
-LOADED_IDLE_FACTOR = 3.0
-"""Under full load the pacer stays idle this many times as long as a frame's work:
-frames then get at most a quarter of the CPU and reading the stream the rest."""
-
-FULL_GC_INTERVAL = 0.25
-"""While streaming, the pacer collects the run's garbage after a frame this often (seconds).
-A pass walks what the run made since the last one: every second, a pass took 20-70 ms at
-n=64 (a key typed then waited for it); every quarter second 4-18 ms, for the same total."""
-
-POST_RUN_GC_DELAY = 0.5
-"""After a run, its full garbage collection waits this long (seconds): the final frame first,
-and the keys typed as the run ends."""
-
-WORKER_SLICE = 0.005
-"""Longest the run worker holds the event loop before it lets other work in (seconds)."""
-
-SAVE_WAIT_FOR_PAINT = 0.5
-"""Longest a run's history save waits for the final frame to be painted (seconds)."""
-
-RESERVE_DELAY = 0.3
-"""After n changes, the app waits this long (seconds) before it mounts the panels n needs (hidden)."""
-
-CLOCK_INTERVAL = 0.25
-"""How often elapsed times move while a run is active (seconds)."""
 
 # Failures that mean "nothing answers there": they raise the connection banner.
 UNREACHABLE = (ErrorKind.CONNECT, ErrorKind.DNS, ErrorKind.TLS)
@@ -147,174 +115,6 @@ a NUL: it is drawn as ␀)."""
 
 EXPORT_NAME = "tui-client-run-{}.{}"
 """Export file name: the history id (or a timestamp) and the format."""
-
-
-class FramePacer:
-    """Calls ``draw`` after changes, never more often than the screen can keep up with.
-
-    After a frame is drawn and painted, the pacer stays idle for at least
-    ``min_interval`` per frame in all, and for longer the busier the rest of the app
-    was during the previous idle gap (its share of the CPU, ``load``): up to
-    :data:`LOADED_IDLE_FACTOR` times the frame's work when reading the stream took
-    all the CPU. So a slow stream gets 30 frames a second, and a stream that
-    arrives faster than it can be read is not slowed down by more than a quarter:
-    slow frames lower the frame rate instead of piling up, and keys stay responsive.
-    """
-
-    def __init__(self, app: App[object], draw: Callable[[], None], *, min_interval: float = FRAME_INTERVAL) -> None:
-        self._app = app
-        self._draw = draw
-        self.min_interval = min_interval
-        self._dirty = False
-        self._busy = False  # a frame is scheduled, being painted, or the idle gap after it runs
-        self.frames = 0
-        self.last_frame_work = 0.0
-        """CPU time the UI thread spent from the last frame's draw to its paint (work, not waits)."""
-        self._frame_cpu = 0.0
-        self._gc_paused = False
-        self._gc_settled = False
-        self._gc_resuming = False  # a run ended; its full collection is still to come
-        self._gc_thresholds = gc.get_threshold()
-        self._gc_last = 0.0
-        self._key_waiting = False
-        self.load = 1.0  # share of the CPU the app used between the last two frames (0..1)
-        self._gap_started = (0.0, 0.0)  # (wall, CPU) clocks when the last idle gap began
-
-    def mark_dirty(self) -> None:
-        """Something changed: a frame will come (now if idle, else after the current one)."""
-        self._dirty = True
-        if not self._busy:
-            self._busy = True
-            self._app.call_later(self._frame)
-
-    def flush(self) -> None:
-        """Draw now (a run's first or final state), whatever the schedule, as a frame of
-        its own: what changes next is drawn once this is painted.
-
-        A run's first frame lays the screen out (its panels appear), the costliest paint
-        there is: the stream's first text then comes in the frame after, not on top of it.
-        A key pressed just before goes on screen first, as before any frame.
-        """
-        if not self._busy:
-            self._busy = True
-            self._dirty = True
-            self._frame(loaded=False)
-            return
-        # A frame is on its way (scheduled, being painted, or its idle gap): this draw
-        # is painted with the next screen update, the pacer's schedule stands.
-        self._dirty = False
-        if self._key_waiting:
-            self._app.call_after_refresh(self._draw)
-        else:
-            self._draw()
-
-    def key_pressed(self) -> None:
-        """Input came in: the next frame waits until the screen shows what the key did.
-
-        That paint is small (the widget the key changed) when no frame is drawn with it;
-        a frame's paint (every panel) would hold the key's effect back by tens of ms.
-        """
-        self._key_waiting = True
-
-    def _frame(self, loaded: bool = True) -> None:
-        if self._key_waiting:
-            self._key_waiting = False
-            if self._app.call_after_refresh(self._frame, loaded):
-                return
-        self._dirty = False
-        started = time.perf_counter()
-        self._frame_cpu = time.thread_time()
-        try:
-            self._draw()
-        finally:
-            if not self._app.call_after_refresh(self._painted, started, loaded):
-                self._busy = False
-
-    def _painted(self, started: float, loaded: bool = True) -> None:
-        """A frame is on screen: the idle gap before the next (``loaded`` False: the
-        frame rate's floor only, the gap for the stream's reading is not needed)."""
-        self.frames += 1
-        # The UI thread's own work for it (not the wait for the screen's refresh in between).
-        self.last_frame_work = time.thread_time() - self._frame_cpu
-        if self._gc_paused:
-            if not self._gc_settled:
-                gc.freeze()  # the run's set-up (panels, first layout and paint) is long-lived: freeze it too
-                self._gc_settled = True
-                self._gc_last = time.perf_counter()
-            elif time.perf_counter() - self._gc_last >= FULL_GC_INTERVAL:
-                self._gc_last = time.perf_counter()
-                self._app.call_later(self._collect_run)  # after the keys that came during the frame
-        finished = time.perf_counter()
-        work = finished - started  # draw and paint (and what ran in between)
-        self._gap_started = (finished, time.process_time())
-        idle = max(self.min_interval - work, work * LOADED_IDLE_FACTOR * self.load if loaded else 0.0)
-        if idle < MIN_IDLE:
-            # No gap (Textual's timers cannot take 0 s): after whatever is queued (keys first).
-            self._app.call_later(self._idle_over)
-        else:
-            self._app.set_timer(idle, self._idle_over)
-
-    def pause_gc(self) -> None:
-        """While a run streams: no automatic full collections; the pacer does them, cheaply.
-
-        Textual's strips cache themselves (reference cycles), so every frame leaves
-        cyclic garbage that only a collection frees. An automatic full collection
-        walks every object of the app (~100 ms, more as garbage piles up) and would
-        freeze the screen and the keys. So young collections stay automatic (well
-        under a millisecond each), full ones are off, the objects alive when the run
-        starts and those its first frame made are frozen (:func:`gc.freeze`: never
-        walked), and every :data:`FULL_GC_INTERVAL` the pacer collects what the run
-        made since the last pass, after a frame, then freezes the survivors too: each
-        pass walks about one interval's objects, and garbage does not pile up for a
-        long pause at the end.
-        """
-        if not self._gc_paused and gc.isenabled():
-            if not self._gc_resuming:
-                self._gc_thresholds = gc.get_threshold()
-            young, middle, _ = self._gc_thresholds
-            gc.set_threshold(young, middle, 1 << 30)  # the oldest generation: never by itself
-            gc.freeze()
-            self._gc_paused = True
-            self._gc_settled = False
-            self._gc_resuming = False
-
-    def resume_gc(self, *, now: bool = False) -> None:
-        """After a run: a full collection once the final frame is on screen, then automatic
-        ones as before the run (``now``: at once, e.g. when the app closes)."""
-        if self._gc_paused:
-            self._gc_paused = False
-            self._gc_resuming = True
-            gc.unfreeze()
-            if not now:
-                # Frozen objects that died in reference cycles are only found by a full pass
-                # (0.1-0.3 s): a moment after the final frame, not at some later keypress.
-                self._app.set_timer(POST_RUN_GC_DELAY, self._collect_all)
-        if now:
-            self._collect_all()
-
-    def _collect_run(self) -> None:
-        if self._gc_paused:
-            gc.collect()  # all but the frozen: the run's own objects since the last pass
-            # What survived is mostly alive for the rest of the run (texts, rows on screen):
-            # frozen too, the next pass walks only what the frames made since. Cycles among
-            # them that die later are freed by the full collection after the run.
-            gc.freeze()
-
-    def _collect_all(self) -> None:
-        if self._gc_resuming:  # not paused again by a new run in the meantime
-            self._gc_resuming = False
-            gc.collect()
-            gc.set_threshold(*self._gc_thresholds)
-
-    def _idle_over(self) -> None:
-        wall0, cpu0 = self._gap_started
-        wall = time.perf_counter() - wall0
-        if wall > 0:
-            self.load = min(1.0, (time.process_time() - cpu0) / wall)
-        if self._dirty:
-            self._frame()
-        else:
-            self._busy = False
 
 
 class TuiClientApp(App[None]):
@@ -386,8 +186,8 @@ class TuiClientApp(App[None]):
         self._last_panel: CandidatePanel | None = None
         self._clock: Timer | None = None
         self._reserve_timer: Timer | None = None
-        self._panels_drawn = 0  # by the last frame
-        self._panel_allowance = FIRST_PANELS_PER_FRAME  # panels in view a frame may draw (learnt)
+        self.frame_budget = FrameBudget()
+        """How many panels in view a frame may draw (learnt from the frames before)."""
         self.stream_worker: StreamWorker | None = StreamWorker()
         """Reads and parses the runs' streams in a child process; None: in this process."""
         self.pacer = FramePacer(self, self._draw)
@@ -471,7 +271,7 @@ class TuiClientApp(App[None]):
             self.call_after_refresh(self.action_run)
         self._theme_seen = self.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        unknown = sorted(set(self._keymap) - known_binding_ids())
+        unknown = sorted(set(app_keymap(self)) - known_binding_ids())
         if unknown:
             self.notify(
                 make_inert(f"Unknown binding id{'s' if len(unknown) > 1 else ''} in the config file's [keys]: "
@@ -501,7 +301,7 @@ class TuiClientApp(App[None]):
 
     def bindings_with_keymap(self, bindings: Iterable[BindingType]) -> list[Binding]:
         """``bindings`` with the keys the keymap (config ``[keys]``) gives their ids."""
-        keymap: Mapping[str, str] = self._keymap
+        keymap = app_keymap(self)
         out: list[Binding] = []
         remapped: set[str] = set()
         for binding in Binding.make_bindings(bindings):
@@ -912,7 +712,7 @@ class TuiClientApp(App[None]):
 
     async def _start_view(self, request: GenerationRequest) -> None:
         grid = self.grid
-        self._panels_drawn, self._panel_allowance = 0, FIRST_PANELS_PER_FRAME  # n and sizes may differ
+        self.frame_budget.reset()  # n and sizes may differ
         self.loaded_run = self.run_history_id = None
         self._reset_divergence()
         if request.stream:
@@ -964,7 +764,7 @@ class TuiClientApp(App[None]):
     def _running_styled(self) -> bool:
         """True when some loaded CSS mentions the ``-running`` class (none does at the moment)."""
         if self._running_in_css is None:
-            self._running_in_css = any("-running" in source.content for source in self.stylesheet.source.values())
+            self._running_in_css = stylesheet_mentions(self, "-running")
         return self._running_in_css
 
     def _clock_tick(self) -> None:
@@ -973,23 +773,7 @@ class TuiClientApp(App[None]):
 
     def _ui_alive(self) -> bool:
         """False once the app is shutting down (late worker and timer callbacks do nothing)."""
-        return self.is_running and not self._exit and self.grid.is_attached
-
-    def _panels_per_frame(self) -> int:
-        """How many panels in view a frame may draw to stay within :data:`FRAME_BUDGET`.
-
-        Learnt from the frames before: a frame that drew its whole allowance took
-        ``took`` (the UI thread's CPU time), so the allowance is scaled by
-        ``FRAME_BUDGET / took``: down when frames ran long, up (at most doubled) when
-        they were short. Under a fast stream every panel changes every frame; drawing
-        them all at once would make long frames that keys wait behind. The panels left
-        out come first in the next frame.
-        """
-        drawn, took = self._panels_drawn, self.pacer.last_frame_work
-        if drawn and took and drawn >= self._panel_allowance:
-            fits = int(drawn * FRAME_BUDGET / took)  # what the last frame's pace allows
-            self._panel_allowance = max(MIN_PANELS_PER_FRAME, min(fits, 2 * drawn) if fits > drawn else fits)
-        return self._panel_allowance
+        return self.is_running and not app_is_exiting(self) and self.grid.is_attached
 
     def _draw(self) -> None:
         """Draw the latest state: the panels whose candidate changed, and the summary."""
@@ -1001,8 +785,8 @@ class TuiClientApp(App[None]):
             # The final state is drawn whole: it restyles every panel in view (new border
             # colours), and a restyle lays the screen out again and repaints it all, once
             # per frame however many panels it restyles: split, it would cost that each time.
-            limit = None if state.status.done else self._panels_per_frame()
-            self._panels_drawn = self.grid.show(state, limit)
+            limit = None if state.status.done else self.frame_budget.panels_per_frame(self.pacer.last_frame_work)
+            self.frame_budget.drawn = self.grid.show(state, limit)
             if self.grid.pending:
                 self.pacer.mark_dirty()  # the panels left out come first in the next frame
             shared = self._update_divergence()
