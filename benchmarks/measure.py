@@ -237,14 +237,6 @@ class AppProbe:
         self.after_paint_spans: list[tuple[float, float]] = []
         app.pacer.observe(self)  # every draw, and the pacer's own work after a paint (its GC pass)
 
-        end_view = app._end_view
-
-        def timed_end_view(state) -> None:
-            end_view(state)
-            probe.ended_view = time.perf_counter()
-
-        app._end_view = timed_end_view
-
     def drawn(self, started: float, ended: float) -> None:
         """The pacer's observer hook: a draw's span."""
         self.draws.append((started, ended))
@@ -257,14 +249,19 @@ class AppProbe:
         now = time.perf_counter()
         # Final: the run ended and every panel in view shows it (a frame draws a few
         # panels at a time when they are slow to draw; the rest follow in the next ones).
-        if self.ended_view is not None and self.final_paint is None and not self.app.grid.pending:
+        if self.ended_view is None and self.streaming:
+            state, main = self.app.run_state, self.app.main
+            if state is not None and state.status.done and not main.running:
+                # The main screen drew the run's end (it turns ``running`` off as it does).
+                self.ended_view = now
+        if self.ended_view is not None and self.final_paint is None and not self.app.main.grid.pending:
             self.final_paint = now
             self.final_paint_cpu = time.process_time()
             self.final_painted.set()
         pending = self._pending
         if pending is not None:
             target, sent, counted = pending
-            if len(self.app.prompt.text) == target:
+            if len(self.app.main.prompt.text) == target:
                 with self._lock:
                     self._pending = None
                 if counted:
@@ -344,7 +341,7 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         await asyncio.wait_for(app.workers.wait_for_complete(), 30)
         await pilot.pause()
         assert app.server_info is not None, "the app did not connect"
-        prompt_len = len(app.prompt.text)
+        prompt_len = len(app.main.prompt.text)
         # Key latency with the app idle, for reference.
         idle_thread = threading.Thread(target=probe.key_thread, args=(prompt_len, 2), daemon=True)
         probe.streaming = True
@@ -358,10 +355,10 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         probe.stop_keys.clear()
         probe.streaming = False
         await pilot.pause()
-        prompt_len = len(app.prompt.text)
+        prompt_len = len(app.main.prompt.text)
 
         base_peak, base_rss = maxrss_mb(), rss_mb()
-        worker = app.stream_worker.pid if app.stream_worker is not None else None
+        worker = app.session.stream_worker.pid if app.session.stream_worker is not None else None
         worker_rss0 = proc_status_mb(worker, "VmRSS")
         thread = threading.Thread(target=probe.key_thread, args=(prompt_len,), daemon=True)
         if keys:
@@ -372,7 +369,7 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         w0 = process_cpu(worker)
         c0, t0 = time.process_time(), time.perf_counter()
         probe.streaming = True
-        app.action_run()
+        app.main.action_run()
         await asyncio.wait_for(probe.final_painted.wait(), RUN_TIMEOUT)
         t1, c1 = probe.final_paint, probe.final_paint_cpu
         w1 = process_cpu(worker)

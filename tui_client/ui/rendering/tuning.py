@@ -29,9 +29,6 @@ POST_RUN_GC_DELAY = 0.5
 """After a run, its full garbage collection waits this long (seconds): the final frame first,
 and the keys typed as the run ends."""
 
-WORKER_SLICE = 0.005
-"""Longest the run worker holds the event loop before it lets other work in (seconds)."""
-
 SAVE_WAIT_FOR_PAINT = 0.5
 """Longest a run's history save waits for the final frame to be painted (seconds)."""
 

@@ -32,7 +32,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.color import Color
 from textual.content import Content
@@ -48,6 +48,7 @@ from tui_client.core.protocol import Candidate, RunState, Status
 from tui_client.core.text.divergence import MAX_WORD, word_start
 from tui_client.core.text.inert_text import make_inert
 from tui_client.core.text.wrapping import WrappedLines
+from tui_client.ui.keys import bindings_for
 from tui_client.ui.widgets.candidates.text_styles import PanelTextStyles
 
 TAB_SIZE = 4
@@ -100,14 +101,7 @@ def describe_candidate(cand: Candidate) -> str:
 class CandidatePanel(ScrollView, can_focus=True):
     """The text and status of one candidate, titled ``Candidate i`` (the server's index)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy", "Copy", id="candidate.copy"),
-        Binding("m", "toggle_maximize", "Maximize", id="candidate.maximize",
-                tooltip="Show this candidate alone, full screen (m or escape to go back)"),
-        Binding("right,]", "neighbour(1)", "Next panel", id="candidate.next", show=False),
-        Binding("left,[", "neighbour(-1)", "Previous panel", id="candidate.previous", show=False),
-        Binding("end", "follow", "Follow end", id="candidate.follow", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("candidate")
 
     ALLOW_MAXIMIZE = True
 
