@@ -10,7 +10,7 @@ wall and CPU time (UI process + its stream worker process) from the action to th
 screen painted with the final state. Instrumented from outside (the app is not
 changed for this; what the stream worker reads is known from the run's state):
 
-- frames: the frame pacer's draw is wrapped; a frame's time is its draw plus the
+- frames: the pacer's observer hook (:meth:`FramePacer.observe`) times each draw; a frame's time is its draw plus the
   screen update (layout + compositor) that paints it, both on the UI thread;
 - last byte to final frame: from the moment the response body ended (as the
   protocol layer records it, in the app's stream worker process) to the end of the
@@ -234,45 +234,34 @@ class AppProbe:
         Screen._on_timer_update = on_timer_update  # type: ignore[method-assign]
         Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
 
-        draw = app.pacer._draw
+        self.after_paint_spans: list[tuple[float, float]] = []
+        app.pacer.observe(self)  # every draw, and the pacer's own work after a paint (its GC pass)
 
-        def timed_draw() -> None:
-            started = time.perf_counter()
-            draw()
-            probe.draws.append((started, time.perf_counter()))
+    def drawn(self, started: float, ended: float) -> None:
+        """The pacer's observer hook: a draw's span."""
+        self.draws.append((started, ended))
 
-        app.pacer._draw = timed_draw
-
-        painted = app.pacer._painted
-        self.after_paint: list[tuple[float, float]] = []
-
-        def timed_painted(*args, **kwargs) -> None:
-            started = time.perf_counter()
-            painted(*args, **kwargs)
-            probe.after_paint.append((started, time.perf_counter()))
-
-        app.pacer._painted = timed_painted  # the pacer's own work after a paint (its GC pass)
-
-        end_view = app._end_view
-
-        def timed_end_view(state) -> None:
-            end_view(state)
-            probe.ended_view = time.perf_counter()
-
-        app._end_view = timed_end_view
+    def after_paint(self, started: float, ended: float) -> None:
+        """The pacer's observer hook: its own work once a frame is painted."""
+        self.after_paint_spans.append((started, ended))
 
     def _painted(self) -> None:
         now = time.perf_counter()
         # Final: the run ended and every panel in view shows it (a frame draws a few
         # panels at a time when they are slow to draw; the rest follow in the next ones).
-        if self.ended_view is not None and self.final_paint is None and not self.app.grid.pending:
+        if self.ended_view is None and self.streaming:
+            state, main = self.app.run_state, self.app.main
+            if state is not None and state.status.done and not main.running:
+                # The main screen drew the run's end (it turns ``running`` off as it does).
+                self.ended_view = now
+        if self.ended_view is not None and self.final_paint is None and not self.app.main.grid.pending:
             self.final_paint = now
             self.final_paint_cpu = time.process_time()
             self.final_painted.set()
         pending = self._pending
         if pending is not None:
             target, sent, counted = pending
-            if len(self.app.prompt.text) == target:
+            if len(self.app.main.prompt.text) == target:
                 with self._lock:
                     self._pending = None
                 if counted:
@@ -309,7 +298,7 @@ class AppProbe:
         """Median draw, paint and post-paint (GC pass) times of the frames in [start, end], in ms."""
         draws = [d1 - d0 for d0, d1 in self.draws if start <= d0 <= end]
         paints = [p1 - p0 for p0, p1 in self.paints if start <= p0 <= end]
-        after = [a1 - a0 for a0, a1 in self.after_paint if start <= a0 <= end]
+        after = [a1 - a0 for a0, a1 in self.after_paint_spans if start <= a0 <= end]
         return {"draw_p50_ms": _ms(_pct(draws, 0.5)), "paint_p50_ms": _ms(_pct(paints, 0.5)),
                 "paint_p95_ms": _ms(_pct(paints, 0.95)), "gc_pass_p50_ms": _ms(_pct(after, 0.5))}
 
@@ -319,7 +308,7 @@ class AppProbe:
         screen update are one frame (the screen showed them at once), their draw times
         added. Garbage collection is reported apart."""
         frames: dict[int, float] = {}  # by the index of the paint that showed them
-        paints, after = self.paints, self.after_paint
+        paints, after = self.paints, self.after_paint_spans
         k = j = 0
         for d0, d1 in self.draws:
             if d0 < start or d0 > end:
@@ -352,7 +341,7 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         await asyncio.wait_for(app.workers.wait_for_complete(), 30)
         await pilot.pause()
         assert app.server_info is not None, "the app did not connect"
-        prompt_len = len(app.prompt.text)
+        prompt_len = len(app.main.prompt.text)
         # Key latency with the app idle, for reference.
         idle_thread = threading.Thread(target=probe.key_thread, args=(prompt_len, 2), daemon=True)
         probe.streaming = True
@@ -366,21 +355,21 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         probe.stop_keys.clear()
         probe.streaming = False
         await pilot.pause()
-        prompt_len = len(app.prompt.text)
+        prompt_len = len(app.main.prompt.text)
 
         base_peak, base_rss = maxrss_mb(), rss_mb()
-        worker = app.stream_worker.pid if app.stream_worker is not None else None
+        worker = app.session.stream_worker.pid if app.session.stream_worker is not None else None
         worker_rss0 = proc_status_mb(worker, "VmRSS")
         thread = threading.Thread(target=probe.key_thread, args=(prompt_len,), daemon=True)
         if keys:
             thread.start()
         probe.draws.clear()
         probe.paints.clear()
-        probe.after_paint.clear()
+        probe.after_paint_spans.clear()
         w0 = process_cpu(worker)
         c0, t0 = time.process_time(), time.perf_counter()
         probe.streaming = True
-        app.action_run()
+        app.main.action_run()
         await asyncio.wait_for(probe.final_painted.wait(), RUN_TIMEOUT)
         t1, c1 = probe.final_paint, probe.final_paint_cpu
         w1 = process_cpu(worker)

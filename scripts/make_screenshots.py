@@ -94,7 +94,7 @@ async def show_divergence(app: TuiClientApp, pilot: Pilot) -> None:
 
 async def open_history(app: TuiClientApp, pilot: Pilot) -> None:
     for prompt, n in (("The sea was", 3), ("It was a dark and stormy night;", 8), (PROMPT, 4)):
-        app.sidebar.set_request(request(n, 48, prompt=prompt))
+        app.main.sidebar.set_request(request(n, 48, prompt=prompt))
         await run_to_end(app, pilot)
     await pilot.press("f2")
     await asyncio.sleep(0.3)

@@ -52,14 +52,14 @@ async def test_tui_cancel_mid_stream_aborts_on_the_server() -> None:
         # Where the run was when the key went in: a failure below says whether the key
         # came too late (a slow machine) or the app did not act on it (a bug).
         pressed = f"escape {state.now():.1f} s into the run at {state.total_chars} chars ({state.status.value})"
-        assert app.running and not state.status.done, f"the run ended before the key: {pressed}"
+        assert app.main.running and not state.status.done, f"the run ended before the key: {pressed}"
         await pilot.press("escape")
         await wait_idle(app, pilot)
         state = app.run_state
         assert state is not None
         assert state.status is Status.CANCELLED, (
             f"{pressed}; the run ended {state.status.value} after {state.ended_at:.1f} s "
-            f"({state.total_chars} chars, version {state.version}); still running: {app.running}"
+            f"({state.total_chars} chars, version {state.version}); still running: {app.main.running}"
         )
         assert state.total_chars > 40
         assert_panels_match_state(app)

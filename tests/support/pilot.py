@@ -33,7 +33,7 @@ async def wait_drawn(app: TuiClientApp, pilot: Pilot, timeout: float = 10) -> No
     """Wait until every panel in view shows the latest state (a frame draws a few panels
     at a time when they are slow to draw: the rest follow in the next frames)."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while app.grid.pending:
+    while app.main.grid.pending:
         assert asyncio.get_running_loop().time() < deadline, "panels were left undrawn"
         await pilot.pause(0.01)
     await pilot.pause()

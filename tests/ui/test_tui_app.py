@@ -7,11 +7,24 @@ import os
 
 import pytest
 from hostile_server import SCENARIOS, HostileServer
-from pilot import SIZE, assert_panels_match_state, make_app, panels, run_to_end, type_text, wait_idle
+from pilot import (
+    SIZE,
+    assert_panels_match_state,
+    make_app,
+    panels,
+    run_to_end,
+    type_text,
+    wait_idle,
+)
 from textual.geometry import Region
 from textual.widgets import Input, Switch, TextArea
 
-from tui_client.core.protocol import ClientConfig, GenerationRequest, SamplingParams, Status
+from tui_client.core.protocol import (
+    ClientConfig,
+    GenerationRequest,
+    SamplingParams,
+    Status,
+)
 from tui_client.ui.app import TuiClientApp
 from tui_client.ui.widgets.candidates.grid import CandidateGrid, grid_shape
 from tui_client.ui.widgets.candidates.panel import CandidatePanel
@@ -147,7 +160,7 @@ async def test_cancel_mid_stream_keeps_partial_text(slow_demo_url: str) -> None:
             await asyncio.sleep(0.02)
             if app.run_state is not None and app.run_state.total_chars > 20:
                 break
-        assert app.running
+        assert app.main.running
         await pilot.press("escape")
         await wait_idle(app, pilot)
         state = app.run_state
@@ -157,7 +170,7 @@ async def test_cancel_mid_stream_keeps_partial_text(slow_demo_url: str) -> None:
         assert_panels_match_state(app)
         assert all(p.panel_state == "cancelled" for p in panels(app))
         assert any(p.raw_text and p.status_line.startswith("cancelled") for p in panels(app))
-        assert not app.running
+        assert not app.main.running
 
 
 async def test_new_run_cancels_the_running_one(slow_demo_url: str) -> None:
@@ -249,7 +262,7 @@ async def test_help_screen_opens_from_panels_but_question_mark_types_in_the_prom
         await pilot.press("f1")
         assert type(app.screen).__name__ == "HelpScreen"
         await pilot.press("escape")
-        assert type(app.screen).__name__ == "Screen"
+        assert type(app.screen).__name__ == "MainScreen"
 
 
 async def test_hostile_model_text_is_shown_literally() -> None:
@@ -529,9 +542,13 @@ async def test_commands_are_in_the_palette(demo_url: str) -> None:
 def test_every_binding_has_an_id() -> None:
     from textual.binding import Binding
 
+    from tui_client.ui.main_screen import MainScreen
+    from tui_client.ui.screens.confirm_screen import ConfirmScreen
     from tui_client.ui.screens.help_screen import HelpScreen
+    from tui_client.ui.screens.history_screen import HistoryScreen, RunTable
 
-    for cls in (TuiClientApp, CandidatePanel, HelpScreen):
+    # The main view's bindings are the main screen's (the app keeps only Textual's own).
+    for cls in (MainScreen, CandidatePanel, NSlider, HelpScreen, HistoryScreen, RunTable, ConfirmScreen):
         for binding in Binding.make_bindings(cls.BINDINGS):
             assert binding.id, f"{cls.__name__}: {binding.key} -> {binding.action} has no id"
 
@@ -553,7 +570,7 @@ async def test_runs_are_read_in_the_stream_worker_process(demo_url: str) -> None
     app = make_app(demo_url, n=3, max_tokens=16)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(app, pilot)
-        worker = app.stream_worker
+        worker = app.session.stream_worker
         assert worker is not None and worker.running and worker.pid not in (None, os.getpid())
         await run_to_end(app, pilot)
         assert app.run_state.status is Status.FINISHED and app.run_state.bytes_received > 0
@@ -566,7 +583,7 @@ async def test_without_a_worker_process_runs_are_read_in_the_app(demo_url: str, 
     app = make_app(demo_url, n=2, max_tokens=16)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(app, pilot)
-        assert app.stream_worker is None
+        assert app.session.stream_worker is None
         assert any("No stream worker process" in (n.title or "") for n in app._notifications)
         await run_to_end(app, pilot)
         assert app.run_state.status is Status.FINISHED

@@ -12,7 +12,8 @@ from textual.widgets import Input
 
 from tui_client.core.text.divergence import compute_divergence
 from tui_client.core.text.wrapping import WrappedLines
-from tui_client.ui.app import END_OF_TEXT, ENDED_PANELS, TuiClientApp
+from tui_client.ui.app import TuiClientApp
+from tui_client.ui.divergence_marks import END_OF_TEXT, ENDED_PANELS
 from tui_client.ui.widgets.candidates.panel import CandidatePanel
 
 # The demo server seeds candidate i with seed + i: with seed 7 and n=4 the candidates
@@ -66,7 +67,7 @@ async def test_d_marks_the_shared_prefix_and_each_unique_word(demo_url: str) -> 
 
         await pilot.press("d")
         await pilot.pause()
-        assert app.divergence_on
+        assert app.main.marks.marking
         for panel in panels(app):
             shared, unique = panel.divergence_marks
             assert shared == reference.shared_prefix_len
@@ -75,15 +76,15 @@ async def test_d_marks_the_shared_prefix_and_each_unique_word(demo_url: str) -> 
             assert span is not None and span[0] == unique
             word = panel.display_text[span[0] : span[1]]
             assert word and word.strip() and unique_style_text(panel) == word
-        assert "shared prefix 7 chars" in str(app.summary.render())
+        assert "shared prefix 7 chars" in str(app.main.summary.render())
         # Candidates 2 and 3 share 73 characters: their unique words start there.
         assert [p.divergence_marks[1] for p in panels(app)] == [35, 7, 73, 73]
 
         await pilot.press("d")
         await pilot.pause()
-        assert not app.divergence_on
+        assert not app.main.marks.marking
         assert all(p.unique_span() is None and unique_style_text(p) == "" for p in panels(app))
-        assert "shared prefix" not in str(app.summary.render())
+        assert "shared prefix" not in str(app.main.summary.render())
 
 
 async def test_t_hides_the_shared_prefix_behind_a_marker(demo_url: str) -> None:
@@ -97,7 +98,7 @@ async def test_t_hides_the_shared_prefix_behind_a_marker(demo_url: str) -> None:
         heights = {p.index: p.virtual_size.height for p in panels(app)}
         await pilot.press("t")
         await pilot.pause()
-        assert app.tails_on
+        assert app.main.marks.tails
         for panel in panels(app):
             shared = panel.divergence_marks[0]
             assert shared == 73
@@ -122,14 +123,14 @@ async def test_the_marks_follow_a_streaming_run_frame_by_frame(slow_demo_url: st
         await run_to_end(app, pilot)  # a short run, to turn the view on (it stays on)
         await focus_panels(app, pilot)
         await pilot.press("d")
-        assert app.divergence_on
+        assert app.main.marks.marking
         app.query_one("#field-max_tokens", Input).value = "150"
         # Not pilot.press: it waits for the app to go idle, which a stream never lets it.
-        app.action_run()
+        app.main.action_run()
         checked = 0
         for _ in range(200):
             await asyncio.sleep(0.03)
-            if not app.running:
+            if not app.main.running:
                 break
             # Between two frames the panels' texts and their marks belong together.
             view, texts = expected_view(app)
@@ -167,7 +168,7 @@ async def test_marks_and_tails_never_rewrap_a_text(demo_url: str, monkeypatch: p
             await pilot.press(key)
             await pilot.pause()
         assert full_wraps == []
-        assert app.divergence_on and not app.tails_on
+        assert app.main.marks.marking and not app.main.marks.tails
 
 
 async def test_one_candidate_disables_the_view_and_says_why(demo_url: str) -> None:
@@ -184,20 +185,20 @@ async def test_one_candidate_disables_the_view_and_says_why(demo_url: str) -> No
         app.notify = notify  # type: ignore[method-assign]
         # Before any run (f3 works in the prompt too).
         await pilot.press("f3")
-        assert not app.divergence_on and "run first" in notes[-1]
+        assert not app.main.marks.marking and "run first" in notes[-1]
         await run_to_end(app, pilot)
         await focus_panels(app, pilot)
         active = app.screen.active_bindings
         assert active["d"].binding.action == "divergence" and active["d"].enabled is False
         assert active["t"].enabled is False
         await pilot.press("d")
-        assert not app.divergence_on and "at least two candidates" in notes[-1]
+        assert not app.main.marks.marking and "at least two candidates" in notes[-1]
         await pilot.press("t")
-        assert not app.tails_on and "at least two candidates" in notes[-1]
-        assert app.grid.panels[0].divergence_marks == (0, None)
+        assert not app.main.marks.tails and "at least two candidates" in notes[-1]
+        assert app.main.grid.panels[0].divergence_marks == (0, None)
         # The palette command says the same.
-        app.action_divergence()
-        assert not app.divergence_on and "at least two candidates" in notes[-1]
+        app.main.action_divergence()
+        assert not app.main.marks.marking and "at least two candidates" in notes[-1]
 
 
 async def test_the_view_stays_on_for_the_next_run_and_resets_its_marks(demo_url: str) -> None:
@@ -211,7 +212,7 @@ async def test_the_view_stays_on_for_the_next_run_and_resets_its_marks(demo_url:
         await pilot.press("ctrl+o")  # back to the prompt: a different prompt, same seed
         await pilot.press(*"!")
         await run_to_end(app, pilot)
-        assert app.divergence_on and app.tails_on
+        assert app.main.marks.marking and app.main.marks.tails
         view, _ = expected_view(app)
         for panel in panels(app):
             assert panel.divergence_marks == (view.shared_prefix_len, view.unique_at.get(panel.index))

@@ -30,7 +30,7 @@ async def test_export_json_and_markdown_to_the_current_directory(
         await pilot.press("ctrl+t")  # nothing to export yet
         assert "No run to export yet" in notification_texts(app)
         await run_to_end(app, pilot)
-        run_id = app.run_history_id
+        run_id = app.main.run_history_id
         assert run_id is not None
         state = app.run_state
         assert state is not None
@@ -69,7 +69,7 @@ async def test_export_a_run_loaded_from_the_history_names_its_id(
         with HistoryStore() as store:
             run = store.get(store.list()[0].id)
         assert run is not None
-        app.show_stored_run(run)
+        app.main.show_stored_run(run)
         await wait_idle(app, pilot)
         await pilot.press("ctrl+t")
         doc = json.loads((tmp_path / f"tui-client-run-{run.id}.json").read_text())
@@ -169,8 +169,8 @@ async def test_the_keymap_shows_in_help_and_footer_and_unknown_ids_warn(demo_url
         warnings = [n for n in app._notifications if n.title == "Keys not remapped"]
         assert len(warnings) == 1 and "app.no_such_thing" in warnings[0].message
         assert "app.divergence" not in warnings[0].message
-        assert app.key_of("history") == "f9"
-        help_rows = {row[-1]: row[0] for _, rows in app.key_sections() for row in rows if len(row) == 3}
+        assert app.main.key_of("history") == "f9"
+        help_rows = {row[-1]: row[0] for _, rows in app.main.key_sections() for row in rows if len(row) == 3}
         assert help_rows["app.divergence"] == "g"
         assert help_rows["app.history"] == "f9"
         assert help_rows["candidate.copy"] == "y"
@@ -183,6 +183,6 @@ async def test_the_keymap_shows_in_help_and_footer_and_unknown_ids_warn(demo_url
         assert active["y"].binding.action == "copy"
         await pilot.press("g")
         await pilot.pause()
-        assert app.divergence_on
+        assert app.main.marks.marking
         await pilot.press("f9")
         assert app.screen is not app.default_screen

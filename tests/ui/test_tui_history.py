@@ -24,8 +24,8 @@ def stored() -> list[tuple[int, str, int, Status]]:
 
 
 async def new_prompt(app: TuiClientApp, pilot: Pilot, prompt: str) -> None:
-    app.prompt.load_text(prompt)
-    app.prompt.focus()
+    app.main.prompt.load_text(prompt)
+    app.main.prompt.focus()
     await pilot.pause()
 
 
@@ -57,7 +57,7 @@ async def test_every_ended_run_is_saved_without_the_api_key(demo_url: str, slow_
         await run_to_end(app, pilot)
         [(run_id, prompt, n, status)] = stored()
         assert (prompt, n, status) == ("The sea", 3, Status.FINISHED)
-        assert app.run_history_id == run_id
+        assert app.main.run_history_id == run_id
         with HistoryStore() as store:
             run = store.get(run_id)
         assert run is not None
@@ -92,7 +92,7 @@ async def test_an_unwritable_history_is_a_warning_not_a_crash(
         titles = [n.title for n in app._notifications]
         assert "Run not saved to the history" in titles
         assert app.run_state is not None and app.run_state.status is Status.FINISHED
-        assert app.run_history_id is None
+        assert app.main.run_history_id is None
         # The history screen says so too, and the app goes on.
         screen = await open_history(app, pilot)
         assert "history" in str(screen.query_one("#history-count").render())
@@ -171,9 +171,9 @@ async def test_list_search_and_load_a_run_back(demo_url: str) -> None:
         await pilot.press("down", "down", "enter")
         await settle(app, pilot)
         assert app.screen is app.default_screen
-        assert app.loaded_run is not None and app.loaded_run.id == sea.id
+        assert app.main.loaded_run is not None and app.main.loaded_run.id == sea.id
         assert [p.raw_text for p in panels(app)] == [c.text for c in sea.candidates]
-        assert str(app.summary.render()).startswith(f"from history #{sea.id} · ✓ finished")
+        assert str(app.main.summary.render()).startswith(f"from history #{sea.id} · ✓ finished")
         # Its prompt and parameters are in the controls.
         assert app.query_one("#prompt", TextArea).text == "The sea"
         assert app.query_one(NSlider).value == 2
@@ -199,8 +199,8 @@ async def test_rerun_edit_and_delete_with_confirmation(demo_url: str) -> None:
         await pilot.press("down", "r")
         await settle(app, pilot)
         await wait_idle(app, pilot)
-        assert app.screen is app.default_screen and app.loaded_run is None
-        assert app.run_request is not None and app.run_request == hill.request()
+        assert app.screen is app.default_screen and app.main.loaded_run is None
+        assert app.session.request is not None and app.session.request == hill.request()
         assert [c.text for c in app.run_state.ordered()] == [c.text for c in hill.candidates]  # type: ignore[union-attr]
         assert len(stored()) == 4 and stored()[0][1] == "The hill"
 
@@ -209,8 +209,8 @@ async def test_rerun_edit_and_delete_with_confirmation(demo_url: str) -> None:
         await open_history(app, pilot)
         await pilot.press("end", "e")  # the oldest: "The sea"
         await settle(app, pilot)
-        assert app.screen is app.default_screen and not app.running
-        assert app.focused is app.prompt and app.prompt.text == "The sea"
+        assert app.screen is app.default_screen and not app.main.running
+        assert app.focused is app.main.prompt and app.main.prompt.text == "The sea"
         assert app.query_one(NSlider).value == 2
         assert len(stored()) == 4
 
@@ -249,11 +249,11 @@ async def test_loading_while_a_run_streams_cancels_and_keeps_it(slow_demo_url: s
         assert isinstance(screen, HistoryScreen)
         while not rows(screen):
             await asyncio.sleep(0.02)
-        assert app.running
+        assert app.main.running
         await pilot.press("end", "enter")  # the finished "The sea" run
         await settle(app, pilot)
         await wait_idle(app, pilot)
-        assert not app.running and app.loaded_run is not None
-        assert len(panels(app)) == 2 and str(app.summary.render()).startswith("from history #")
+        assert not app.main.running and app.main.loaded_run is not None
+        assert len(panels(app)) == 2 and str(app.main.summary.render()).startswith("from history #")
         statuses = {prompt: status for _, prompt, _, status in stored()}
         assert statuses == {"The sea": Status.FINISHED, "The hill": Status.CANCELLED}

@@ -38,7 +38,7 @@ async def test_a_run_lays_out_once_then_never(demo_url: str, layouts: list[bool]
         layouts.clear()
         await pilot.press("ctrl+j")
         await wait_idle(app, pilot)
-        assert all(p.raw_text for p in app.grid.panels)
+        assert all(p.raw_text for p in app.main.grid.panels)
         assert layouts.count(False) == 1, "the first run: its panels appear"
         layouts.clear()
         await pilot.press("ctrl+j")
@@ -56,12 +56,12 @@ async def test_footer_keys_stay_and_cancel_turns_on_and_off(slow_demo_url: str) 
         assert cancel.has_class("-disabled") and cancel.display
         await pilot.press("ctrl+j")
         await pilot.pause(0.3)
-        assert app.running
+        assert app.main.running
         assert not cancel.has_class("-disabled")
         assert list(footer.query(FooterKey)) == keys, "the keys were built again"
         await pilot.press("escape")
         await wait_idle(app, pilot)
-        assert not app.running and cancel.has_class("-disabled")
+        assert not app.main.running and cancel.has_class("-disabled")
         assert list(footer.query(FooterKey)) == keys
 
 
@@ -75,7 +75,7 @@ async def test_cancel_key_steps_aside_on_narrow_screens_while_off(slow_demo_url:
         assert history.region.right <= 80 - len("^p palette"), "History is cut short"
         await pilot.press("ctrl+j")
         await pilot.pause(0.3)
-        assert app.running and cancel.display
+        assert app.main.running and cancel.display
         await pilot.press("escape")
         await wait_idle(app, pilot)
         assert not cancel.display

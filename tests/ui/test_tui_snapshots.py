@@ -118,7 +118,7 @@ def test_history_screen(snap_compare, demo_url: str, monkeypatch) -> None:
         app = pilot.app
         assert isinstance(app, TuiClientApp)
         for prompt in ("The sea", "The hill", "A storm on the moor"):
-            app.prompt.load_text(prompt)
+            app.main.prompt.load_text(prompt)
             await run_demo(pilot)
         with sqlite3.connect(default_path()) as db:
             db.execute("UPDATE runs SET created = 1767225600 + id * 61, url = ?", (SHOWN_URL,))

@@ -7,11 +7,13 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from tui_client.ui.keys import bindings_for
 
 KeyRows = list[tuple[str, ...]]
 """``(keys, what it does)``, or ``(keys, what it does, binding id)`` for remappable keys."""
@@ -20,9 +22,8 @@ KeyRows = list[tuple[str, ...]]
 class HelpScreen(ModalScreen[None]):
     """A modal list of keys; escape, F1, ``?`` or ``q`` closes it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,f1,question_mark,q", "dismiss", "Close", id="help.close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("help")
+    CSS_PATH = "help_screen.tcss"
 
     def __init__(self, sections: list[tuple[str, KeyRows]]) -> None:
         super().__init__()

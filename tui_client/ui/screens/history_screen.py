@@ -1,29 +1,36 @@
 """F2: the saved runs, newest first; search them, load one, re-run it, edit it, delete it.
 
 The list is read when the screen opens (never at startup) and again as the search
-changes, in a thread (SQLite never blocks the event loop); each read opens its own
-:class:`~tui_client.core.storage.history.HistoryStore` (one store per thread). Choosing a run
-reads it whole, then the screen dismisses with a :class:`HistoryChoice` that the
-app acts on.
+changes, in a thread (SQLite never blocks the event loop); each read opens the store
+through the function the app hands in (the run session's: one store per thread).
+Choosing a run reads it whole, then the screen dismisses with a :class:`HistoryChoice`
+that the main screen acts on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
-from tui_client.core.storage.history import HistoryError, HistoryStore, RunSummary, StoredRun
+from tui_client.core.storage.history import (
+    HistoryError,
+    HistoryStore,
+    RunSummary,
+    StoredRun,
+)
 from tui_client.core.text.inert_text import make_inert
+from tui_client.ui.keys import bindings_for
 from tui_client.ui.screens.confirm_screen import ConfirmScreen
 
 LIST_LIMIT = 500
@@ -51,9 +58,7 @@ def one_line(text: str) -> str:
 class RunTable(DataTable[object]):
     """The run list; enter loads the run under the cursor."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Load", id="history.load", tooltip="Load the run into the panels (read-only)"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("history.table")
 
     def action_scroll_home(self) -> None:
         """home: the newest run."""
@@ -67,17 +72,12 @@ class RunTable(DataTable[object]):
 class HistoryScreen(Screen[HistoryChoice | None]):
     """The history browser. Keys: enter load, r re-run, e edit, delete/x delete, / search, escape back."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Back", id="history.close", tooltip="Back to the app"),
-        Binding("r", "choose('rerun')", "Re-run", id="history.rerun", tooltip="Run it again now, same parameters"),
-        Binding("e", "choose('edit')", "Edit", id="history.edit",
-                tooltip="Put its prompt and parameters in the controls, to edit before running"),
-        Binding("delete,x", "delete", "Delete", id="history.delete", tooltip="Delete the run (asks first)"),
-        Binding("slash,ctrl+f", "search", "Search", id="history.search", tooltip="Search prompts and candidate texts"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("history")
+    CSS_PATH = "history_screen.tcss"
 
-    def __init__(self) -> None:
+    def __init__(self, open_store: Callable[[], HistoryStore]) -> None:
         super().__init__()
+        self._open_store = open_store
         self._runs: dict[int, RunSummary] = {}
         self._search_timer: Timer | None = None
         self._busy = False  # a run is being read whole (one choice at a time)
@@ -115,7 +115,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
     def load_runs(self, search: str) -> None:
         """Read the list (in a thread) and show it."""
         try:
-            with HistoryStore() as store:
+            with self._open_store() as store:
                 runs = store.list(limit=LIST_LIMIT, search=search or None)
         except HistoryError as err:
             self._from_thread(self._show_error, str(err))
@@ -227,7 +227,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
     @work(thread=True, exclusive=True, group="history-read", exit_on_error=False)
     def read_run(self, run_id: int, action: Action) -> None:
         try:
-            with HistoryStore() as store:
+            with self._open_store() as store:
                 run = store.get(run_id)
         except HistoryError as err:
             self._from_thread(self._read_failed, str(err))
@@ -266,7 +266,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
     @work(thread=True, group="history-delete", exit_on_error=False)
     def delete_run(self, run_id: int) -> None:
         try:
-            with HistoryStore() as store:
+            with self._open_store() as store:
                 deleted = store.delete(run_id)
         except HistoryError as err:
             self._from_thread(self._read_failed, str(err))

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -28,6 +28,7 @@ from textual.strip import Strip
 from tui_client.core.protocol import Candidate, RunState, Status
 from tui_client.core.text.inert_text import make_inert
 from tui_client.core.text.wrapping import WrappedLines
+from tui_client.ui.keys import bindings_for
 from tui_client.ui.textual_compat import is_disabled, set_virtual_size_quietly
 from tui_client.ui.widgets.candidates.marks import DivergenceMarks
 from tui_client.ui.widgets.candidates.panel_view import (
@@ -63,14 +64,7 @@ _TRACK, _THUMB, _THUMB_ACTIVE = BarCell.TRACK, BarCell.THUMB, BarCell.THUMB_ACTI
 class CandidatePanel(ScrollView, can_focus=True):
     """The text and status of one candidate, titled ``Candidate i`` (the server's index)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy", "Copy", id="candidate.copy"),
-        Binding("m", "toggle_maximize", "Maximize", id="candidate.maximize",
-                tooltip="Show this candidate alone, full screen (m or escape to go back)"),
-        Binding("right,]", "neighbour(1)", "Next panel", id="candidate.next", show=False),
-        Binding("left,[", "neighbour(-1)", "Previous panel", id="candidate.previous", show=False),
-        Binding("end", "follow", "Follow end", id="candidate.follow", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("candidate")
 
     ALLOW_MAXIMIZE = True
 

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from tui_client.ui.keys import bindings_for
 
 
 class NSlider(Widget, can_focus=True):
@@ -21,14 +23,7 @@ class NSlider(Widget, can_focus=True):
 
     DEFAULT_CSS = Path(__file__).with_name("n_slider.tcss").read_text()
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,minus", "step(-1)", "Less", id="nslider.less"),
-        Binding("right,plus", "step(1)", "More", id="nslider.more"),
-        Binding("pagedown", "page(-1)", "Page-", id="nslider.page_less"),
-        Binding("pageup", "page(1)", "Page+", id="nslider.page_more"),
-        Binding("home", "to_minimum", "Min", id="nslider.minimum"),
-        Binding("end", "to_maximum", "Max", id="nslider.maximum"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("nslider")
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "nslider--label",

@@ -1,0 +1,182 @@
+"""A run's life cycle, without Textual: the client, where the stream is read, which run is the
+latest, and what is saved to the history.
+
+The UI starts a run with :meth:`RunSession.begin`, follows it with :meth:`RunSession.stream`
+(the child process reads it; if that process cannot run, this process does, from then on),
+ends it with :meth:`Run.end` and draws its end only if :meth:`RunSession.is_latest`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+
+from tui_client.core.protocol import (
+    ClientConfig,
+    ClientError,
+    ErrorKind,
+    GenerationRequest,
+    RunEvent,
+    RunState,
+    ServerInfo,
+    Status,
+    VLLMClient,
+)
+from tui_client.core.storage.history import HistoryStore
+from tui_client.core.transport.stream_worker import StreamWorker, WorkerUnavailable
+
+__all__ = ["WORKER_SLICE", "Run", "RunSession"]
+
+WORKER_SLICE = 0.005
+"""Longest a run's reading holds the event loop before it lets other work in (seconds)."""
+
+
+class Run:
+    """One run: its serial number and its latest state (the protocol may hand over a new one)."""
+
+    def __init__(self, serial: int, state: RunState) -> None:
+        self.serial = serial
+        self.state = state
+
+    def fail(self, err: BaseException) -> None:
+        """A bug in the client or the UI: the run fails, the app stays up."""
+        if not self.state.status.done:
+            self.state.finish(Status.FAILED, ClientError(ErrorKind.BAD_RESPONSE, f"internal error: {err!r}"))
+
+    def end(self) -> RunState:
+        """The run is over (ended, failed or cancelled): its final state."""
+        if not self.state.status.done:  # cancelled before the server answered
+            self.state.finish(Status.CANCELLED)
+        return self.state
+
+
+class RunSession:
+    """``RunSession(config)``: the client, the stream worker and the runs of one app.
+
+    ``client`` is None when the URL cannot be used at all (``client_error`` says why);
+    ``stream_worker`` is None when streams are read in this process.
+    """
+
+    def __init__(self, config: ClientConfig, *, stream_worker: bool = True,
+                 history_path: str | None = None) -> None:
+        self.config = config
+        self.client: VLLMClient | None = None
+        self.client_error: ClientError | None = None
+        try:
+            self.client = VLLMClient(config)
+        except ClientError as err:
+            self.client_error = err
+        self.stream_worker: StreamWorker | None = StreamWorker() if stream_worker else None
+        """Reads and parses the runs' streams in a child process; None: in this process."""
+        self.history_path = history_path
+        self.state: RunState | None = None
+        """The state of the current or last run (the live object the protocol mutates)."""
+        self.request: GenerationRequest | None = None
+        self.serial = 0
+
+    # -- the client and the stream worker -----------------------------------------------
+
+    def describe(self) -> ServerInfo:
+        """The server as configured (or as the client learnt it)."""
+        if self.client is not None:
+            return self.client.describe()
+        return ServerInfo(self.config.url, self.config.api, self.config.model)
+
+    async def start_worker(self) -> WorkerUnavailable | None:
+        """Start the stream worker process; the reason it cannot run (it is then dropped), or None."""
+        if self.stream_worker is None:
+            return None
+        try:
+            await self.stream_worker.start()
+        except WorkerUnavailable as err:
+            return err if self.drop_worker() else None
+        return None
+
+    def drop_worker(self) -> bool:
+        """From now on streams are read in this process; False when they already were."""
+        if self.stream_worker is None:
+            return False
+        self.stream_worker = None
+        return True
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def begin(self, request: GenerationRequest) -> Run:
+        """A new run: the latest from now on, its state a stand-in until the server answers."""
+        assert self.client is not None
+        self.serial += 1
+        state = RunState(request, self.client.describe())
+        self.state, self.request = state, request
+        return Run(self.serial, state)
+
+    def show(self, state: RunState) -> None:
+        """A stored run is shown: it is the state from now on (see :meth:`supersede`)."""
+        self.state, self.request = state, state.request
+
+    def supersede(self) -> None:
+        """Whatever run is going will not draw its end (a run from the history is shown)."""
+        self.serial += 1
+
+    def is_latest(self, run: Run) -> bool:
+        return run.serial == self.serial
+
+    async def stream(self, run: Run, changed: Callable[[], object],
+                     worker_failed: Callable[[WorkerUnavailable], object]) -> None:
+        """Follow ``run``'s events to the end, calling ``changed`` after each.
+
+        Read in the stream worker process, unless it is unavailable: then here (and
+        ``worker_failed`` is told, once).
+        """
+        assert self.client is not None
+        request = run.state.request
+        try:
+            await self._consume(self._events(request), run, changed)
+        except WorkerUnavailable as err:  # no child process: read the stream here
+            if self.drop_worker():
+                worker_failed(err)
+            await self._consume(self.client.generate(request), run, changed)
+
+    def _events(self, request: GenerationRequest) -> AsyncIterator[RunEvent]:
+        assert self.client is not None
+        if self.stream_worker is None:
+            return self.client.generate(request)
+        return self.stream_worker.generate(
+            self.client.config, request, server=self.client.server, describe=self.client.describe()
+        )
+
+    async def _consume(self, events: AsyncIterator[RunEvent], run: Run, changed: Callable[[], object]) -> None:
+        async with aclosing(events) as stream:  # type: ignore[type-var]
+            slice_started = time.perf_counter()
+            async for event in stream:
+                if event.state is not run.state:
+                    run.state = self.state = event.state
+                changed()
+                if time.perf_counter() - slice_started > WORKER_SLICE:
+                    # Buffered data does not suspend the read: let keys and frames in.
+                    await asyncio.sleep(0)
+                    slice_started = time.perf_counter()
+
+    # -- the history --------------------------------------------------------------------
+
+    @staticmethod
+    def worth_saving(state: RunState) -> bool:
+        """A failed run with no text is not saved (nothing came back)."""
+        return not (state.status is Status.FAILED and not any(c.text for c in state.candidates.values()))
+
+    def history(self) -> HistoryStore:
+        """The history store, opened now for the calling thread (SQLite: one connection per thread)."""
+        return HistoryStore(self.history_path)
+
+    def save(self, state: RunState) -> int:
+        """Save an ended run (from any thread); its history id. Raises ``HistoryError``."""
+        with self.history() as store:
+            return store.save(state)
+
+    async def aclose(self) -> None:
+        """Stop the stream worker and close the client."""
+        if self.stream_worker is not None:
+            await self.stream_worker.aclose()
+        if self.client is not None:
+            await self.client.aclose()

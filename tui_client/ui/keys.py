@@ -1,0 +1,173 @@
+"""Every key binding of the TUI as data: one table, by the place the keys work.
+
+Each class takes its ``BINDINGS`` from here (``bindings_for("candidate")``); the binding ids
+are what the config file's ``[keys]`` remaps, so they never change. The help screen lists the
+keys from the classes' bindings, the keymap applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from tui_client.ui.textual_compat import app_keymap
+
+__all__ = ["KEYS", "Key", "bindings_for", "bindings_with_keymap", "help_sections", "key_of", "known_binding_ids"]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One binding: its id (remappable), keys, action and what the footer and the help say."""
+
+    id: str
+    keys: str
+    action: str
+    description: str
+    tooltip: str = ""
+    show: bool = True
+    priority: bool = False
+
+    def binding(self) -> Binding:
+        return Binding(self.keys, self.action, self.description, show=self.show, priority=self.priority,
+                       tooltip=self.tooltip, id=self.id)
+
+
+KEYS: dict[str, tuple[Key, ...]] = {
+    # The main screen (ids keep their "app." prefix: users' config files remap them by id).
+    "main": (
+        Key("app.run", "ctrl+j,ctrl+enter", "run", "Run",
+            "Start a run with the prompt and settings (cancels a running one)", priority=True),
+        Key("app.cancel", "escape", "cancel", "Cancel", "Stop the running generation; text so far is kept"),
+        Key("app.reconnect", "ctrl+r", "reconnect", "Reconnect", "Check the server again"),
+        Key("app.switch_pane", "ctrl+o", "switch_pane", "Panels",
+            "Move focus between the prompt and the candidate panels"),
+        Key("app.toggle_controls", "ctrl+b", "toggle_controls", "Controls",
+            "Hide or show the controls column (more room for panels)"),
+        Key("app.help", "f1,question_mark", "help", "Help", "List every key"),
+        Key("app.divergence", "d,f3", "divergence", "Divergence",
+            "Dim the prefix all candidates share; highlight where each one differs from all others"),
+        Key("app.tails", "t,f4", "tails", "Tails",
+            "Show only the differing tails (hide the shared prefix in every panel)", show=False),
+        Key("app.history", "f2", "history", "History", "Browse, search, load, re-run or delete past runs"),
+        Key("app.export_markdown", "ctrl+s", "export('md')", "Export md",
+            "Export the run as Markdown to a file in the current directory", show=False),
+        Key("app.export_json", "ctrl+t", "export('json')", "Export JSON",
+            "Export the run as JSON to a file in the current directory", show=False),
+        Key("app.copy_all", "C", "copy_all", "Copy all", "Copy every candidate's text, with headers", show=False),
+    ),
+    "candidate": (
+        Key("candidate.copy", "c", "copy", "Copy"),
+        Key("candidate.maximize", "m", "toggle_maximize", "Maximize",
+            "Show this candidate alone, full screen (m or escape to go back)"),
+        Key("candidate.next", "right,]", "neighbour(1)", "Next panel", show=False),
+        Key("candidate.previous", "left,[", "neighbour(-1)", "Previous panel", show=False),
+        Key("candidate.follow", "end", "follow", "Follow end", show=False),
+    ),
+    "nslider": (
+        Key("nslider.less", "left,minus", "step(-1)", "Less"),
+        Key("nslider.more", "right,plus", "step(1)", "More"),
+        Key("nslider.page_less", "pagedown", "page(-1)", "Page-"),
+        Key("nslider.page_more", "pageup", "page(1)", "Page+"),
+        Key("nslider.minimum", "home", "to_minimum", "Min"),
+        Key("nslider.maximum", "end", "to_maximum", "Max"),
+    ),
+    "history": (
+        Key("history.close", "escape", "close", "Back", "Back to the app"),
+        Key("history.rerun", "r", "choose('rerun')", "Re-run", "Run it again now, same parameters"),
+        Key("history.edit", "e", "choose('edit')", "Edit",
+            "Put its prompt and parameters in the controls, to edit before running"),
+        Key("history.delete", "delete,x", "delete", "Delete", "Delete the run (asks first)"),
+        Key("history.search", "slash,ctrl+f", "search", "Search", "Search prompts and candidate texts"),
+    ),
+    "history.table": (
+        Key("history.load", "enter", "select_cursor", "Load", "Load the run into the panels (read-only)"),
+    ),
+    "help": (
+        Key("help.close", "escape,f1,question_mark,q", "dismiss", "Close"),
+    ),
+    "confirm": (
+        Key("confirm.yes", "y", "answer(True)", "Yes"),
+        Key("confirm.no", "n,escape", "answer(False)", "No"),
+    ),
+}
+"""Every binding, by place: the main screen, a candidate panel, the n slider, the history
+screen and its run table, the help screen, the yes/no dialog."""
+
+
+def bindings_for(place: str) -> list[BindingType]:
+    """The ``BINDINGS`` of the class whose keys are ``KEYS[place]``."""
+    return [key.binding() for key in KEYS[place]]
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id the TUI defines (what the config file's ``[keys]`` may remap)."""
+    return {key.id for keys in KEYS.values() for key in keys}
+
+
+def bindings_with_keymap(app: App[Any], bindings: Iterable[BindingType]) -> list[Binding]:
+    """``bindings`` with the keys the keymap (config ``[keys]``) gives their ids."""
+    keymap = app_keymap(app)
+    out: list[Binding] = []
+    remapped: set[str] = set()
+    for binding in Binding.make_bindings(bindings):
+        keys = keymap.get(binding.id) if binding.id else None
+        if keys is None:
+            out.append(binding)
+        elif binding.id not in remapped:
+            remapped.add(binding.id)  # type: ignore[arg-type]
+            out += [binding.with_key(key.strip(), key_display=None) for key in keys.split(",") if key.strip()]
+    return out
+
+
+def key_of(app: App[Any], bindings: Iterable[BindingType], action: str) -> str:
+    """How the first key bound to ``action`` is displayed (e.g. ``^j``), keymap applied."""
+    for binding in bindings_with_keymap(app, bindings):
+        if binding.action == action:
+            return app.get_key_display(binding)
+    return action
+
+
+def help_sections(app: App[Any], history_key: str) -> list[tuple[str, list[tuple[str, ...]]]]:
+    """The help screen's key list, by where the keys work: the table's rows, keymap applied,
+    and the keys that Textual's widgets bring (described here)."""
+
+    def rows(place: str, *, skip: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        grouped: dict[str, list[str]] = {}
+        descriptions: dict[str, tuple[str, str]] = {}
+        for binding in bindings_with_keymap(app, bindings_for(place)):
+            if binding.action in skip:
+                continue
+            grouped.setdefault(binding.action, []).append(app.get_key_display(binding))
+            descriptions[binding.action] = (binding.tooltip or binding.description, binding.id or "")
+        return [(" / ".join(keys), *descriptions[action]) for action, keys in grouped.items()]
+
+    return [
+        ("Anywhere", [
+            *rows("main"),
+            ("tab / shift+tab", "Next / previous control: prompt, n, stream, fields, panels"),
+            ("^p", "Command palette (every action, themes)"),
+            ("^q", "Quit"),
+        ]),
+        ("Prompt", [
+            ("enter", "New line (the prompt may span lines)"),
+            ("^a / ^e", "Start / end of line"),
+            ("^z / ^y", "Undo / redo"),
+        ]),
+        ("n slider", rows("nslider")),
+        ("Candidate panels", [
+            ("up / down", "Scroll a line"),
+            ("pageup / pagedown", "Scroll a page"),
+            ("home", "Top of the text (stops following the end)"),
+            *rows("candidate"),
+            ("click", "Focus a panel; wheel scrolls it"),
+        ]),
+        ("History (" + history_key + ")", [
+            *rows("history.table"),
+            *rows("history"),
+            ("down / enter", "From the search field to the list"),
+        ]),
+    ]

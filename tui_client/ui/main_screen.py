@@ -1,0 +1,536 @@
+"""The main view: the controls, the candidate panels, the run summary; its keys and actions.
+
+A run is a ``@work(exclusive=True, group="run")`` worker that follows the
+:class:`~tui_client.core.run_session.RunSession`'s events and only notes that the state
+changed (:meth:`FramePacer.mark_dirty`); the app's pacer then calls :meth:`MainScreen.draw`
+at a bounded, adaptive rate. Each panel redraws only when its candidate changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events, on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import TextArea
+
+from tui_client.core.protocol import (
+    ClientError,
+    ErrorKind,
+    GenerationRequest,
+    RunState,
+    ServerInfo,
+    Status,
+)
+from tui_client.core.storage.history import HistoryError, StoredRun
+from tui_client.core.text.inert_text import make_inert
+from tui_client.core.transport.stream_worker import WorkerUnavailable
+from tui_client.ui.commands import main_commands
+from tui_client.ui.divergence_marks import DivergenceMarks, comparison_refused
+from tui_client.ui.export_action import export_run
+from tui_client.ui.keys import bindings_for, help_sections, key_of
+from tui_client.ui.rendering.frame_budget import FrameBudget
+from tui_client.ui.rendering.tuning import (
+    CLOCK_INTERVAL,
+    RESERVE_DELAY,
+    SAVE_WAIT_FOR_PAINT,
+)
+from tui_client.ui.screens.help_screen import HelpScreen
+from tui_client.ui.screens.history_screen import HistoryChoice, HistoryScreen
+from tui_client.ui.textual_compat import app_is_exiting, stylesheet_mentions
+from tui_client.ui.widgets.candidates.grid import CandidateGrid
+from tui_client.ui.widgets.candidates.panel import CandidatePanel
+from tui_client.ui.widgets.chrome.connection_banner import ConnectionBanner
+from tui_client.ui.widgets.chrome.footer import AppFooter
+from tui_client.ui.widgets.chrome.run_summary import RunSummary
+from tui_client.ui.widgets.chrome.server_bar import ServerBar
+from tui_client.ui.widgets.chrome.waiting_notice import WaitingNotice
+from tui_client.ui.widgets.controls.sidebar import ControlsSidebar
+
+if TYPE_CHECKING:
+    from tui_client.ui.app import TuiClientApp
+
+NARROW_WIDTH = 100
+"""Below this many columns the layout tightens (narrower controls, no app name)."""
+
+UNREACHABLE = (ErrorKind.CONNECT, ErrorKind.DNS, ErrorKind.TLS)
+"""Failures that mean "nothing answers there": they raise the connection banner."""
+
+
+class MainScreen(Screen[None]):
+    """The app's default screen; other screens (help, history) on top disable its keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("main")
+
+    app: TuiClientApp  # type: ignore[assignment]
+
+    CSS_PATH = "main_screen.tcss"
+
+    def __init__(self, request: GenerationRequest, server: ServerInfo, *, note: str | None = None) -> None:
+        super().__init__(id="_default")
+        # The widgets the workers and the pacer update (made here: they exist before mount).
+        self.server_bar = ServerBar(server, note=note, id="server-bar")
+        self.banner = ConnectionBanner(id="connection-banner")
+        self.sidebar = ControlsSidebar(request, id="controls")
+        self.summary = RunSummary(id="run-summary")
+        self.waiting = WaitingNotice(id="waiting")
+        self.grid = CandidateGrid(id="candidates")
+        self.running = False
+        self._last_panel: CandidatePanel | None = None
+        self._clock: Timer | None = None
+        self._reserve_timer: Timer | None = None
+        self._running_in_css: bool | None = None
+        self.frame_budget = FrameBudget()
+        """How many panels in view a frame may draw (learnt from the frames before)."""
+        self.marks = DivergenceMarks()
+        # History: the run shown came from it (loaded_run), or was saved as run_history_id.
+        self.loaded_run: StoredRun | None = None
+        self.run_history_id: int | None = None
+
+    # -- layout -------------------------------------------------------------------------
+
+    def main_widgets(self) -> ComposeResult:
+        """The view's widgets. The app composes them (Textual mounts ``App.compose`` into the
+        default screen before the app's on_mount); a screen's own compose would run later, on
+        its own queue, after the app counts as ready."""
+        yield self.server_bar
+        yield self.banner
+        with Horizontal(id="main"):
+            yield self.sidebar
+            with Vertical(id="results"):
+                yield self.summary
+                yield self.waiting
+                yield self.grid
+        yield AppFooter(compact=True)
+
+    def start(self) -> None:
+        """Focus, hints, the first connection check: called from the app's on_mount, which runs
+        once this screen is mounted (its own Mount is handled later, on its own queue)."""
+        self.prompt = self.query_one("#prompt", TextArea)
+        """The prompt field (made by the controls column)."""
+
+        session = self.app.session
+        self.set_narrow(self.app.size.width)
+        self.prompt.focus()
+        self.prompt.move_cursor(self.prompt.document.end)
+        self.summary.show_idle(self.key_of("run"))
+        self.grid.empty_hint.update(self._empty_hint())
+        self.sidebar.validate()
+        self._clock = self.set_interval(CLOCK_INTERVAL, self._clock_tick, pause=True)
+        self.call_after_refresh(self._reserve_panels)
+        if session.client is not None:
+            self.run_worker(self._start_stream_worker(), group="stream-worker", exit_on_error=False)
+            self.check_connection(refresh=False)
+        else:
+            assert session.client_error is not None
+            self._show_unreachable(session.config.url, str(session.client_error))
+            self.server_bar.set_connection("failed")
+
+    def set_narrow(self, width: int) -> None:
+        """Tighten the layout below :data:`NARROW_WIDTH` columns (the app calls it on every resize)."""
+        self.set_class(width < NARROW_WIDTH, "-narrow")
+
+    def key_of(self, action: str) -> str:
+        """How the first key bound to main-screen action ``action`` is displayed, keymap applied."""
+        return key_of(self.app, self.BINDINGS, action)
+
+    def key_sections(self) -> list[tuple[str, list[tuple[str, ...]]]]:
+        """The help screen's key list, from the bindings themselves."""
+        return help_sections(self.app, self.key_of("history"))
+
+    def _empty_hint(self) -> Content:
+        keys = [
+            (self.key_of("run"), "run"),
+            (self.key_of("cancel"), "cancel"),
+            ("tab", "next control"),
+            (self.key_of("switch_pane"), "prompt ⇄ panels"),
+            (self.key_of("help"), "all keys"),
+        ]
+        lines = [Content.assemble((key.rjust(8), "bold"), "  ", (what, "dim")) for key, what in keys]
+        title = Content.styled("No candidates yet", "bold")
+        body = Content("Type a prompt on the left, choose n and press run.\nCandidates appear here side by side.\n")
+        return Content("\n").join([title, body, *lines])
+
+    def commands(self) -> Iterable[SystemCommand]:
+        """The palette's entries for this view."""
+        return main_commands(self)
+
+    # -- connection ---------------------------------------------------------------------
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def check_connection(self, refresh: bool = True) -> None:
+        """Ask the server what it speaks; show the banner when nothing answers."""
+        client = self.app.session.client
+        if client is None:
+            return
+        bar = self.server_bar
+        bar.set_connection("connecting")
+        try:
+            info = await client.connect(refresh=refresh)
+        except ClientError as err:
+            bar.set_connection("failed")
+            bar.set_server(client.describe())
+            self._show_unreachable(client.base_url, str(err))
+            return
+        except Exception as err:  # noqa: BLE001 - never let a surprise take the app down
+            bar.set_connection("failed")
+            self._show_unreachable(client.base_url, f"unexpected error: {err!r}")
+            return
+        self._connected(info)
+
+    def _connected(self, info: ServerInfo) -> None:
+        self.app.server_info = info
+        self.server_bar.set_server(info)
+        self.server_bar.set_connection("connected")
+        self.banner.hide()
+
+    def _show_unreachable(self, url: str, message: str) -> None:
+        self.banner.show_problem(url, message, retry_key=self.key_of("reconnect"))
+
+    async def _start_stream_worker(self) -> None:
+        err = await self.app.session.start_worker()
+        if err is not None:
+            self._stream_worker_failed(err)
+
+    def _stream_worker_failed(self, err: WorkerUnavailable) -> None:
+        """From now on runs read their stream in this process (slower under fast streams)."""
+        self.notify(make_inert(f"{err}. Streams are read in the UI process instead (slower at high n)."),
+                    title="No stream worker process", severity="warning", markup=False, timeout=10)
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            # Shown dimmed while idle, not hidden: the footer keeps its keys when a run
+            # starts or ends (building them again lays out the whole screen).
+            return True if self.running else None
+        if not self.is_active:
+            return False  # another screen is on top: the footer behind it shows none of these keys
+        if action in ("divergence", "tails"):
+            # Shown disabled while there is nothing to compare (pressing it says why).
+            return True if self._comparison_refused() is None or self.marks.is_on(action) else None
+        return True
+
+    def explain_refusal(self, action: str) -> bool:
+        """A disabled divergence key still answers, with why it is disabled: True when it did."""
+        if action in ("divergence", "tails"):
+            reason = self._comparison_refused()
+            if reason is not None and not self.marks.is_on(action):
+                self.notify(reason, title="Nothing to compare", severity="warning", markup=False)
+                return True
+        return False
+
+    def action_run(self) -> None:
+        """Start a run with what the controls say (a running one is cancelled)."""
+        sidebar = self.sidebar
+        request, problems = sidebar.read_request()
+        sidebar.validate()
+        if problems:
+            name, message = next(iter(problems.items()))
+            self.notify(make_inert(message), title="Cannot run yet", severity="error", markup=False)
+            if sidebar.display:
+                sidebar.focus_field(name)
+            return
+        if not request.prompt.strip():
+            self.notify("Type a prompt first", severity="warning", markup=False)
+            self._show_controls()
+            self.prompt.focus()
+            return
+        session = self.app.session
+        if session.client is None:
+            self.notify(make_inert(str(session.client_error)), title="Cannot run", severity="error", markup=False)
+            return
+        self.run_generation(request)
+
+    def action_cancel(self) -> None:
+        if self.running:
+            self.workers.cancel_group(self, "run")
+
+    def action_reconnect(self) -> None:
+        session = self.app.session
+        if session.client is None:
+            self.notify(make_inert(str(session.client_error)), severity="error", markup=False)
+            return
+        self.check_connection(refresh=True)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.key_sections()))
+
+    def action_divergence(self) -> None:
+        """Toggle the marks: shared prefix dimmed, each candidate's unique word highlighted."""
+        self._toggle_view("divergence")
+
+    def action_tails(self) -> None:
+        """Toggle tails: every panel hides the shared prefix behind a one-line marker."""
+        self._toggle_view("tails")
+
+    def action_history(self) -> None:
+        self.app.push_screen(HistoryScreen(self.app.session.history), self._history_chosen)
+
+    def action_export(self, fmt: str) -> None:
+        """Write the run shown to ``tui-client-run-<id or time>.<fmt>`` in the current directory."""
+        state = self.app.run_state
+        if state is None or not state.candidates:
+            self.notify("No run to export yet", severity="warning", markup=False)
+            return
+        try:
+            path = export_run(state, fmt, loaded=self.loaded_run, history_id=self.run_history_id)
+        except OSError as err:
+            self.notify(make_inert(f"Cannot write the export: {err}"), title="Export failed", severity="error",
+                        markup=False)
+            return
+        note = " (still running: the text so far)" if not state.status.done else ""
+        self.notify(make_inert(f"Exported the run to {path}{note}"), title="Exported", markup=False)
+
+    def action_copy_all(self) -> None:
+        state = self.app.run_state
+        if state is None or not state.candidates:
+            self.notify("No candidates to copy", severity="warning", markup=False)
+            return
+        text = "\n\n".join(f"=== Candidate {c.index} ===\n{c.text}" for c in state.ordered())
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {len(state.candidates)} candidates ({len(text):,} characters)", markup=False)
+
+    def action_toggle_controls(self) -> None:
+        controls = self.sidebar
+        if controls.display:
+            focused = self.focused
+            controls.display = False
+            if focused is not None and controls in focused.ancestors:
+                self._focus_panel()
+        else:
+            self._show_controls()
+
+    def action_switch_pane(self) -> None:
+        if isinstance(self.focused, CandidatePanel):
+            self._show_controls()
+            self.prompt.focus()
+        elif not self._focus_panel():
+            self.notify("No candidate panels yet: run first", severity="warning", markup=False)
+
+    # -- focus and controls ---------------------------------------------------------------
+
+    def _show_controls(self) -> None:
+        self.sidebar.display = True
+
+    def _focus_panel(self) -> bool:
+        panels = [p for p in self.grid.panels if p.display]
+        if not panels or not self.grid.display:
+            return False
+        target = self._last_panel if self._last_panel in panels else panels[0]
+        target.focus()
+        return True
+
+    @on(events.DescendantFocus)
+    def _remember_panel(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, CandidatePanel):
+            self._last_panel = event.widget
+
+    @on(ControlsSidebar.Changed)
+    def _controls_changed(self) -> None:
+        self.refresh_bindings()
+        if self._reserve_timer is not None:
+            self._reserve_timer.stop()
+        self._reserve_timer = self.set_timer(RESERVE_DELAY, self._reserve_panels)
+
+    def _reserve_panels(self) -> None:
+        """Mount the panels the chosen n needs, hidden, while idle: a run then starts at once."""
+        self._reserve_timer = None
+        if self._ui_alive():
+            self.run_worker(self.grid.reserve(self.sidebar.n), group="reserve", exit_on_error=False)
+
+    # -- divergence -----------------------------------------------------------------------
+
+    def _comparison_refused(self) -> str | None:
+        """Why there is nothing to compare now, or None when there is."""
+        return comparison_refused(len(self.grid.panels))
+
+    def _toggle_view(self, action: str) -> None:
+        on = not self.marks.is_on(action)
+        reason = self._comparison_refused()
+        if on and reason is not None:
+            self.notify(reason, title="Nothing to compare", severity="warning", markup=False)
+            return
+        self.marks.set(action, on)
+        self.refresh_bindings()
+        self.app.pacer.mark_dirty()
+
+    # -- the run --------------------------------------------------------------------------
+
+    @work(exclusive=True, group="run", exit_on_error=False)
+    async def run_generation(self, request: GenerationRequest) -> None:
+        """Follow one run; the pacer draws. Cancelled by a new run or escape."""
+        session, pacer = self.app.session, self.app.pacer
+        run = session.begin(request)  # until the server answers: waiting, no candidates
+        self._set_running(True)
+        try:
+            await self._start_view(request)
+            await session.stream(run, pacer.mark_dirty, self._stream_worker_failed)
+        except Exception as err:  # noqa: BLE001 - a bug must not take the app down
+            run.fail(err)
+        finally:
+            state = run.end()
+            if session.is_latest(run):
+                self._end_view(state)
+            self._save_run(state)
+
+    async def _start_view(self, request: GenerationRequest) -> None:
+        grid = self.grid
+        self.frame_budget.reset()  # n and sizes may differ
+        self.loaded_run = self.run_history_id = None
+        self.marks.reset()
+        if request.stream:
+            self.waiting.stop()
+            grid.display = True
+        else:
+            grid.display = False
+            self.waiting.start(request.params.n)
+        await grid.prepare(request.params.n)
+        self.refresh_bindings()  # divergence needs n of 2 or more
+        self.app.pacer.flush()
+
+    def _end_view(self, state: RunState) -> None:
+        if not self._ui_alive():
+            return
+        self._set_running(False)
+        self.waiting.stop()
+        self.grid.display = True
+        self.app.pacer.flush()
+        if state.status is Status.FINISHED:
+            if self.server_bar.connection != "connected":
+                self._connected(state.server)
+            for note in state.notes:
+                self.notify(make_inert(note), severity="warning", markup=False)
+        elif state.status is Status.CANCELLED:
+            self.notify("Cancelled: the text so far is kept", severity="warning", markup=False)
+        elif state.error is not None:
+            error = state.error
+            self.notify(make_inert(str(error)), title="Run failed", severity="error", markup=False, timeout=10)
+            if error.kind in UNREACHABLE:
+                self.server_bar.set_connection("failed")
+                self._show_unreachable(error.url or state.server.url, str(error))
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        # Restyling the app restyles every widget: only when a rule uses the class.
+        self.app.set_class(running, "-running", update=self._running_styled())
+        if running:
+            self.app.pacer.pause_gc()
+        else:
+            self.app.pacer.resume_gc()
+        if self._clock is not None:
+            if running:
+                self._clock.resume()
+            else:
+                self._clock.pause()
+        self.refresh_bindings()
+
+    def _running_styled(self) -> bool:
+        """True when some loaded CSS mentions the ``-running`` class (none does at the moment)."""
+        if self._running_in_css is None:
+            self._running_in_css = stylesheet_mentions(self.app, "-running")
+        return self._running_in_css
+
+    def _clock_tick(self) -> None:
+        self.waiting.tick()
+        self.app.pacer.mark_dirty()
+
+    def _ui_alive(self) -> bool:
+        """False once the app is shutting down (late worker and timer callbacks do nothing)."""
+        return self.app.is_running and not app_is_exiting(self.app) and self.grid.is_attached
+
+    def draw(self) -> None:
+        """Draw the latest state: the panels whose candidate changed, and the summary."""
+        session = self.app.session
+        state, request = session.state, session.request
+        if state is None or request is None or not self._ui_alive():
+            return
+        shared = None
+        if request.stream or state.status.done:
+            # The final state is drawn whole: it restyles every panel in view (new border
+            # colours), and a restyle lays the screen out again and repaints it all, once
+            # per frame however many panels it restyles: split, it would cost that each time.
+            pacer = self.app.pacer
+            limit = None if state.status.done else self.frame_budget.panels_per_frame(pacer.last_frame_work)
+            self.frame_budget.drawn = self.grid.show(state, limit)
+            if self.grid.pending:
+                pacer.mark_dirty()  # the panels left out come first in the next frame
+            shared = self.marks.update(self.grid.panels)
+        origin = f"from history #{self.loaded_run.id}" if self.loaded_run is not None else None
+        self.summary.show_state(state, stream=request.stream, origin=origin, shared=shared)
+
+    # -- history --------------------------------------------------------------------------
+
+    def _history_chosen(self, choice: HistoryChoice | None) -> None:
+        if choice is None:
+            return
+        run, request = choice.run, choice.run.request()
+        self.sidebar.set_request(request)
+        if choice.action == "load":
+            self.app.session.supersede()  # a run still going is cancelled (and saved); its end draws nothing
+            self.show_stored_run(run)
+        elif choice.action == "rerun":
+            self.action_run()
+        else:
+            self._show_controls()
+            self.prompt.focus()
+            self.notify(f"Run #{run.id}'s prompt and parameters are in the controls: edit, then "
+                        f"{self.key_of('run')} to run", markup=False)
+
+    @work(exclusive=True, group="run", exit_on_error=False)
+    async def show_stored_run(self, run: StoredRun) -> None:
+        """Draw a run from the history in the panels, like a finished one (read-only)."""
+        self._set_running(False)
+        state = run.state
+        self.app.session.show(state)
+        self.loaded_run, self.run_history_id = run, run.id
+        self.marks.reset()
+        self.waiting.stop()
+        self.grid.display = True
+        await self.grid.prepare(max(state.request.params.n, len(state.candidates)))
+        self.app.pacer.flush()
+        self.refresh_bindings()
+        self._focus_panel()  # d, t, c and the arrows work at once
+
+    def _save_run(self, state: RunState) -> None:
+        """Save an ended run to the history: in a thread, a failure is a warning."""
+        session = self.app.session
+        if not session.worth_saving(state):
+            return
+        if self._ui_alive():
+            # The thread shares the interpreter lock with the UI: it starts once the run's
+            # final frame is on screen.
+            painted = threading.Event()
+            self.call_after_refresh(painted.set)
+            self.run_worker(lambda: self._save_in_thread(state, after=painted), thread=True,
+                            group="history-save", exit_on_error=False)
+        else:  # shutting down mid-run: save right away, quietly
+            try:
+                session.save(state)
+            except HistoryError:
+                pass
+
+    def _save_in_thread(self, state: RunState, after: threading.Event | None = None) -> None:
+        if after is not None:
+            after.wait(SAVE_WAIT_FOR_PAINT)  # not forever: a closing app paints no more
+        try:
+            run_id: int | str = self.app.session.save(state)
+        except HistoryError as err:
+            run_id = str(err)
+        try:
+            self.app.call_from_thread(self._saved, state, run_id)
+        except RuntimeError:  # the app closed meanwhile
+            pass
+
+    def _saved(self, state: RunState, result: int | str) -> None:
+        if isinstance(result, str):
+            self.notify(make_inert(result), title="Run not saved to the history", severity="warning", markup=False)
+        elif state is self.app.run_state:
+            self.run_history_id = result

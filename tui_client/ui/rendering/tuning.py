@@ -1,0 +1,39 @@
+"""The rendering's tuning constants, in one place (the figures behind them: benchmarks/notes/app.md)."""
+
+from __future__ import annotations
+
+FRAME_INTERVAL = 1 / 30
+"""Shortest time between two frames (seconds)."""
+
+FRAME_BUDGET = 0.020
+"""Work a frame should take at most (seconds): a key pressed during a frame waits for it."""
+
+FIRST_PANELS_PER_FRAME = 8
+"""Panels the first frame of a run may draw, before frames are measured."""
+
+MIN_PANELS_PER_FRAME = 2
+"""A frame draws at least this many of the panels that changed, however slow they are."""
+
+MIN_IDLE = 0.001
+"""Shorter idle gaps than this (seconds) are skipped: the next frame is queued at once."""
+
+LOADED_IDLE_FACTOR = 3.0
+"""Under full load the pacer stays idle this many times as long as a frame's work:
+frames then get at most a quarter of the CPU and reading the stream the rest."""
+
+FULL_GC_INTERVAL = 0.25
+"""While streaming, the run's garbage is collected after a frame this often (seconds):
+short, frequent passes instead of one long pause that keys would wait behind."""
+
+POST_RUN_GC_DELAY = 0.5
+"""After a run, its full garbage collection waits this long (seconds): the final frame first,
+and the keys typed as the run ends."""
+
+SAVE_WAIT_FOR_PAINT = 0.5
+"""Longest a run's history save waits for the final frame to be painted (seconds)."""
+
+RESERVE_DELAY = 0.3
+"""After n changes, the app waits this long (seconds) before it mounts the panels n needs (hidden)."""
+
+CLOCK_INTERVAL = 0.25
+"""How often elapsed times move while a run is active (seconds)."""
