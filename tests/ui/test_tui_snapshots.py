@@ -39,6 +39,10 @@ async def settle(pilot: Pilot) -> None:
     await asyncio.wait_for(app.workers.wait_for_complete(), 30)
     for widget in app.query(TextArea):
         widget.cursor_blink = False
+        # Textual 8.2.8 keys its line cache on the cursor only while it blinks: a line drawn
+        # in the blink's off phase would be reused, cursorless. Draw the lines anew.
+        widget._line_cache.clear()
+        widget.refresh()
     for widget in app.query(Input):
         widget.cursor_blink = False
     if app.server_info is not None:
