@@ -72,7 +72,7 @@ async def test_a_growing_text_never_lays_out_the_screen(demo_url: str) -> None:
         await wait_idle(app, pilot)
         layouts: list[str] = []
         started = False  # showing the panels at the start of a run lays out, once
-        for panel in app.grid.query(CandidatePanel):
+        for panel in app.main.grid.query(CandidatePanel):
             refresh = panel.refresh
 
             def spy(*regions, _refresh=refresh, _panel=panel, **kwargs):  # type: ignore[no-untyped-def]
@@ -81,14 +81,14 @@ async def test_a_growing_text_never_lays_out_the_screen(demo_url: str) -> None:
                 return _refresh(*regions, **kwargs)
 
             panel.refresh = spy  # type: ignore[method-assign]
-        prepare = app.grid.prepare
+        prepare = app.main.grid.prepare
 
         async def prepared(n: int) -> None:
             nonlocal started
             await prepare(n)
             started = True
 
-        app.grid.prepare = prepared  # type: ignore[method-assign]
+        app.main.grid.prepare = prepared  # type: ignore[method-assign]
         await pilot.press("ctrl+j")
         await wait_idle(app, pilot)
         assert all(p.max_scroll_y > 0 for p in panels(app)), "every text should overflow its panel"

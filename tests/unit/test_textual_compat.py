@@ -29,6 +29,17 @@ def test_every_private_name_of_the_widgets_section_exists() -> None:
     assert textual_compat.footer_key_disabled(key) is True
 
 
+def test_every_private_name_of_the_app_section_exists() -> None:
+    from textual.app import App
+
+    app = App()
+    instances = {App: app, textual_compat.Stylesheet: app.stylesheet}
+    for owner, name in textual_compat.APP_PRIVATE_NAMES:
+        assert hasattr(instances[owner], name), f"{owner.__qualname__}.{name} is gone"
+    assert textual_compat.app_is_exiting(app) is False and dict(textual_compat.app_keymap(app)) == {}
+    assert textual_compat.stylesheet_mentions(app, "no such rule anywhere") is False
+
+
 def test_size_updated_still_takes_a_layout_switch() -> None:
     import inspect
 

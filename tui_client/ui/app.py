@@ -31,7 +31,6 @@ from tui_client.ui.keys import known_binding_ids
 from tui_client.ui.main_screen import MainScreen
 from tui_client.ui.rendering.pacer import FramePacer
 from tui_client.ui.textual_compat import app_keymap
-from tui_client.ui.widgets.candidates.grid import CandidateGrid
 
 UI_DIR = Path(__file__).parent
 
@@ -86,11 +85,6 @@ class TuiClientApp(App[None]):
     def run_state(self) -> RunState | None:
         """The state of the current or last run (the live object the protocol mutates)."""
         return self.session.state
-
-    @property
-    def grid(self) -> CandidateGrid:
-        """The main view's candidate grid (for tests and tools: ``app.main.grid``)."""
-        return self.main.grid
 
     def get_default_screen(self) -> Screen:
         return self.main

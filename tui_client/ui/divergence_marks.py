@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tui_client.core.text.divergence import DivergenceTracker, DivergenceView
-from tui_client.ui.widgets.candidates.panel import (
+from tui_client.ui.widgets.candidates.panel_view import (
     CANCELLED,
     FAILED,
     FINISHED,

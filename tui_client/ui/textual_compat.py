@@ -6,17 +6,25 @@ when an upgrade removes or renames what this module reaches into.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from textual.app import App
+from textual.css.stylesheet import Stylesheet
+from textual.geometry import Size
+from textual.message_pump import MessagePump
+from textual.widget import Widget
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
 TEXTUAL_VERSION = "8.2.8"
 """The version every function below was written against (the pin in pyproject.toml)."""
 
 
 # -- the app and its screens ---------------------------------------------------------
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
-from textual.app import App
-from textual.message_pump import MessagePump
+APP_PRIVATE_NAMES: tuple[tuple[type, str], ...] = ((App, "_exit"), (App, "_keymap"), (Stylesheet, "source"))
+"""The private attributes the functions of this section use (checked by the tests)."""
 
 
 def call_after_refresh_scheduled(node: MessagePump, callback: Callable[..., object], *args: Any) -> bool:
@@ -44,13 +52,6 @@ def stylesheet_mentions(app: App[Any], text: str) -> bool:
 
 
 # -- widgets ---------------------------------------------------------------------------
-# Imports here, not at the top: this section is kept apart from the one above.
-from textual.app import App
-from textual.css.stylesheet import Stylesheet
-from textual.geometry import Size
-from textual.widget import Widget
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 WIDGET_PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
     (Widget, "_scroll_update"),

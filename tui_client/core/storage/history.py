@@ -24,8 +24,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
-import platformdirs
-
 from tui_client.core.protocol import (
     Api,
     Candidate,
@@ -38,10 +36,10 @@ from tui_client.core.protocol import (
     Status,
     Usage,
 )
+from tui_client.core.storage.paths import history_path
 
-__all__ = ["DATA_DIR_ENV", "HistoryError", "HistoryStore", "RunSummary", "StoredRun", "default_path"]
+__all__ = ["HistoryError", "HistoryStore", "RunSummary", "StoredRun", "default_path"]
 
-DATA_DIR_ENV = "TUI_CLIENT_DATA_DIR"
 PREVIEW_CHARS = 200
 
 # One tuple of statements per schema version; a database at version v runs MIGRATIONS[v:].
@@ -85,8 +83,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def default_path() -> Path:
     """Where the history lives: ``$TUI_CLIENT_DATA_DIR`` or the platform's data dir."""
-    base = os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("tui-client")
-    return Path(base) / "history.sqlite3"
+    return history_path()
 
 
 class HistoryError(Exception):

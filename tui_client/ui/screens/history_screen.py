@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
+from tui_client.core.defaults import HISTORY_LIST_PREVIEW_CHARS
 from tui_client.core.storage.history import (
     HistoryError,
     HistoryStore,
@@ -254,7 +255,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
             return
         run = self._runs[run_id]
         preview = one_line(run.prompt_preview)
-        preview = preview[:60] + ("…" if len(preview) > 60 else "")
+        preview = preview[:HISTORY_LIST_PREVIEW_CHARS] + ("…" if len(preview) > HISTORY_LIST_PREVIEW_CHARS else "")
         question = f"Delete run #{run_id} ({run.created:%Y-%m-%d %H:%M}, n={run.n})?\n{preview}\nThis cannot be undone."
 
         def answered(yes: bool | None) -> None:

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui_client.core.defaults import MAX_N
 from tui_client.ui.keys import bindings_for
 
 
@@ -59,7 +60,7 @@ class NSlider(Widget, can_focus=True):
         value: int = 4,
         *,
         minimum: int = 1,
-        maximum: int = 64,
+        maximum: int = MAX_N,
         step: int = 1,
         page: int = 8,
         name: str | None = None,
