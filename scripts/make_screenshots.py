@@ -5,8 +5,9 @@
 
 Writes ``demo-run-n4.svg`` (160x48), ``demo-run-n8-wide.svg`` (200x60, caught
 mid-stream), ``narrow-80x24.svg``, ``server-down.svg``, ``help.svg``,
-``divergence-n4.svg`` (d: shared prefix dimmed, unique words highlighted) and
-``history.svg`` (F2 after a few runs). Runs use a fixed seed, so the texts are the
+``divergence-n4.svg`` (d: shared prefix dimmed, unique words highlighted),
+``history.svg`` (F2 after a few runs) and ``beams-n4.svg`` (a real engine's streamed beam
+search on legacy /generate, replayed from ``tests/fixtures``, caught mid-search). Runs use a fixed seed, so the texts are the
 same each time; the history lives in a temporary directory (not yours).
 """
 
@@ -30,6 +31,9 @@ from textual.widgets import Input, TextArea  # noqa: E402
 from tui_client.core.protocol import ClientConfig, GenerationRequest, SamplingParams  # noqa: E402
 from tui_client.demo.server import DemoServer  # noqa: E402
 from tui_client.ui.app import TuiClientApp  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from replay_server import LEGACY, Recording, ReplayServer  # noqa: E402
 
 PROMPT = "Once upon a time"
 
@@ -101,6 +105,16 @@ async def open_history(app: TuiClientApp, pilot: Pilot) -> None:
     await asyncio.wait_for(app.workers.wait_for_complete(), 30)
 
 
+async def catch_beams_mid_search(app: TuiClientApp, pilot: Pilot) -> None:
+    await pilot.press("ctrl+j")
+    for _ in range(500):
+        await asyncio.sleep(0.02)
+        state = app.run_state
+        if state is not None and state.beam_step >= 30:
+            break
+    await asyncio.sleep(0.05)
+
+
 def request(n: int, max_tokens: int = 96, seed: int = 42, prompt: str = PROMPT) -> GenerationRequest:
     return GenerationRequest(prompt, SamplingParams(n=n, temperature=0.8, max_tokens=max_tokens, seed=seed))
 
@@ -123,6 +137,13 @@ async def main(out: Path) -> None:
                     out / "divergence-n4.svg", show_divergence)
         await shoot(TuiClientApp(config, request(4), demo_url_note=note), (120, 36), out / "history.svg", open_history)
     await shoot(TuiClientApp(ClientConfig(url=closed_url()), request(4)), (120, 36), out / "server-down.svg")
+    beams = Recording.load(LEGACY / "generate-beam-stream-n4-long.json")
+    body = beams.request["json"]
+    beam_request = GenerationRequest(body["prompt"], SamplingParams(n=4, temperature=0.0, max_tokens=body["max_tokens"],
+                                                                    beam_search=True))
+    with ReplayServer(beams, time_scale=1.0) as server:
+        await shoot(TuiClientApp(ClientConfig(url=server.url), beam_request, demo_url_note="replay of a real vLLM"),
+                    (160, 40), out / "beams-n4.svg", catch_beams_mid_search)
 
 
 if __name__ == "__main__":

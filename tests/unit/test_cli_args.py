@@ -54,7 +54,7 @@ def test_flag_errors_name_the_flag() -> None:
     assert flag_error(ClientError(ErrorKind.INVALID, "n must be at least 1, got 0", field="n")) == \
         "--n: n must be at least 1, got 0"
     assert flag_error(ClientError(ErrorKind.INVALID, "beam search cannot stream", field="beam_search")) == \
-        "--beam-search: vLLM does not stream beam search; add --no-stream"
+        "--beam-search: vLLM streams beam search only on legacy /generate (--api generate); add --no-stream"
     assert flag_error(ClientError(ErrorKind.INVALID, "no such thing")) == "no such thing"
 
 

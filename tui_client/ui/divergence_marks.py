@@ -10,13 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tui_client.core.text.divergence import DivergenceTracker, DivergenceView
-from tui_client.ui.widgets.candidates.panel_view import (
-    CANCELLED,
-    FAILED,
-    FINISHED,
-    MISSING,
-    CandidatePanel,
-)
+from tui_client.ui.widgets.candidates.panel import CandidatePanel
+from tui_client.ui.widgets.candidates.panel_view import CANCELLED, FAILED, FINISHED, MISSING
 
 ENDED_PANELS = (FINISHED, CANCELLED, FAILED, MISSING)
 """Panel states whose text cannot grow any more."""

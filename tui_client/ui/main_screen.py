@@ -22,6 +22,7 @@ from textual.timer import Timer
 from textual.widgets import TextArea
 
 from tui_client.core.protocol import (
+    Api,
     ClientError,
     ErrorKind,
     GenerationRequest,
@@ -187,6 +188,7 @@ class MainScreen(Screen[None]):
 
     def _connected(self, info: ServerInfo) -> None:
         self.app.server_info = info
+        self.sidebar.set_beams_stream(info.api is Api.GENERATE)
         self.server_bar.set_server(info)
         self.server_bar.set_connection("connected")
         self.banner.hide()

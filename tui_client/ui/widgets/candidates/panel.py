@@ -104,6 +104,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._reset_notice: str | None = None  # the notice, while reset() left the panel as it is
         self._marks = DivergenceMarks()  # offsets into the displayed text (see set_divergence)
         self.border_title = Content(f"Candidate {index}")
+        self._beam_title = False  # the title says "Beam i" (a beam search's rank i)
         self.apply_state_class()
         self._set_notice(WAITING_NOTICE)
 
@@ -196,6 +197,12 @@ class CandidatePanel(ScrollView, can_focus=True):
             key: tuple[object, ...] = (None, run.status, error)
         else:
             key = (cand.text, cand.status, cand.tokens, cand.finish_reason, cand.last_text_at, error)
+        beams = run.beams
+        if beams:  # a rank's label also says how the last step changed it, and whether the search goes on
+            key += (cand.change, cand.score, run.status.done) if cand is not None else ()
+        if beams is not self._beam_title:
+            self._beam_title = beams
+            self.border_title = Content(f"{'Beam' if beams else 'Candidate'} {self.index}")
         seen = self._shown_key
         if seen is not None and len(seen) == len(key) and all(a is b or a == b for a, b in zip(seen, key)):
             return self.catch_up(restyle) if on_screen else False
@@ -204,7 +211,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         if cand is None:
             self._apply_view(view_missing(run, error))
         else:
-            self._show_candidate(cand, error)
+            self._show_candidate(cand, error, run)
         if on_screen:
             self._sync_widget(restyle)
         else:
@@ -234,7 +241,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._update_size()
         self.refresh()
 
-    def _show_candidate(self, cand: Candidate, error: object) -> None:
+    def _show_candidate(self, cand: Candidate, error: object, run: RunState) -> None:
         text = cand.text
         if text and not self.raw_text and cand.status.done:
             # All the text at once (not streamed): read it from the top.
@@ -251,7 +258,8 @@ class CandidatePanel(ScrollView, can_focus=True):
             else:
                 self._wrapped.set_text(make_inert(text, tab_size=TAB_SIZE))
             self.raw_text = text
-        self._apply_view(view_candidate(cand, error, following=self._following))
+        beam_running = (not run.status.done) if run.beams else None
+        self._apply_view(view_candidate(cand, error, following=self._following, beam_running=beam_running))
 
     def _apply_view(self, view: PanelView) -> None:
         self.panel_state = view.state  # its CSS class follows in _sync_widget

@@ -62,9 +62,21 @@ def describe_candidate(cand: Candidate) -> str:
     return " · ".join(parts)
 
 
-def view_candidate(cand: Candidate, error: object, *, following: bool) -> PanelView:
+def describe_beam(cand: Candidate) -> str:
+    """What the last step of a beam search did to this rank (empty when it only grew)."""
+    parts = []
+    if cand.change == "replaced":
+        source = f"beam {cand.forked_from}" if cand.forked_from is not None else "a new beam"
+        parts.append(f"↺ replaced by {source}" + (f", forks at char {cand.fork_at:,}" if cand.fork_at else ""))
+    if cand.score is not None:
+        parts.append(f"score {cand.score:.3f}")
+    return " · ".join(parts)
+
+
+def view_candidate(cand: Candidate, error: object, *, following: bool, beam_running: bool | None = None) -> PanelView:
     """A candidate the server sent; ``error`` is the run's error (when it failed) and
-    ``following`` whether the panel sticks to the end of its text."""
+    ``following`` whether the panel sticks to the end of its text. ``beam_running``: a beam
+    search's rank (None: not a beam run), while the search goes on."""
     status, text = cand.status, cand.text
     if status is Status.WAITING:
         state, label, notice = WAITING, "waiting…", WAITING_NOTICE
@@ -79,6 +91,12 @@ def view_candidate(cand: Candidate, error: object, *, following: bool) -> PanelV
     else:
         state, label = FAILED, "error"
         notice = f"error: {error}" if error is not None else "error"
+    if beam_running is not None:
+        if beam_running and state == FINISHED:
+            label = "beam ended"  # listed unchanged: it reached its end, others go on
+        beam = describe_beam(cand)
+        if beam:
+            label += f" · {beam}"
     if state == STREAMING and not following:
         label += SCROLLED
     details = describe_candidate(cand)

@@ -31,7 +31,10 @@ def describe_run(state: RunState, *, stream: bool, origin: str | None = None, sh
         head = "■ cancelled (text so far kept)"
     else:
         head = "✗ failed"
-    parts = [head, f"{got}/{n} candidates" if got != n else f"{n} candidate{'s' if n != 1 else ''}"]
+    if state.beams:
+        parts = [head, f"beam search, width {n}", f"step {state.beam_step:,}"]
+    else:
+        parts = [head, f"{got}/{n} candidates" if got != n else f"{n} candidate{'s' if n != 1 else ''}"]
     if origin:
         parts.insert(0, origin)
     if shared is not None:

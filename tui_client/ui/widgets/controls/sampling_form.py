@@ -131,12 +131,15 @@ class SamplingForm(Vertical):
                 yield field_input
             yield Label(id=f"problem-{field.name}", classes="field-problem", markup=False)
         yield SwitchRow("beam search", self._initial.beam_search, switch_id="field-beam_search",
-                        tooltip="beam search of width n (vLLM does not stream it: turn streaming off)")
+                        tooltip="beam search of width n (streamed on legacy /generate; the OpenAI API does not stream it)")
         yield Label(id="problem-beam_search", classes="field-problem", markup=False)
         yield Label(id="problem-other", classes="field-problem", markup=False)
 
     def on_mount(self) -> None:
         self.show_problems({})
+
+    beams_stream = False
+    """The server streams beam search (legacy ``/generate``): beam search with streaming is fine."""
 
     def read(self, base: SamplingParams, *, n: int, stream: bool) -> tuple[SamplingParams, dict[str, str]]:
         """The parameters the fields describe (``base`` supplies the rest) and every problem."""
@@ -150,7 +153,7 @@ class SamplingForm(Vertical):
                 problems[field.name] = str(err)
                 changes[field.name] = getattr(base, field.name)
         params = replace(base, **changes)
-        for name, message in params.problems(stream=stream).items():
+        for name, message in params.problems(stream=stream, beams_stream=self.beams_stream).items():
             problems.setdefault(name, message)
         return params, problems
 

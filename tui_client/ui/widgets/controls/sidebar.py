@@ -83,6 +83,13 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         self.query_one(SamplingForm).set_params(request.params)
         self.validate()
 
+    def set_beams_stream(self, streams: bool) -> None:
+        """Whether the server streams beam search (legacy ``/generate``); the problems follow."""
+        form = self.query_one(SamplingForm)
+        if form.beams_stream != streams:
+            form.beams_stream = streams
+            self.validate()
+
     def validate(self) -> dict[str, str]:
         """Show every problem next to its field and the greedy hint; returns the problems."""
         request, problems = self.read_request()
