@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from expected import request_for
-from pilot import wait_idle
+from pilot import assert_panels_match_state, wait_idle
 from replay_server import LEGACY, OPENAI, Recording, ReplayServer
 from textual.widgets import Switch
 
@@ -39,6 +39,7 @@ async def test_streamed_beams_are_ranked_panels_ending_in_the_recorded_ranking()
                 labels.append([p.status_line for p in app.query_one(CandidateGrid).panels])
                 await pilot.pause(0.02)
             await wait_idle(app, pilot)
+            assert_panels_match_state(app)  # the rows drawn are the final texts', not a replaced beam's
             panels = app.query_one(CandidateGrid).panels
             titles = [str(p.border_title) for p in panels]
             texts = [p.raw_text for p in panels]
@@ -49,7 +50,7 @@ async def test_streamed_beams_are_ranked_panels_ending_in_the_recorded_ranking()
     assert texts == final_ranking(rec)
     assert "beam search, width 3" in summary and f"step {state.beam_step}" in summary
     seen = [label for frame in labels for label in frame]
-    assert any("replaced by beam" in label for label in seen)  # ranks were overtaken on the way
+    assert any("↺ from beam" in label for label in seen)  # ranks were overtaken on the way
     assert any(label.startswith("beam ended") for label in seen)  # " Paris." ended early
 
 

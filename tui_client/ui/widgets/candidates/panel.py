@@ -255,8 +255,9 @@ class CandidatePanel(ScrollView, can_focus=True):
                 else:
                     shown = self._wrapped.text + delta if self.raw_text else delta
                 self._wrapped.set_text(shown)
-            else:
+            else:  # a new text (a beam overtaken by another): rows cached by offset are someone else's
                 self._wrapped.set_text(make_inert(text, tab_size=TAB_SIZE))
+                self._rows.clear()
             self.raw_text = text
         beam_running = (not run.status.done) if run.beams else None
         self._apply_view(view_candidate(cand, error, following=self._following, beam_running=beam_running))
