@@ -118,6 +118,8 @@ class MainScreen(Screen[None]):
         """The prompt field (made by the controls column)."""
 
         session = self.app.session
+        if session.config.api is not None:  # else known once connected
+            self.sidebar.set_beams_stream(session.config.api is Api.GENERATE)
         self.set_narrow(self.app.size.width)
         self.prompt.focus()
         self.prompt.move_cursor(self.prompt.document.end)

@@ -138,8 +138,9 @@ class SamplingForm(Vertical):
     def on_mount(self) -> None:
         self.show_problems({})
 
-    beams_stream = False
-    """The server streams beam search (legacy ``/generate``): beam search with streaming is fine."""
+    beams_stream: bool | None = None
+    """The server streams beam search (legacy ``/generate``); None until its protocol is known
+    (then the run itself says so if it does not)."""
 
     def read(self, base: SamplingParams, *, n: int, stream: bool) -> tuple[SamplingParams, dict[str, str]]:
         """The parameters the fields describe (``base`` supplies the rest) and every problem."""
@@ -153,7 +154,7 @@ class SamplingForm(Vertical):
                 problems[field.name] = str(err)
                 changes[field.name] = getattr(base, field.name)
         params = replace(base, **changes)
-        for name, message in params.problems(stream=stream, beams_stream=self.beams_stream).items():
+        for name, message in params.problems(stream=stream, beams_stream=self.beams_stream is not False).items():
             problems.setdefault(name, message)
         return params, problems
 

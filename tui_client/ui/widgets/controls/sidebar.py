@@ -83,7 +83,7 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         self.query_one(SamplingForm).set_params(request.params)
         self.validate()
 
-    def set_beams_stream(self, streams: bool) -> None:
+    def set_beams_stream(self, streams: bool | None) -> None:
         """Whether the server streams beam search (legacy ``/generate``); the problems follow."""
         form = self.query_one(SamplingForm)
         if form.beams_stream != streams:
