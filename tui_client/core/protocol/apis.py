@@ -243,16 +243,17 @@ class GenerateAdapter(Adapter):
         live = [c for c in cands if not c.status.done]
         if len(entries) == len(live) and all(e.startswith(c.text) for e, c in zip(entries, live)):
             return dict(enumerate(live))  # the usual line: same candidates, same order
-        # Longest text first (an empty text would match anything); nearest position breaks ties.
+        # Longest text first (an empty text would match anything); then a candidate still open
+        # (over one that dropped out with the same text); then the nearest position.
         pairs = sorted(
-            (-len(c.text), abs(pos - k), pos, k)
+            (-len(c.text), c.status.done, abs(pos - k), pos, k)
             for pos, entry in enumerate(entries)
             for k, c in enumerate(cands)
             if c.text and entry.startswith(c.text)
         )
         matched: dict[int, Candidate] = {}
         taken: set[int] = set()
-        for _, _, pos, k in pairs:
+        for *_, pos, k in pairs:
             if pos not in matched and k not in taken:
                 matched[pos] = cands[k]
                 taken.add(k)

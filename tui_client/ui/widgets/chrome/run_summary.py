@@ -32,7 +32,7 @@ def describe_run(state: RunState, *, stream: bool, origin: str | None = None, sh
     else:
         head = "✗ failed"
     if state.beams:
-        parts = [head, f"beam search, width {n}", f"step {state.beam_step:,}"]
+        parts = [head, f"beam search, width {n}"] + ([f"step {state.beam_step:,}"] if state.beam_step else [])
     else:
         parts = [head, f"{got}/{n} candidates" if got != n else f"{n} candidate{'s' if n != 1 else ''}"]
     if origin:
