@@ -64,7 +64,7 @@ async def test_streamed_beams_end_in_the_recorded_ranking_with_exactly_n(name: s
 async def test_a_replaced_beam_says_where_it_came_from_and_an_ended_beam_is_done() -> None:
     rec = Recording.load(LEGACY / "generate-beam-stream-n3.json")
     rankings = recorded_rankings(rec)
-    with ReplayServer(rec, time_scale=0.2) as server:  # paced: most lines arrive on their own
+    with ReplayServer(rec, time_scale=0.5) as server:  # paced: most lines arrive on their own
         state, seen = await run_client(server.url, request_for(rec))
     # Line 1 -> 2 of the recording: " the" at rank 1 gave way to " Paris," (which continues rank 0's " Paris").
     assert rankings[0][1] == " the" and rankings[1][1] == " Paris,"

@@ -29,7 +29,7 @@ async def test_streamed_beams_are_ranked_panels_ending_in_the_recorded_ranking()
     rec = Recording.load(LEGACY / "generate-beam-stream-n3.json")
     request = request_for(rec)
     labels: list[list[str]] = []
-    with ReplayServer(rec, time_scale=0.3) as server:
+    with ReplayServer(rec, time_scale=1.0) as server:  # at the recorded pace: each step gets its frames
         app = TuiClientApp(ClientConfig(url=server.url), request)
         async with app.run_test(size=SIZE) as pilot:
             await asyncio.wait_for(app.workers.wait_for_complete(), 30)
