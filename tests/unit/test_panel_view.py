@@ -56,6 +56,7 @@ def test_describe_finish() -> None:
 def test_describe_candidate_size_speed_and_first_text() -> None:
     assert describe_candidate(candidate(Status.WAITING)) == ""
     assert describe_candidate(candidate(Status.STREAMING, "abc")) == "3 chars"
+    assert describe_candidate(candidate(Status.STREAMING, "a")) == "1 char"
     cand = candidate(Status.FINISHED, "x" * 10, tokens=1201, first_text_at=0.5, last_text_at=2.5)
     assert describe_candidate(cand) == "1,201 tok · 600 tok/s · first 0.50 s"
     slow = candidate(Status.FINISHED, "x" * 10, tokens=3, first_text_at=0.25, last_text_at=1.25)

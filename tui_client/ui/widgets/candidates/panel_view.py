@@ -52,7 +52,8 @@ def describe_candidate(cand: Candidate) -> str:
     if cand.tokens is not None:
         parts.append(f"{cand.tokens:,} tok")
     elif cand.text:
-        parts.append(f"{len(cand.text):,} chars")
+        size = len(cand.text)
+        parts.append(f"{size:,} char{'s' if size != 1 else ''}")
     speed = cand.speed()
     if speed is not None:
         rate, unit = speed
