@@ -275,7 +275,6 @@ class VLLMClient:
             runner = BeamRunner(self, state)
             search = await runner.prepare()
             if not isinstance(search, str):
-                state.started = time.monotonic()
                 async for event in runner.run(search):
                     yield event
                 return
