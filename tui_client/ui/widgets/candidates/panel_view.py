@@ -68,7 +68,8 @@ def describe_beam(cand: Candidate) -> str:
     parts = []
     if cand.change == "replaced":
         source = f"beam {cand.forked_from}" if cand.forked_from is not None else "a new beam"
-        parts.append(f"↺ from {source}" + (f" (fork at {cand.fork_at:,})" if cand.fork_at else ""))
+        parts.append(f"↺ from {source}" + (f" (fork at {cand.fork_at:,})" if cand.fork_at else "")
+                     + (", the old one pruned" if cand.pruned else ""))
     if cand.score is not None:
         parts.append(f"score {cand.score:.3f}")
     return " · ".join(parts)
