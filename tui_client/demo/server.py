@@ -7,7 +7,6 @@ text from :mod:`tui_client.demo.markov` paced at ``token_delay`` seconds a step.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import socket
@@ -19,91 +18,21 @@ from dataclasses import replace
 from typing import Any
 
 import fastapi
-import orjson
 import uvicorn
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from tui_client.core.defaults import DEMO_HOST, DEMO_PORT, DEMO_TOKEN_DELAY
-from tui_client.demo.markov import Delta, Generation, SamplingParams, tokenize
+from tui_client.demo.markov import Delta, Generation, tokenize
+from tui_client.demo.wire import MAX_MODEL_LEN, ApiError, json_body, paced, sampling_params, sse
 
 VERSION = "0.32.0+demo"
-MAX_MODEL_LEN = 2048
 FINGERPRINT = f"vllm-{VERSION}"
-
-
-class ApiError(Exception):
-    """An error answered with a JSON body: vLLM's error shape unless ``body`` is given."""
-
-    def __init__(
-        self, message: str, param: str | None = None, code: int = 400, kind: str = "BadRequestError", body: Any = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.body = body or {"error": {"message": message, "type": kind, "param": param, "code": code}}
-
-
-def _field(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
-    value = body.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
-        raise ApiError(f"{name} must be of type {kind.__name__}, got {value!r}.", name)
-    return kind(value)
-
-
-def sampling_params(body: dict[str, Any], default_max_tokens: int) -> SamplingParams:
-    """Read vLLM's sampling fields from a request body, with vLLM's checks and messages."""
-    stop = body.get("stop") or []
-    stop = [stop] if isinstance(stop, str) else stop
-    if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
-        raise ApiError("stop must be a string or a list of non-empty strings.", "stop")
-    p = SamplingParams(
-        n=_field(body, "n", int, 1),
-        max_tokens=_field(body, "max_tokens", int, default_max_tokens),
-        min_tokens=_field(body, "min_tokens", int, 0),
-        temperature=_field(body, "temperature", float, 1.0),
-        top_p=_field(body, "top_p", float, 1.0),
-        top_k=_field(body, "top_k", int, 0),
-        seed=_field(body, "seed", int, None),
-        stop=tuple(stop),
-    )
-    for bad, message in [
-        (p.n < 1, f"n must be at least 1, got {p.n}."),
-        (p.temperature < 0, f"temperature must be non-negative, got {p.temperature}."),
-        (not 0 < p.top_p <= 1, f"top_p must be in (0, 1], got {p.top_p}."),
-        (p.top_k < -1, f"top_k must be 0 (disable), or at least 1, got {p.top_k}."),
-        (p.max_tokens < 1, f"max_tokens must be at least 1, got {p.max_tokens}."),
-        (p.min_tokens < 0, f"min_tokens must be greater than or equal to 0, got {p.min_tokens}."),
-        (p.min_tokens > p.max_tokens, f"min_tokens must be less than or equal to max_tokens={p.max_tokens}, got {p.min_tokens}."),
-    ]:
-        if bad:
-            raise ApiError(message)
-    if p.max_tokens > MAX_MODEL_LEN:
-        raise ApiError(
-            f"max_tokens={p.max_tokens} cannot be greater than max_model_len={MAX_MODEL_LEN}. "
-            f"Please request fewer output tokens. (parameter=max_tokens, value={p.max_tokens})",
-            "max_tokens",
-        )
-    return replace(p, temperature=0.0, beam_search=True) if body.get("use_beam_search") else p
-
-
-async def _paced(gen: Generation, delay: float, request: Request | None = None) -> AsyncIterator[list[Delta]]:
-    """Step ``gen`` to the end, ``delay`` seconds a step; stop early if ``request`` is gone."""
-    while not gen.finished:
-        await asyncio.sleep(delay)
-        if request is not None and await request.is_disconnected():
-            return
-        yield gen.step()
 
 
 def _usage(gen: Generation, prompt_tokens: int) -> dict[str, int]:
     completion = sum(c.tokens for c in gen.candidates)
     return {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens + completion, "completion_tokens": completion}
-
-
-def _sse(obj: Any) -> bytes:
-    return b"data: " + orjson.dumps(obj) + b"\n\n"
 
 
 def _chat_prompt(messages: Any) -> str:
@@ -129,15 +58,6 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body, status_code=exc.code)
 
-    async def json_body(request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise ApiError("The request body must be a JSON object.")
-        return body
-
     @app.get("/health")
     async def health() -> Response:
         return Response()
@@ -162,11 +82,11 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
         if stream:
 
             async def lines() -> AsyncIterator[bytes]:
-                async for _ in _paced(gen, token_delay):
+                async for _ in paced(gen, token_delay):
                     yield (json.dumps({"text": texts()}) + "\n").encode()
 
             return StreamingResponse(lines())
-        async for _ in _paced(gen, token_delay, request):
+        async for _ in paced(gen, token_delay, request):
             pass
         if not gen.finished:
             return Response(status_code=499)
@@ -227,16 +147,16 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
                 if chat:
                     for i in range(params.n):
                         role = {"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
-                        yield _sse({**chunk_head, "choices": [role], "prompt_token_ids": None, "prompt_text": None})
-                async for deltas in _paced(gen, token_delay):
-                    yield b"".join(_sse(event(d)) for d in deltas)
+                        yield sse({**chunk_head, "choices": [role], "prompt_token_ids": None, "prompt_text": None})
+                async for deltas in paced(gen, token_delay):
+                    yield b"".join(sse(event(d)) for d in deltas)
                 if usage_wanted:
-                    yield _sse({**chunk_head, "choices": [], "usage": _usage(gen, prompt_tokens), "system_fingerprint": FINGERPRINT})
+                    yield sse({**chunk_head, "choices": [], "usage": _usage(gen, prompt_tokens), "system_fingerprint": FINGERPRINT})
                 yield b"data: [DONE]\n\n"
 
             return StreamingResponse(events(), media_type="text/event-stream")
 
-        async for _ in _paced(gen, token_delay, request):
+        async for _ in paced(gen, token_delay, request):
             pass
         if not gen.finished:
             return Response(status_code=499)
