@@ -29,7 +29,7 @@ def tokenize(text: str) -> list[str]:
     return pieces
 
 
-def _key(piece: str) -> str:
+def context_key(piece: str) -> str:
     """Context key: words ignore case and spacing; punctuation keeps its space (' "' opens, '"' closes)."""
     word = piece.lstrip(" ")
     return word.lower() if word[:1].isalnum() else piece
@@ -55,7 +55,7 @@ class MarkovModel:
 
     def __init__(self, text: str) -> None:
         pieces = [PARAGRAPH, *tokenize(text.strip()), PARAGRAPH]  # wraps around: no dead ends
-        keys = [_key(p) for p in pieces]
+        keys = [context_key(p) for p in pieces]
         tables: tuple[dict, dict, dict] = ({}, {}, {})
         for i in range(1, len(pieces)):
             nxt = pieces[i]
@@ -120,7 +120,7 @@ class Generation:
 
     def __init__(self, prompt: str, params: SamplingParams, model: MarkovModel | None = None) -> None:
         self.params, self.model = params, model or default_model()
-        keys = [PARAGRAPH, PARAGRAPH, *(_key(p) for p in tokenize(prompt))]
+        keys = [PARAGRAPH, PARAGRAPH, *(context_key(p) for p in tokenize(prompt))]
         greedy = params.temperature < _GREEDY_EPS
         seeds = [None if params.seed is None else params.seed + i for i in range(params.n)]
         self.candidates = [Candidate((keys[-2], keys[-1]), None if greedy else random.Random(s)) for s in seeds]
@@ -142,7 +142,7 @@ class Generation:
         else:
             piece = self._sample(dist, c.rng)
         c.tokens += 1
-        c.ctx = (c.ctx[1], _key(piece))
+        c.ctx = (c.ctx[1], context_key(piece))
         if p.stop_at_paragraph and piece == PARAGRAPH and c.tokens > p.min_tokens:
             c.finish_reason = "stop"
         else:

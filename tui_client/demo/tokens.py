@@ -41,3 +41,10 @@ class TokenModel(Protocol):
         in probability. Deterministic: the same ids give the same answer.
         """
         ...
+
+
+class RankedLogprobs(dict[int, float]):
+    """What ``next_logprobs`` may return to be fast: a dict already best first (ties: lowest id).
+
+    The server then takes the top k and the argmax from its head instead of scanning it all.
+    """
