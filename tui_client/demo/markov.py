@@ -18,7 +18,7 @@ from itertools import accumulate
 
 PARAGRAPH = "\n\n"
 _TOKEN = re.compile(r" ?[\w'’-]+| ?[^\w\s]")
-_GREEDY_EPS = 1e-5  # vLLM treats a temperature below this as greedy
+GREEDY_EPS = 1e-5  # vLLM treats a temperature below this as greedy
 
 
 def tokenize(text: str) -> list[str]:
@@ -77,6 +77,15 @@ def default_model() -> MarkovModel:
     return MarkovModel(files(__package__).joinpath("corpus.txt").read_text(encoding="utf-8"))
 
 
+def cut_at_stop(text: str, start: int, stops: tuple[str, ...]) -> tuple[str, str | None]:
+    """``text`` cut before the first stop string that reaches past ``start`` (where the new text begins), and that stop."""
+    for stop in stops:
+        at = text.find(stop, max(0, start - len(stop) + 1))
+        if at >= 0:
+            return text[:at], stop
+    return text, None
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """The subset of vLLM's sampling parameters the demo model honours."""
@@ -121,7 +130,7 @@ class Generation:
     def __init__(self, prompt: str, params: SamplingParams, model: MarkovModel | None = None) -> None:
         self.params, self.model = params, model or default_model()
         keys = [PARAGRAPH, PARAGRAPH, *(context_key(p) for p in tokenize(prompt))]
-        greedy = params.temperature < _GREEDY_EPS
+        greedy = params.temperature < GREEDY_EPS
         seeds = [None if params.seed is None else params.seed + i for i in range(params.n)]
         self.candidates = [Candidate((keys[-2], keys[-1]), None if greedy else random.Random(s)) for s in seeds]
         self._hold = max((len(s) for s in params.stop), default=1) - 1  # may be a stop's prefix
@@ -148,11 +157,8 @@ class Generation:
         else:
             start, c.full = len(c.full), c.full + piece
             if c.tokens >= p.min_tokens:
-                for stop in p.stop:
-                    at = c.full.find(stop, max(0, start - len(stop) + 1))
-                    if at >= 0:
-                        c.full, c.finish_reason, c.stop_reason = c.full[:at], "stop", stop
-                        break
+                c.full, c.stop_reason = cut_at_stop(c.full, start, p.stop)
+                c.finish_reason = "stop" if c.stop_reason else None
         if not c.finish_reason and c.tokens >= p.max_tokens:
             c.finish_reason = "length"
         released = c.full if c.finish_reason else c.full[: len(c.full) - self._hold]
