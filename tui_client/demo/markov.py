@@ -99,7 +99,6 @@ class SamplingParams:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     stop_at_paragraph: bool = False  # a paragraph break acts as end-of-sequence (chat)
-    beam_search: bool = False  # greedy, but candidate i opens with the i-th likeliest piece
 
 
 @dataclass(frozen=True)
@@ -145,11 +144,7 @@ class Generation:
 
     def _advance(self, index: int, c: Candidate) -> Delta:
         p = self.params
-        dist = self.model.successors(c.ctx)
-        if p.beam_search and c.tokens == 0:
-            piece = dist.pieces[index % len(dist.pieces)]
-        else:
-            piece = self._sample(dist, c.rng)
+        piece = self._sample(self.model.successors(c.ctx), c.rng)
         c.tokens += 1
         c.ctx = (c.ctx[1], context_key(piece))
         if p.stop_at_paragraph and piece == PARAGRAPH and c.tokens > p.min_tokens:

@@ -1,8 +1,10 @@
 """An embedded stand-in for vLLM: the same routes, bodies and errors, no GPU.
 
 Serves vLLM's legacy demo protocol (``/generate``) and the OpenAI-compatible API
-(``/v1/completions``, ``/v1/chat/completions``, ``/v1/models``) on one app, with
-text from :mod:`tui_client.demo.markov` paced at ``token_delay`` seconds a step.
+(``/v1/completions``, ``/v1/chat/completions``, ``/v1/models``, ``/tokenize``,
+``/detokenize``) on one app, paced at ``token_delay`` seconds a step. Plain requests
+get text from :mod:`tui_client.demo.markov`; requests at the token level (token-id
+prompts, logprobs, logit_bias, beam search...) go to :mod:`tui_client.demo.token_api`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 
 from tui_client.core.defaults import DEMO_HOST, DEMO_PORT, DEMO_TOKEN_DELAY
 from tui_client.demo.markov import Delta, Generation, tokenize
-from tui_client.demo.wire import MAX_MODEL_LEN, ApiError, json_body, paced, sampling_params, sse
+from tui_client.demo.token_api import TokenRoutes, is_token_level
+from tui_client.demo.tokens import TokenModel
+from tui_client.demo.wire import MAX_MODEL_LEN, ApiError, chat_messages, json_body, paced, sampling_params, sse
 
 VERSION = "0.32.0+demo"
 FINGERPRINT = f"vllm-{VERSION}"
@@ -37,14 +41,25 @@ def _usage(gen: Generation, prompt_tokens: int) -> dict[str, int]:
 
 def _chat_prompt(messages: Any) -> str:
     """The conversation as text, ending with a paragraph break so the answer starts afresh."""
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        raise ApiError("messages must be a list of objects.", "messages")
-    return "".join(f"{m.get('content') or ''}\n\n" for m in messages)
+    return "".join(f"{m.get('content') or ''}\n\n" for m in chat_messages(messages))
 
 
-def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None, model_name: str = "demo-markov") -> fastapi.FastAPI:
-    """The demo vLLM as an ASGI app (see the module docstring)."""
+def create_app(
+    *,
+    token_delay: float = DEMO_TOKEN_DELAY,
+    api_key: str | None = None,
+    model_name: str = "demo-markov",
+    token_model: TokenModel | None = None,
+) -> fastapi.FastAPI:
+    """The demo vLLM as an ASGI app (see the module docstring); ``token_model`` answers at the token level."""
     app = fastapi.FastAPI(title="tui-client demo vLLM", openapi_url=None, docs_url=None, redoc_url=None)
+    tokens = TokenRoutes(token_model, token_delay=token_delay, model_name=model_name, fingerprint=FINGERPRINT)
+
+    def check_model(body: dict[str, Any]) -> None:
+        if body.get("model") not in (None, model_name):
+            raise ApiError(
+                f"The model `{body['model']}` does not exist. Valid aliases: {model_name}.", "model", 404, "NotFoundError"
+            )
 
     async def check_key(request: Request) -> None:
         if api_key is not None and not secrets.compare_digest(
@@ -72,6 +87,8 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
         try:
             body = await json_body(request)
             prompt, stream = str(body.pop("prompt")), bool(body.pop("stream", False))
+            if body.get("use_beam_search"):
+                return await tokens.generate_beams(request, body, prompt, stream)
             gen = Generation(prompt, sampling_params(body, default_max_tokens=16))
         except (ApiError, KeyError):
             return PlainTextResponse("Internal Server Error", status_code=500)
@@ -98,13 +115,24 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
                 "root": model_name, "parent": None, "max_model_len": MAX_MODEL_LEN, "permission": []}  # fmt: skip
         return {"object": "list", "data": [card]}
 
+    @app.post("/tokenize")
+    async def tokenize_route(request: Request) -> dict[str, Any]:
+        body = await json_body(request)
+        check_model(body)
+        return tokens.tokenize(body)
+
+    @app.post("/detokenize")
+    async def detokenize_route(request: Request) -> dict[str, Any]:
+        body = await json_body(request)
+        check_model(body)
+        return tokens.detokenize(body)
+
     async def complete(request: Request, chat: bool) -> Response:
         """Both OpenAI-style routes: they differ only in prompt and choice shapes."""
         body = await json_body(request)
-        if body.get("model") not in (None, model_name):
-            raise ApiError(
-                f"The model `{body['model']}` does not exist. Valid aliases: {model_name}.", "model", 404, "NotFoundError"
-            )
+        check_model(body)
+        if is_token_level(body, chat):
+            return await tokens.complete(request, body, chat)
         if chat:
             prompt = _chat_prompt(body.get("messages"))
             prompt_tokens = len(tokenize(prompt)) + 4 * len(body["messages"])  # + template tokens
@@ -117,8 +145,6 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
             prompt_tokens = len(tokenize(prompt))
         params = sampling_params(body, default_max_tokens=max(1, MAX_MODEL_LEN - prompt_tokens) if chat else 16)
         stream = bool(body.get("stream"))
-        if stream and body.get("use_beam_search"):
-            raise ApiError("Streaming is not currently supported with beam search")
         gen = Generation(prompt, replace(params, stop_at_paragraph=chat))
         ident, created = f"{'chatcmpl' if chat else 'cmpl'}-{secrets.token_hex(8)}", int(time.time())
 
@@ -208,10 +234,18 @@ def _server(app: fastapi.FastAPI, **options: Any) -> _Server:
 class DemoServer:
     """The demo app in a background thread (uvicorn, loopback, ephemeral port by default)."""
 
-    def __init__(self, host: str = DEMO_HOST, port: int = 0, *, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = DEMO_HOST,
+        port: int = 0,
+        *,
+        token_delay: float = DEMO_TOKEN_DELAY,
+        api_key: str | None = None,
+        token_model: TokenModel | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self.url = ""
-        self._app = create_app(token_delay=token_delay, api_key=api_key)
+        self._app = create_app(token_delay=token_delay, api_key=api_key, token_model=token_model)
         self._running: tuple[_Server, threading.Thread] | None = None
 
     def start(self) -> str:

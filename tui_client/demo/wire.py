@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from fastapi import Request
 
-from tui_client.demo.markov import Delta, Generation, SamplingParams
+from tui_client.demo.markov import SamplingParams
 
 MAX_MODEL_LEN = 2048
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class ApiError(Exception):
@@ -26,7 +27,8 @@ class ApiError(Exception):
         self.body = body or {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
-def _field(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+def read_field(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+    """``body[name]`` checked to be of ``kind`` (vLLM's message if not); ``default`` if absent or null."""
     value = body.get(name)
     if value is None:
         return default
@@ -42,13 +44,13 @@ def sampling_params(body: dict[str, Any], default_max_tokens: int) -> SamplingPa
     if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
         raise ApiError("stop must be a string or a list of non-empty strings.", "stop")
     p = SamplingParams(
-        n=_field(body, "n", int, 1),
-        max_tokens=_field(body, "max_tokens", int, default_max_tokens),
-        min_tokens=_field(body, "min_tokens", int, 0),
-        temperature=_field(body, "temperature", float, 1.0),
-        top_p=_field(body, "top_p", float, 1.0),
-        top_k=_field(body, "top_k", int, 0),
-        seed=_field(body, "seed", int, None),
+        n=read_field(body, "n", int, 1),
+        max_tokens=read_field(body, "max_tokens", int, default_max_tokens),
+        min_tokens=read_field(body, "min_tokens", int, 0),
+        temperature=read_field(body, "temperature", float, 1.0),
+        top_p=read_field(body, "top_p", float, 1.0),
+        top_k=read_field(body, "top_k", int, 0),
+        seed=read_field(body, "seed", int, None),
         stop=tuple(stop),
     )
     for bad, message in [
@@ -68,10 +70,19 @@ def sampling_params(body: dict[str, Any], default_max_tokens: int) -> SamplingPa
             f"Please request fewer output tokens. (parameter=max_tokens, value={p.max_tokens})",
             "max_tokens",
         )
-    return replace(p, temperature=0.0, beam_search=True) if body.get("use_beam_search") else p
+    return p
 
 
-async def paced(gen: Generation, delay: float, request: Request | None = None) -> AsyncIterator[list[Delta]]:
+class Stepping(Protocol[T_co]):
+    """Something generated one step at a time (:class:`Generation`, :class:`TokenGeneration`, :class:`BeamSearches`)."""
+
+    @property
+    def finished(self) -> bool: ...
+
+    def step(self) -> T_co: ...
+
+
+async def paced(gen: Stepping[T], delay: float, request: Request | None = None) -> AsyncIterator[T]:
     """Step ``gen`` to the end, ``delay`` seconds a step; stop early if ``request`` is gone."""
     while not gen.finished:
         await asyncio.sleep(delay)
@@ -92,3 +103,10 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError("The request body must be a JSON object.")
     return body
+
+
+def chat_messages(messages: Any) -> list[dict[str, Any]]:
+    """A chat request's ``messages``, checked to be a list of objects."""
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise ApiError("messages must be a list of objects.", "messages")
+    return messages
