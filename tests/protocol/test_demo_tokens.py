@@ -134,6 +134,7 @@ def test_tokenize_detokenize_and_no_tokenizer_info(http: httpx.Client) -> None:
     back = http.post("/detokenize", json={"model": "demo-markov", "tokens": r["tokens"] + [eos]}).json()
     assert_shape(back, DETOKENIZE)
     assert back == {"prompt": "San Francisco is a<|im_end|>"}  # as recorded: special tokens stay in
+    assert http.post("/detokenize", json={"tokens": []}).json() == {"prompt": ""}
     info = http.get("/tokenizer_info")
     assert (info.status_code, info.json()) == (404, {"detail": "Not Found"})  # vLLM's default: find EOS by forcing
 
@@ -188,6 +189,12 @@ def test_forced_eos_ends_with_stop_and_no_text(http: httpx.Client) -> None:
     second = token_id(list(step["logprobs"]["top_logprobs"][0])[1])
     forced = http.post("/v1/completions", json=body | {"logit_bias": {str(second): 100}}).json()["choices"][0]
     assert (forced["finish_reason"], forced["token_ids"]) == ("length", [second])
+    # Even where the end of sequence is the likeliest token and the forced one is all but impossible.
+    ended = tokenize(http, "She said so.")
+    assert http.post("/v1/completions", json=body | {"prompt": [ended], "logit_bias": {}}).json()["choices"][0]["token_ids"] == [eos]
+    start = tokenize(http, "<|im_start|>")
+    forced = http.post("/v1/completions", json=body | {"prompt": [ended], "logit_bias": {str(start[0]): 100}}).json()["choices"][0]
+    assert (forced["finish_reason"], forced["token_ids"], forced["text"]) == ("length", start, "")
 
 
 def test_logprobs_list_the_sampled_token_first_then_the_top_k(http: httpx.Client) -> None:

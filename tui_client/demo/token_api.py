@@ -184,8 +184,9 @@ class TokenRoutes:
                                 "prompt_token_ids": prompt if token_ids is not None else None, "routed_experts": None})  # fmt: skip
         if streamed:  # vLLM's chat takes stream with beams: all of them in one burst at the end
             usage_wanted = bool((body.get("stream_options") or {}).get("include_usage"))
-            roles = [{"index": c["index"], "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None} for c in choices]
-            events = [sse({**head, "choices": [role], "prompt_token_ids": None, "prompt_text": None}) for role in roles]
+            role = {"delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
+            roles = [{**head, "choices": [{"index": c["index"], **role}], "prompt_token_ids": None, "prompt_text": None} for c in choices]
+            events = [sse(event) for event in roles]
             events += [sse({**head, "choices": [c], **({} if usage_wanted else {"system_fingerprint": self.fingerprint})}) for c in choices]
             if usage_wanted:
                 events.append(sse({**head, "choices": [], "usage": usage, "system_fingerprint": self.fingerprint}))
@@ -330,7 +331,7 @@ class _Answer:
 
 
 def _is_ids(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(i, int) and not isinstance(i, bool) for i in value)
+    return isinstance(value, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in value)
 
 
 def _is_int_text(key: str) -> bool:

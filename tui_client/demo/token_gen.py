@@ -18,7 +18,8 @@ from itertools import islice
 
 from tui_client.core.protocol.beam_search import BeamSearch
 from tui_client.demo.markov import GREEDY_EPS, SamplingParams, cut_at_stop
-from tui_client.demo.tokens import RankedLogprobs, TokenModel
+from tui_client.demo.tokens import UNLISTED_LOGPROB, RankedLogprobs, TokenModel
+
 
 @dataclass(frozen=True)
 class TokenParams:
@@ -48,13 +49,16 @@ def pick(
 ) -> int:
     """The next token: argmax (``rng`` None) or a draw of softmax((logprob + bias) / T), after top_k and top_p.
 
-    Ids the model leaves out are impossible (a bias does not bring them back); ``banned``
-    (the end of sequence under ``min_tokens``) is masked unless nothing else is left.
+    Ids the model leaves out count as :data:`UNLISTED_LOGPROB` (a bias of 100 still forces
+    them); ``banned`` (the end of sequence under ``min_tokens``) is masked unless nothing else is left.
     """
     if rng is None and not bias and isinstance(logprobs, RankedLogprobs):
         best = list(islice(logprobs, 2))
         return best[1] if best[0] == banned and len(best) > 1 else best[0]
-    scores = {t: lp + bias.get(t, 0.0) for t, lp in logprobs.items()} if bias else logprobs
+    scores: Mapping[int, float] = logprobs
+    if bias:
+        unlisted = {t: UNLISTED_LOGPROB + b for t, b in bias.items() if t not in logprobs}
+        scores = {t: lp + bias.get(t, 0.0) for t, lp in logprobs.items()} | unlisted
     if banned in scores and len(scores) > 1:
         scores = {t: v for t, v in scores.items() if t != banned}
     if rng is None:
@@ -75,7 +79,7 @@ def pick(
 
 def step_logprobs(logprobs: Mapping[int, float], token: int, k: int) -> dict[int, float]:
     """What vLLM returns for a step: the sampled token first, then the top k (not re-sorted)."""
-    return {token: logprobs[token], **dict(top(logprobs, k))}
+    return {token: logprobs.get(token, UNLISTED_LOGPROB), **dict(top(logprobs, k))}
 
 
 def _rng(sampling: SamplingParams, offset: int) -> random.Random | None:

@@ -43,6 +43,10 @@ class TokenModel(Protocol):
         ...
 
 
+UNLISTED_LOGPROB = -50.0
+"""The logprob of an id ``next_logprobs`` leaves out: negligible, yet a ``logit_bias`` can force it (as on vLLM)."""
+
+
 class RankedLogprobs(dict[int, float]):
     """What ``next_logprobs`` may return to be fast: a dict already best first (ties: lowest id).
 
