@@ -160,15 +160,39 @@ class TokenRoutes:
         length_penalty = read_field(body, "length_penalty", float, 1.0)
         run = BeamSearches(self.model, prompts, sampling.n, sampling.max_tokens, length_penalty=length_penalty,
                            temperature=sampling.temperature, ignore_eos=bool(body.get("ignore_eos")), seed=sampling.seed)  # fmt: skip
+        streamed = chat and bool(body.get("stream"))
+        kind = "chat.completion.chunk" if streamed else "chat.completion" if chat else "text_completion"
+        head = {"id": _ident(chat), "object": kind, "created": int(time.time()), "model": self.model_name}
+        if streamed:  # vLLM's chat takes stream with beams: the headers at once, all the beams in one burst at the end
+            usage_wanted = bool((body.get("stream_options") or {}).get("include_usage"))
+
+            async def burst() -> AsyncIterator[bytes]:
+                async for _ in paced(run, self.delay):
+                    pass
+                choices, usage = self._beam_choices(run, prompts, body, chat, streamed)
+                role = {"delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
+                for c in choices:
+                    yield sse({**head, "choices": [{"index": c["index"], **role}], "prompt_token_ids": None, "prompt_text": None})
+                for c in choices:
+                    yield sse({**head, "choices": [c], **({} if usage_wanted else {"system_fingerprint": self.fingerprint})})
+                if usage_wanted:
+                    yield sse({**head, "choices": [], "usage": usage, "system_fingerprint": self.fingerprint})
+                yield b"data: [DONE]\n\n"
+
+            return StreamingResponse(burst(), media_type="text/event-stream")
         async for _ in paced(run, self.delay, request):
             pass
         if not run.finished:
             return Response(status_code=499)
+        choices, usage = self._beam_choices(run, prompts, body, chat, streamed)
+        return JSONResponse({**head, "choices": choices, **self._tail(usage, chat)})
+
+    def _beam_choices(
+        self, run: BeamSearches, prompts: list[list[int]], body: dict[str, Any], chat: bool, streamed: bool
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The answer's choices (each prompt's best beams, best first) and its usage."""
         beams = [(prompt, beam) for prompt, search in zip(prompts, run.searches) for beam in search.ranking()]
         usage = _usage(sum(map(len, prompts)), sum(len(beam.tokens) for _, beam in beams))
-        streamed = chat and bool(body.get("stream"))
-        kind = "chat.completion.chunk" if streamed else "chat.completion" if chat else "text_completion"
-        head = {"id": _ident(chat), "object": kind, "created": int(time.time()), "model": self.model_name}
         choices = []
         for index, (prompt, beam) in enumerate(beams):
             end = {"finish_reason": beam.finish_reason or "length", "stop_reason": self.model.eos_token_id if beam.finish_reason else None}
@@ -182,17 +206,7 @@ class TokenRoutes:
             else:
                 choices.append({"index": index, "text": text, "logprobs": None, **end, "token_ids": token_ids, "prompt_logprobs": None,
                                 "prompt_token_ids": prompt if token_ids is not None else None, "routed_experts": None})  # fmt: skip
-        if streamed:  # vLLM's chat takes stream with beams: all of them in one burst at the end
-            usage_wanted = bool((body.get("stream_options") or {}).get("include_usage"))
-            role = {"delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
-            roles = [{**head, "choices": [{"index": c["index"], **role}], "prompt_token_ids": None, "prompt_text": None} for c in choices]
-            events = [sse(event) for event in roles]
-            events += [sse({**head, "choices": [c], **({} if usage_wanted else {"system_fingerprint": self.fingerprint})}) for c in choices]
-            if usage_wanted:
-                events.append(sse({**head, "choices": [], "usage": usage, "system_fingerprint": self.fingerprint}))
-            events.append(b"data: [DONE]\n\n")
-            return StreamingResponse(_burst(events), media_type="text/event-stream")
-        return JSONResponse({**head, "choices": choices, **self._tail(usage, chat)})
+        return choices, usage
 
     async def generate_beams(self, request: Request, body: dict[str, Any], prompt: str, stream: bool) -> Response:
         """Legacy ``/generate`` with ``use_beam_search``: lines of the top n beams, best first (vLLM 0.5).
@@ -358,8 +372,3 @@ def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
 
 def _ident(chat: bool) -> str:
     return f"{'chatcmpl' if chat else 'cmpl'}-{secrets.token_hex(8)}"
-
-
-async def _burst(events: list[bytes]) -> AsyncIterator[bytes]:
-    for event in events:
-        yield event
