@@ -42,7 +42,7 @@ class MarkovTokens:
 
     def __init__(self, chain: MarkovModel | None = None) -> None:
         self.chain = chain or default_model()
-        pieces = [*SPECIALS, NEWLINE, *ROLES, *self.chain.order0.pieces]
+        pieces = list(dict.fromkeys([*SPECIALS, NEWLINE, *ROLES, *self.chain.order0.pieces]))  # each text once
         known = set(pieces)
         pieces += [c for c in dict.fromkeys(string.printable[:95] + "".join(pieces)) if c not in known]
         self._text = pieces  # id -> text (byte tokens are past the end of this list)
