@@ -23,6 +23,7 @@ import fastapi
 import uvicorn
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from tui_client.core.defaults import DEMO_HOST, DEMO_PORT, DEMO_TOKEN_DELAY
 from tui_client.demo.markov import Delta, Generation, tokenize
@@ -72,6 +73,10 @@ def create_app(
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body, status_code=exc.code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_: Request, __: ClientDisconnect) -> Response:
+        return Response(status_code=499)  # the client left before its request was read: nobody to tell
 
     @app.get("/health")
     async def health() -> Response:
