@@ -26,7 +26,8 @@ The scenarios (worked out by hand in ``tests/unit/test_beam_reference.py``):
 - ``chat`` (W=2, 3 steps): the prompt goes through :meth:`ScriptedModel.chat_ids`
   (ChatML, 9 prompt tokens); both answers end with EOS.
 - ``wide`` (W=4, 3 steps, over ``prune_replace``'s table and the default): more beams than
-  the scripted contexts list, for integration runs only.
+  the scripted contexts list, for integration runs only; ``widest`` (W=10) is the most
+  vLLM allows (2 x 10 logprobs = its default ``max_logprobs``), filler tokens among the beams.
 """
 
 from __future__ import annotations
@@ -193,5 +194,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("tie_kept", "So", width=3, max_tokens=2),
         Scenario("chat", "Hi", width=2, max_tokens=3, chat=True),
         Scenario("wide", "The", width=4, max_tokens=3),
+        Scenario("widest", "The", width=10, max_tokens=3),
     )
 }
