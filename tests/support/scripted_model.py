@@ -4,9 +4,10 @@
 imports nothing from ``tui_client``). Its vocabulary is a handful of words plus ChatML's
 special tokens; ``<|im_end|>`` ends a sequence. The next-token logprobs come from
 :data:`TABLE`: the longest suffix of the context that is a key there wins, else
-:data:`DEFAULT`. Every token a context does not list (EOS aside) gets a negligible,
-distinct logprob ``-(32 + id)``, so the top k of any context is unique for any k <= 20
-and never has EOS unless scripted. All scripted logprobs are binary fractions, so
+:data:`DEFAULT`. Every word a context does not list gets a negligible, distinct logprob
+``-(32 + id)``, so the top k of any context is unique for any k <= 20; special tokens
+(EOS among them) appear only where scripted, so no beam holds one and no two beams
+decode to the same text. All scripted logprobs are binary fractions, so
 cumulative logprobs are exact; each context's probabilities sum to less than 1.
 
 The scenarios (worked out by hand in ``tests/unit/test_beam_reference.py``):
@@ -97,7 +98,7 @@ class ScriptedModel:
 
     def _row(self, row: Mapping[str, float]) -> dict[int, float]:
         listed = {self._ids[tok]: lp for tok, lp in row.items()}
-        fillers = {t: FILLER - t for t in range(len(VOCAB)) if t not in listed and t != self.eos_token_id}
+        fillers = {t: FILLER - t for t in range(len(VOCAB)) if t not in listed and t not in self.special_ids}
         return {**listed, **fillers}
 
     def _record(self, method: str, arg: Any) -> None:
@@ -126,7 +127,7 @@ class ScriptedModel:
         return self.tokens_of(self.chat_text(messages, add_generation_prompt=add_generation_prompt))
 
     def next_logprobs(self, ids: Sequence[int]) -> dict[int, float]:
-        """Every token's logprob after ``ids`` but EOS's where unscripted: the scripted ones first (best first)."""
+        """The logprob of every word (and of scripted special tokens) after ``ids``, the scripted ones first."""
         self._record("next_logprobs", tuple(ids))
         return dict(self._row_for(tuple(ids)))
 
