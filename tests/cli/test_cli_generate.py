@@ -70,7 +70,7 @@ def test_connection_refused_is_one_line() -> None:
 @pytest.mark.parametrize(("flags", "needle"), [
     (["--n", "0"], "--n: n must be at least 1"),
     (["--top-p", "1.5"], "--top-p:"),
-    (["--beam-search", "--stream", "--n", "2", "--api", "completions"], "--no-stream"),
+    (["--beam-search", "--stream", "--n", "11", "--api", "completions"], "--beam-search: live beam search of width 11"),
     (["--max-tokens", "0"], "--max-tokens:"),
     (["--url", "ftp://x"], "--url"),
 ])

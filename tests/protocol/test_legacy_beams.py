@@ -113,14 +113,29 @@ async def test_beams_not_streamed_are_the_final_ranking() -> None:
     assert [c["rank"] for c in doc["candidates"]] == [0, 1, 2]
 
 
-async def test_streamed_beams_are_refused_on_the_openai_api_before_a_generation_is_sent() -> None:
+async def test_a_live_beam_search_too_wide_for_vllm_is_refused_before_anything_is_sent() -> None:
     rec = Recording.load(OPENAI / "completions-stream-n4.json")
-    request = GenerationRequest("x", SamplingParams(n=2, beam_search=True), stream=True)
+    request = GenerationRequest("x", SamplingParams(n=11, beam_search=True), stream=True)
     with ReplayServer(rec) as server:
         async with VLLMClient(ClientConfig(url=server.url, api=Api.COMPLETIONS)) as client:
             events = [event async for event in client.generate(request)]
         posts = [r for r in server.received if r.method == "POST"]
     state = events[-1].state
     assert state.status is Status.FAILED and state.error is not None and state.error.field == "beam_search"
-    assert "/generate" in state.error.message and "\n" not in str(state.error)
+    assert "22 logprobs" in state.error.message and "\n" not in str(state.error)
     assert posts == []
+
+
+async def test_streamed_beams_without_tokenize_fall_back_to_vllms_own_beam_search() -> None:
+    """A server without /tokenize (a proxy, an older vLLM) still gets its beams, at the end."""
+    rec = Recording.load(OPENAI / "completions-beam-n3.json")
+    request = GenerationRequest(rec.request["json"]["prompt"], SamplingParams(n=3, beam_search=True, temperature=0, max_tokens=16))
+    with ReplayServer(rec) as server:
+        async with VLLMClient(ClientConfig(url=server.url, api=Api.COMPLETIONS)) as client:
+            events = [event async for event in client.generate(request)]
+        posts = [r.path for r in server.received if r.method == "POST"]
+    state = events[-1].state
+    expected = [c["text"] for c in json.loads(rec.body)["choices"]]
+    assert state.status is Status.FINISHED and [c.text for c in state.ordered()] == expected
+    assert any("no /tokenize" in note for note in state.notes)
+    assert posts == ["/tokenize", "/v1/completions"]

@@ -193,15 +193,17 @@ def test_validation_names_the_field() -> None:
         GenerationRequest("x", SamplingParams(n=2, top_p=1.5)).validate()
     assert info.value.kind is ErrorKind.INVALID and info.value.field == "top_p"
     problems = SamplingParams(n=0, max_tokens=0, temperature=-1, beam_search=True).problems(stream=True)
-    assert set(problems) == {"n", "max_tokens", "temperature", "beam_search"}
-    assert "stream" in problems["beam_search"]
+    assert set(problems) == {"n", "max_tokens", "temperature"}
+    wide = SamplingParams(n=11, beam_search=True)
+    assert "22 logprobs" in wide.problems(stream=True, client_beams=True)["beam_search"]
+    assert wide.problems(stream=True) == {} and wide.problems(client_beams=True) == {}  # /generate; vLLM's own
 
 
-async def test_beam_search_with_stream_is_refused_before_sending() -> None:
+async def test_a_too_wide_live_beam_search_is_refused_before_sending() -> None:
     with CannedServer(status(200, b"{}")) as server:
-        state = await run(server.url, GenerationRequest("x", SamplingParams(n=2, beam_search=True), stream=True))
+        state = await run(server.url, GenerationRequest("x", SamplingParams(n=12, beam_search=True), stream=True), api=Api.COMPLETIONS, model="m")
         posted = [r for r in server.received if r.method == "POST"]
-    assert_one_line(state.error, ErrorKind.INVALID, "beam search")
+    assert_one_line(state.error, ErrorKind.INVALID, "logprobs")
     assert posted == []
 
 

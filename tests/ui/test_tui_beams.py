@@ -29,6 +29,7 @@ async def test_streamed_beams_are_ranked_panels_ending_in_the_recorded_ranking()
     rec = Recording.load(LEGACY / "generate-beam-stream-n3.json")
     request = request_for(rec)
     labels: list[list[str]] = []
+    forks: set[int] = set()  # ranks seen with their new text highlighted
     with ReplayServer(rec, time_scale=1.0) as server:  # at the recorded pace: each step gets its frames
         app = TuiClientApp(ClientConfig(url=server.url), request)
         async with app.run_test(size=SIZE) as pilot:
@@ -37,6 +38,7 @@ async def test_streamed_beams_are_ranked_panels_ending_in_the_recorded_ranking()
             await pilot.press("ctrl+j")
             while app.run_state is None or not app.run_state.status.done:
                 labels.append([p.status_line for p in app.query_one(CandidateGrid).panels])
+                forks |= {p.index for p in app.query_one(CandidateGrid).panels if p.fork_highlight is not None}
                 await pilot.pause(0.02)
             await wait_idle(app, pilot)
             assert_panels_match_state(app)  # the rows drawn are the final texts', not a replaced beam's
@@ -52,9 +54,10 @@ async def test_streamed_beams_are_ranked_panels_ending_in_the_recorded_ranking()
     seen = [label for frame in labels for label in frame]
     assert any("↺ from beam" in label for label in seen)  # ranks were overtaken on the way
     assert any(label.startswith("beam ended") for label in seen)  # " Paris." ended early
+    assert forks  # an overtaken rank showed where its new text departs
 
 
-async def test_beam_search_with_streaming_is_flagged_on_an_openai_server() -> None:
+async def test_a_live_beam_search_too_wide_for_vllm_is_flagged_on_an_openai_server() -> None:
     rec = Recording.load(OPENAI / "completions-stream-n4.json")
     with ReplayServer(rec) as server:
         app = TuiClientApp(ClientConfig(url=server.url), request_for(rec))
@@ -63,4 +66,7 @@ async def test_beam_search_with_streaming_is_flagged_on_an_openai_server() -> No
             app.query_one("#field-beam_search", Switch).value = True
             await pilot.pause()
             problem = app.query_one("#problem-beam_search")
-            assert problem.display and "/generate" in str(problem.render())
+            assert not problem.display  # width 4: the client runs it, step by step
+            app.query_one("#n").value = 12
+            await pilot.pause()
+            assert problem.display and "24 logprobs" in str(problem.render())

@@ -53,8 +53,8 @@ def test_stop_strings_from_the_flags_replace_the_configured_ones() -> None:
 def test_flag_errors_name_the_flag() -> None:
     assert flag_error(ClientError(ErrorKind.INVALID, "n must be at least 1, got 0", field="n")) == \
         "--n: n must be at least 1, got 0"
-    assert flag_error(ClientError(ErrorKind.INVALID, "beam search cannot stream", field="beam_search")) == \
-        "--beam-search: vLLM streams beam search only on legacy /generate (--api generate); add --no-stream"
+    assert flag_error(ClientError(ErrorKind.INVALID, "width too large", field="beam_search")) == \
+        "--beam-search: width too large"
     assert flag_error(ClientError(ErrorKind.INVALID, "no such thing")) == "no such thing"
 
 

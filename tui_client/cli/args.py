@@ -118,7 +118,7 @@ def _add_request_flags(p: argparse.ArgumentParser, defaults: Mapping[str, object
     g.add_argument("--presence-penalty", type=float, help="between -2 and 2")
     g.add_argument("--frequency-penalty", type=float, help="between -2 and 2")
     g.add_argument("--beam-search", action="store_true",
-                   help="beam search with width n (with --stream on legacy /generate only)")
+                   help="beam search with width n; with --stream the beams are shown at every step")
     g.add_argument("--length-penalty", type=float, help="beam search: score = cumulative logprob / length ** this")
 
 
@@ -240,8 +240,6 @@ def request_from_args(
 def flag_error(err: ClientError) -> str:
     """A request or URL problem as the flag that causes it: ``--n: n must be at least 1, got 0``."""
     flag = FLAG_OF_FIELD.get(err.field or "")
-    if err.field == "beam_search" and "stream" in err.message:
-        return "--beam-search: vLLM streams beam search only on legacy /generate (--api generate); add --no-stream"
     return f"{flag}: {err.message}" if flag else err.message
 
 

@@ -49,10 +49,10 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
     """Check the request, connect (or start the demo server), then run headless or the TUI."""
     defaults = GENERATE_DEFAULTS if command == "generate" else TUI_DEFAULTS
     request = request_from_args(args, defaults, settings.sampling)
-    # Whether beams stream depends on the protocol: refused here when it is known not to be
-    # /generate, else by the client once it knows.
+    # A live beam search's width limit depends on the protocol: checked here when it is known,
+    # else by the client once it knows.
     api = args.api or settings.api.value
-    problems = request.params.problems(stream=request.stream, beams_stream=api in ("generate", "auto"))
+    problems = request.params.problems(stream=request.stream, client_beams=api in ("completions", "chat"))
     if args.insecure and args.ca_bundle:
         parser.error("--insecure and --ca-bundle contradict each other")
     if problems and (command == "generate" or args.run):

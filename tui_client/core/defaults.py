@@ -31,6 +31,9 @@ DEFAULT_MAX_TOTAL_CHARS = 256 * 1024 * 1024
 MAX_N = 64
 """The n slider's range (1 to this); the CLI allows more (vLLM has no fixed cap)."""
 
+VLLM_MAX_LOGPROBS = 20
+"""vLLM's default ``--max-logprobs``: a live beam search of width n asks for 2n a step."""
+
 SEED_PROMPT = "San Francisco is a"
 """vLLM's example client's default prompt (``generate`` without ``--prompt``)."""
 

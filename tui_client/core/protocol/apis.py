@@ -13,7 +13,7 @@ import orjson
 from tui_client.core.protocol.errors import ClientError, ErrorKind
 from tui_client.core.protocol.framing import RecordSplitter, SSEDecoder
 from tui_client.core.protocol.params import GenerationRequest
-from tui_client.core.protocol.state import Api, Candidate, RunState, Status, Usage
+from tui_client.core.protocol.state import Api, Candidate, RankedBeam, RunState, Status, Usage
 
 
 def loads(raw: bytes) -> Any:
@@ -160,43 +160,16 @@ class GenerateAdapter(Adapter):
         return self._apply_sampled(texts)
 
     def _apply_ranking(self, texts: list[str]) -> set[int]:
-        """Beam search: each line is the current top n, best first; candidate i is rank i.
+        """Beam search: each line is the current top n, best first (old vLLM's ``/generate``).
 
-        A rank's text is replaced when another beam takes its place; the change says how
-        (extended, or replaced: from which rank of the line before, and where it forks).
         A beam listed unchanged from the line before has ended (EOS: vLLM says nothing more).
         """
-        state, now, prompt, n = self.state, self.state.now(), self._prompt, self.state.request.params.n
+        state, prompt, n = self.state, self._prompt, self.state.request.params.n
         if len(texts) > n:
             self.extra_beams = max(self.extra_beams, len(texts))
         ranked = [full[len(prompt) :] if full.startswith(prompt) else full for full in texts[:n]]
-        before = [c.text for c in state.ordered()] if state.beam_step else []
-        state.beam_step += 1
-        changed: set[int] = set()
-        for rank, text in enumerate(ranked):
-            cand = state.candidate(rank)
-            old = cand.text
-            if text == old:
-                change = None
-            elif text.startswith(old):
-                change, cand.forked_from, cand.fork_at = "extended", None, None
-            else:
-                change = "replaced"
-                parent = max((k for k, t in enumerate(before) if text.startswith(t)), key=lambda k: len(before[k]), default=None)
-                cand.forked_from, cand.fork_at = parent, _common_prefix(old, text)
-            if change is not None or cand.change is not None:
-                changed.add(rank)
-            cand.change = change
-            if change is not None:
-                state.set_text(cand, text, now)
-            ended = bool(before) and text in before
-            status = Status.FINISHED if ended else Status.STREAMING
-            if cand.status is not status:
-                cand.status = status
-                changed.add(rank)
-        if changed:
-            state.version += 1
-        return changed
+        before = {c.text for c in state.candidates.values()} if state.beam_step else set()
+        return state.apply_ranking([RankedBeam(text, finished=text in before) for text in ranked])
 
     def _apply_sampled(self, texts: list[str]) -> set[int]:
         """Match each entry to the candidate whose text it extends, wherever it stands.
@@ -456,14 +429,6 @@ def error_message(obj: Any) -> str:
         if isinstance(obj.get("message"), str):
             return obj["message"]
     return str(obj)[:200]
-
-
-def _common_prefix(a: str, b: str) -> int:
-    """How many leading characters ``a`` and ``b`` share."""
-    i, limit = 0, min(len(a), len(b))
-    while i < limit and a[i] == b[i]:
-        i += 1
-    return i
 
 
 def _list(items: list[int]) -> str:

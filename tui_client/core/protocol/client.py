@@ -19,7 +19,7 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -34,6 +34,7 @@ from tui_client.core.defaults import (
     DEFAULT_URL,
 )
 from tui_client.core.protocol.apis import ADAPTERS, Adapter, error_message, loads
+from tui_client.core.protocol.beam_runner import BeamRunner, find_eos
 from tui_client.core.protocol.errors import ClientError, ErrorKind
 from tui_client.core.protocol.params import GenerationRequest
 from tui_client.core.protocol.state import (
@@ -127,6 +128,7 @@ class VLLMClient:
         self.base_url, implied = normalize_url(config.url)
         self._api = config.api or implied
         self._server: ServerInfo | None = None
+        self._eos: dict[str | None, int | None] = {}  # model -> its end-of-sequence id, once learnt
         headers = {"User-Agent": f"tui-client/{__version__}"}
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
@@ -215,18 +217,72 @@ class VLLMClient:
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, path) from None
 
+    async def post_json(
+        self, path: str, body: object, *, method: str = "POST", optional: bool = False, state: RunState | None = None
+    ) -> Any:
+        """One JSON request and its parsed answer; ``optional``: None for a 4xx answer.
+
+        Raises :class:`ClientError` for a failed request, an error status or a non-JSON body.
+        """
+        try:
+            resp = await self._http.request(method, path, json=body) if body is not None else await self._http.request(method, path)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, path) from None
+        if state is not None:
+            state.bytes_received += len(resp.content)
+        if optional and 400 <= resp.status_code < 500:
+            return None
+        if resp.status_code >= 400:
+            raise self._http_error(resp, resp.content)
+        try:
+            return loads(resp.content)
+        except Exception:
+            raise self._not_json(resp, resp.content) from None
+
+    async def eos_token_id(self, model: str | None, prompt_ids: list[int], template_strs: list[str]) -> int | None:
+        """The model's end-of-sequence id (learnt once per model): see :func:`.beam_runner.find_eos`."""
+        if model not in self._eos:
+            self._eos[model] = await find_eos(self, model, prompt_ids, template_strs)
+        return self._eos[model]
+
     async def generate(self, request: GenerationRequest) -> AsyncIterator[RunEvent]:
         """Run one generation; yield events; the last one is :class:`RunEnded`."""
         state = RunState(request, self.describe())
-        adapter: Adapter | None = None
         error: ClientError | None = None
+        status = Status.FINISHED
         try:
-            request.validate(beams_stream=True)  # whether beams stream depends on the protocol: below
+            request.validate()
             state.server = await self.connect()
-            request.validate(beams_stream=state.server.api is Api.GENERATE)
-            state.started = time.monotonic()  # time the request, not the detection
-            adapter = ADAPTERS[state.server.api](state, max_line_bytes=self.config.max_line_bytes)
-            body = adapter.body(request, state.server.model)
+            request.validate(client_beams=state.server.api is not Api.GENERATE)
+            async for event in self._events(request, state):
+                yield event
+        except ClientError as exc:
+            if exc.url is None:
+                exc.url = self.base_url
+            error, status = exc, Status.FAILED
+        except httpx.HTTPError as exc:
+            error, status = self._transport_error(exc, state.server.url), Status.FAILED
+        except (asyncio.CancelledError, GeneratorExit):
+            state.finish(Status.CANCELLED)
+            raise
+        state.finish(status, error)
+        yield RunEnded(state)
+
+    async def _events(self, request: GenerationRequest, state: RunState) -> AsyncIterator[RunEvent]:
+        """The run's events up to its end; a live beam search where vLLM does not stream beams."""
+        state.started = time.monotonic()  # time the request, not the detection
+        if request.params.beam_search and request.stream and state.server.api is not Api.GENERATE:
+            runner = BeamRunner(self, state)
+            search = await runner.prepare()
+            if not isinstance(search, str):
+                async for event in runner.run(search):
+                    yield event
+                return
+            state.notes.append(f"{search}, which a live beam search needs: this is vLLM's own, shown when it ends")
+            request = replace(request, stream=False)
+        adapter = ADAPTERS[state.server.api](state, max_line_bytes=self.config.max_line_bytes)
+        body = adapter.body(request, state.server.model)
+        try:
             async with self._http.stream("POST", adapter.path, json=body) as resp:
                 yield RunStarted(state)
                 if resp.status_code >= 400:
@@ -243,19 +299,8 @@ class VLLMClient:
                         raise self._not_json(resp, raw) from None
                     adapter.apply_complete(data)
                     self._check_size(state)
-        except ClientError as exc:
-            if exc.url is None:
-                exc.url = self.base_url
-            error = exc
-        except httpx.HTTPError as exc:
-            error = self._transport_error(exc, state.server.url)
-        except (asyncio.CancelledError, GeneratorExit):
-            state.notes.extend(adapter.notes() if adapter else ())
-            state.finish(Status.CANCELLED)
-            raise
-        state.notes.extend(adapter.notes() if adapter else ())
-        state.finish(Status.FAILED if error else Status.FINISHED, error)
-        yield RunEnded(state)
+        finally:
+            state.notes.extend(adapter.notes())
 
     async def _consume_stream(self, resp: httpx.Response, adapter: Adapter, state: RunState) -> AsyncIterator[RunEvent]:
         received = 0

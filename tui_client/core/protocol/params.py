@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from tui_client.core.defaults import VLLM_MAX_LOGPROBS
 from tui_client.core.protocol.errors import ClientError, ErrorKind
 
 
@@ -30,10 +31,11 @@ class SamplingParams:
     beam_search: bool = False
     length_penalty: float | None = None  # beam search: the score is cumulative logprob / length ** this
 
-    def problems(self, *, stream: bool = False, beams_stream: bool = False) -> dict[str, str]:
+    def problems(self, *, stream: bool = False, client_beams: bool = False) -> dict[str, str]:
         """Every invalid field mapped to a one-line reason (empty when all is well).
 
-        ``beams_stream``: the protocol streams beam search (legacy ``/generate``).
+        ``client_beams``: a streamed beam search is run by the client, step by step
+        (``vllm serve``: 2n logprobs a step, within the server's limit).
         """
         out: dict[str, str] = {}
         if not isinstance(self.n, int) or self.n < 1:
@@ -56,8 +58,11 @@ class SamplingParams:
             out["stop"] = "stop strings must not be empty"
         if self.length_penalty is not None and not _finite(self.length_penalty):
             out["length_penalty"] = f"length_penalty must be a number, got {self.length_penalty}"
-        if self.beam_search and stream and not beams_stream:
-            out["beam_search"] = "vLLM streams beam search only on the legacy /generate API: turn streaming off"
+        if self.beam_search and stream and client_beams and 2 * self.n > VLLM_MAX_LOGPROBS:
+            out["beam_search"] = (
+                f"live beam search of width {self.n} asks for {2 * self.n} logprobs a step, over vLLM's limit of "
+                f"{VLLM_MAX_LOGPROBS} (--max-logprobs): use n of {VLLM_MAX_LOGPROBS // 2} or less"
+            )
         if self.beam_search and self.n < 2 and "n" not in out:
             out["beam_search"] = "beam search needs n of at least 2 (the beam width)"
         return out
@@ -91,9 +96,9 @@ class GenerationRequest:
     params: SamplingParams = field(default_factory=SamplingParams)
     stream: bool = True
 
-    def validate(self, *, beams_stream: bool = False) -> None:
+    def validate(self, *, client_beams: bool = False) -> None:
         """Raise :class:`ClientError` (kind INVALID) naming the first bad field."""
-        problems = self.params.problems(stream=self.stream, beams_stream=beams_stream)
+        problems = self.params.problems(stream=self.stream, client_beams=client_beams)
         if problems:
             name, reason = next(iter(problems.items()))
             raise ClientError(ErrorKind.INVALID, reason, field=name)

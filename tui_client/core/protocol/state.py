@@ -134,6 +134,20 @@ class Candidate:
         return doc
 
 
+@dataclass(frozen=True)
+class RankedBeam:
+    """One place of a beam ranking, as a protocol reports it (best first)."""
+
+    text: str
+    finished: bool = False
+    finish_reason: str | None = None
+    stop_reason: str | int | None = None
+    parent: int | None = None  # the rank, one step before, this beam continues; None: find it by text
+    cumulative_logprob: float | None = None
+    score: float | None = None
+    tokens: int | None = None
+
+
 @dataclass
 class RunState:
     """Everything known about one run; mutated in place by the protocol layer."""
@@ -193,6 +207,44 @@ class RunState:
             cand.status = Status.STREAMING
         if self.status is Status.WAITING:
             self.status = Status.STREAMING
+
+    def apply_ranking(self, ranking: list[RankedBeam]) -> set[int]:
+        """A beam search's latest ranking: candidate i becomes rank i; return the changed ranks.
+
+        A rank's text is replaced when another beam takes its place; the change says how
+        (extended, or replaced: from which rank of the step before, and where it forks).
+        """
+        now = self.now()
+        before = [c.text for c in self.ordered()] if self.beam_step else []
+        self.beam_step += 1
+        changed: set[int] = set()
+        for rank, beam in enumerate(ranking):
+            cand = self.candidate(rank)
+            old, text = cand.text, beam.text
+            if text == old:
+                change, cand.forked_from, cand.fork_at = None, None, None
+            elif text.startswith(old):
+                change, cand.forked_from, cand.fork_at = "extended", None, None
+            else:
+                change = "replaced"
+                parent = beam.parent
+                if parent is None:
+                    parent = max((k for k, t in enumerate(before) if text.startswith(t)), key=lambda k: len(before[k]), default=None)
+                cand.forked_from, cand.fork_at = parent, _common_prefix(old, text)
+            if change is not None or cand.change is not None:
+                changed.add(rank)
+            cand.change = change
+            if change is not None:
+                self.set_text(cand, text, now)
+            status = Status.FINISHED if beam.finished else Status.STREAMING
+            facts = (beam.finish_reason, beam.stop_reason, beam.cumulative_logprob, beam.score, beam.tokens)
+            if cand.status is not status or facts != (cand.finish_reason, cand.stop_reason, cand.cumulative_logprob, cand.score, cand.tokens):
+                cand.status = status
+                cand.finish_reason, cand.stop_reason, cand.cumulative_logprob, cand.score, cand.tokens = facts
+                changed.add(rank)
+        if changed:
+            self.version += 1
+        return changed
 
     def finish(self, status: Status, error: ClientError | None = None) -> None:
         """End the run: every candidate still open ends with the run's status."""
@@ -263,6 +315,14 @@ class CandidatesChanged(RunEvent):
 @dataclass(frozen=True)
 class RunEnded(RunEvent):
     """The last event: ``state.status`` is finished, cancelled or failed (``state.error``)."""
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` share."""
+    i, limit = 0, min(len(a), len(b))
+    while i < limit and a[i] == b[i]:
+        i += 1
+    return i
 
 
 def _round(value: float | None) -> float | None:

@@ -37,3 +37,7 @@ RESERVE_DELAY = 0.3
 
 CLOCK_INTERVAL = 0.25
 """How often elapsed times move while a run is active (seconds)."""
+
+FORK_FLASH = 1.5
+"""A beam search: how long a rank taken over by another beam highlights its text from the
+fork on (seconds; a later replacement starts it again)."""

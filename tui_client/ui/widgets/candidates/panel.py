@@ -24,11 +24,13 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from tui_client.core.protocol import Candidate, RunState, Status
 from tui_client.core.text.inert_text import make_inert
 from tui_client.core.text.wrapping import WrappedLines
 from tui_client.ui.keys import bindings_for
+from tui_client.ui.rendering.tuning import FORK_FLASH
 from tui_client.ui.textual_compat import is_disabled, set_virtual_size_quietly
 from tui_client.ui.widgets.candidates.marks import DivergenceMarks
 from tui_client.ui.widgets.candidates.panel_view import (
@@ -105,6 +107,8 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._marks = DivergenceMarks()  # offsets into the displayed text (see set_divergence)
         self.border_title = Content(f"Candidate {index}")
         self._beam_title = False  # the title says "Beam i" (a beam search's rank i)
+        self._fork: int | None = None  # a replaced beam: its new text, highlighted from here for a moment
+        self._fork_timer: Timer | None = None
         self.apply_state_class()
         self._set_notice(WAITING_NOTICE)
 
@@ -170,6 +174,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         if self._reset_notice == notice and self.scroll_offset.y == 0:
             return
         self.raw_text = ""
+        self._end_fork()
         self._marks.clear_offsets()
         self._wrapped.set_text("")
         self._shown_key = None
@@ -258,9 +263,31 @@ class CandidatePanel(ScrollView, can_focus=True):
             else:  # a new text (a beam overtaken by another): rows cached by offset are someone else's
                 self._wrapped.set_text(make_inert(text, tab_size=TAB_SIZE))
                 self._rows.clear()
+                if cand.change == "replaced" and cand.fork_at is not None:
+                    self._flash_fork(len(make_inert(text[: cand.fork_at], tab_size=TAB_SIZE)))
             self.raw_text = text
         beam_running = (not run.status.done) if run.beams else None
         self._apply_view(view_candidate(cand, error, following=self._following, beam_running=beam_running))
+
+    @property
+    def fork_highlight(self) -> int | None:
+        """Where the highlighted new text of a just-replaced beam starts (None: no highlight)."""
+        return self._fork
+
+    def _flash_fork(self, offset: int) -> None:
+        """Highlight the displayed text from ``offset`` on, for :data:`FORK_FLASH` seconds."""
+        self._fork = offset
+        if self._fork_timer is not None:
+            self._fork_timer.stop()
+        self._fork_timer = self.set_timer(FORK_FLASH, self._end_fork) if self.is_attached else None
+
+    def _end_fork(self) -> None:
+        if self._fork_timer is not None:
+            self._fork_timer.stop()
+            self._fork_timer = None
+        if self._fork is not None:
+            self._fork = None
+            self.refresh()
 
     def _apply_view(self, view: PanelView) -> None:
         self.panel_state = view.state  # its CSS class follows in _sync_widget
@@ -499,6 +526,9 @@ class CandidatePanel(ScrollView, can_focus=True):
                 return self._rows.marker(marks.shared, marks.shared_in(self._wrapped.text), width)
             if index < text_lines:
                 start, end = self._wrapped.span(index - marker + first)
+                fork = self._fork
+                if fork is not None and end > fork:  # a beam just taken over: its new part stands out
+                    return self._rows.marked(start, end, start, max(fork, start), end, self._wrapped.text, width)
                 if self._marks.marking or marker:
                     return self._marked_strip(start, end, width)
                 return self._rows.plain(_TEXT, start, end, self._wrapped.text, width)

@@ -139,8 +139,8 @@ class SamplingForm(Vertical):
         self.show_problems({})
 
     beams_stream: bool | None = None
-    """The server streams beam search (legacy ``/generate``); None until its protocol is known
-    (then the run itself says so if it does not)."""
+    """The server streams beam search itself (legacy ``/generate``); False: the client runs it
+    step by step (``vllm serve``, width limited); None until the protocol is known."""
 
     def read(self, base: SamplingParams, *, n: int, stream: bool) -> tuple[SamplingParams, dict[str, str]]:
         """The parameters the fields describe (``base`` supplies the rest) and every problem."""
@@ -154,7 +154,7 @@ class SamplingForm(Vertical):
                 problems[field.name] = str(err)
                 changes[field.name] = getattr(base, field.name)
         params = replace(base, **changes)
-        for name, message in params.problems(stream=stream, beams_stream=self.beams_stream is not False).items():
+        for name, message in params.problems(stream=stream, client_beams=self.beams_stream is False).items():
             problems.setdefault(name, message)
         return params, problems
 
