@@ -5,10 +5,11 @@ imports nothing from ``tui_client``). Its vocabulary is a handful of words plus 
 special tokens; ``<|im_end|>`` ends a sequence. The next-token logprobs come from
 :data:`TABLE`: the longest suffix of the context that is a key there wins, else
 :data:`DEFAULT`. Every word a context does not list gets a negligible, distinct logprob
-``-(32 + id)``, so the top k of any context is unique for any k <= 20; special tokens
-(EOS among them) appear only where scripted, so no beam holds one and no two beams
-decode to the same text. All scripted logprobs are binary fractions, so
-cumulative logprobs are exact; each context's probabilities sum to less than 1.
+``-(32 + id)``, so the top k of any context is unique for any k <= 20. Special tokens
+(EOS among them) and the single characters that make any ASCII text encodable appear
+only where scripted, so no beam holds one and no two beams decode to the same text.
+All scripted logprobs are binary fractions, so cumulative logprobs are exact; each
+context's probabilities sum to less than 1.
 
 The scenarios (worked out by hand in ``tests/unit/test_beam_reference.py``):
 
@@ -43,7 +44,9 @@ WORDS = (
     "user", "assistant", "system", "\n", "The", "Once", "Hi", "So", "Hello", "!", ".",
     " cat", " dog", " sat", " ran", " on", " the", " mat", " away", " big", " red",
 )  # fmt: skip
-VOCAB = SPECIALS + WORDS
+CHARS = tuple(c for c in map(chr, range(32, 127)) if c not in WORDS)
+"""Single characters: any ASCII text encodes (the client tokenizes its own probes, "hi" among them)."""
+VOCAB = SPECIALS + WORDS + CHARS
 EOS = "<|im_end|>"
 FILLER = -32.0  # logprob of an unlisted token t: FILLER - t
 
@@ -91,6 +94,7 @@ class ScriptedModel:
         self._ids = {s: i for i, s in enumerate(VOCAB)}
         self.eos_token_id: int = self._ids[EOS]
         self.special_ids = frozenset(self._ids[s] for s in SPECIALS)
+        self.word_ids = frozenset(self._ids[s] for s in WORDS)
         self._table = {tuple(self.tokens_of(ctx)): self._row(row) for ctx, row in table.items()}
         self._default = self._row(default)
         self._lock = threading.Lock()
@@ -98,7 +102,7 @@ class ScriptedModel:
 
     def _row(self, row: Mapping[str, float]) -> dict[int, float]:
         listed = {self._ids[tok]: lp for tok, lp in row.items()}
-        fillers = {t: FILLER - t for t in range(len(VOCAB)) if t not in listed and t not in self.special_ids}
+        fillers = {t: FILLER - t for t in sorted(self.word_ids) if t not in listed}
         return {**listed, **fillers}
 
     def _record(self, method: str, arg: Any) -> None:
@@ -139,7 +143,7 @@ class ScriptedModel:
         while at < len(text):
             match = max((s for s in VOCAB if text.startswith(s, at)), key=len, default=None)
             if match is None:
-                raise ValueError(f"the scripted model cannot encode {text[at:]!r} (vocabulary: {VOCAB})")
+                raise ValueError(f"the scripted model encodes ASCII only, not {text[at:]!r}")
             ids.append(self._ids[match])
             at += len(match)
         return ids
