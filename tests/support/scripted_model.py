@@ -6,8 +6,10 @@ special tokens; ``<|im_end|>`` ends a sequence. The next-token logprobs come fro
 :data:`TABLE`: the longest suffix of the context that is a key there wins, else
 :data:`DEFAULT`. Every word a context does not list gets a negligible, distinct logprob
 ``-(32 + id)``, so the top k of any context is unique for any k <= 20. Special tokens
-(EOS among them) and the single characters that make any ASCII text encodable appear
-only where scripted, so no beam holds one and no two beams decode to the same text.
+(EOS among them) get ``-(64 + id)`` where not scripted: below all 21 words, so never in
+a top 20, yet forcing one with ``logit_bias`` works (the client learns EOS that way). The
+single characters that make any ASCII text encodable are never listed. So no beam holds
+a special token and no two beams decode to the same text.
 All scripted logprobs are binary fractions, so cumulative logprobs are exact; each
 context's probabilities sum to less than 1.
 
@@ -48,7 +50,7 @@ CHARS = tuple(c for c in map(chr, range(32, 127)) if c not in WORDS)
 """Single characters: any ASCII text encodes (the client tokenizes its own probes, "hi" among them)."""
 VOCAB = SPECIALS + WORDS + CHARS
 EOS = "<|im_end|>"
-FILLER = -32.0  # logprob of an unlisted token t: FILLER - t
+FILLER = -32.0  # logprob of an unlisted word t: FILLER - t; of an unlisted special token: 2 * FILLER - t
 
 # context (text whose tokens end the context) -> next token -> logprob (best first).
 TABLE: dict[str, dict[str, float]] = {
@@ -103,6 +105,7 @@ class ScriptedModel:
     def _row(self, row: Mapping[str, float]) -> dict[int, float]:
         listed = {self._ids[tok]: lp for tok, lp in row.items()}
         fillers = {t: FILLER - t for t in sorted(self.word_ids) if t not in listed}
+        fillers.update({t: 2 * FILLER - t for t in sorted(self.special_ids) if t not in listed})
         return {**listed, **fillers}
 
     def _record(self, method: str, arg: Any) -> None:
@@ -131,7 +134,7 @@ class ScriptedModel:
         return self.tokens_of(self.chat_text(messages, add_generation_prompt=add_generation_prompt))
 
     def next_logprobs(self, ids: Sequence[int]) -> dict[int, float]:
-        """The logprob of every word (and of scripted special tokens) after ``ids``, the scripted ones first."""
+        """The logprob of every word and special token after ``ids``, the scripted ones first."""
         self._record("next_logprobs", tuple(ids))
         return dict(self._row_for(tuple(ids)))
 

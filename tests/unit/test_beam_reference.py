@@ -75,8 +75,9 @@ def test_every_context_is_binary_fractions_summing_below_one_with_a_unique_top_k
         assert all((lp * 8).is_integer() for lp in full.values()), context
         assert math.fsum(math.exp(lp) for lp in full.values()) < 1, context
         assert len(set(full.values())) == len(full), f"{context}: equal logprobs make the top k ambiguous"
-        assert all(MODEL.token_str(t) in row for t in full if t not in MODEL.word_ids), context  # EOS only where scripted
-        assert len(full) >= 20, context  # the top 20 (vLLM's most) is always there
+        top20 = MODEL.top_logprobs(ids, 20)  # vLLM's most: EOS (any special token) only where scripted
+        assert len(top20) == 20 and all(MODEL.token_str(t) in row for t in top20 if t not in MODEL.word_ids), context
+        assert set(full) == MODEL.word_ids | MODEL.special_ids, context  # forcing any of them works
         assert list(MODEL.top_logprobs(ids, 4).values()) == sorted(row.values(), reverse=True)[:4]
 
 
