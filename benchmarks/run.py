@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.beams import live_beam_entry
 from benchmarks.streams import Scenario, paced, recordings, synthetic
 
 HERE = Path(__file__).resolve().parent
@@ -217,6 +218,11 @@ def targets(entries: list[dict[str, object]]) -> list[tuple[str, bool | None, st
             out.append((label, ratio <= 1.5, f"{ratio:.2f}x ({e['app_wall_median']:.2f} s vs {e['floor_wall_median']:.2f} s)"))  # type: ignore[operator, index]
         else:
             out.append((label, None, "not measured"))
+    beams = next((e for e in entries if str(e["scenario"]).startswith("live-beam")), None)
+    if beams:
+        ratio = beams["ratio"]
+        out.append((f"{beams['scenario']}: live beam search <= 1.3x vLLM's own", ratio <= 1.3,  # type: ignore[operator]
+                    f"{ratio:.2f}x ({beams['app_wall_median']:.2f} s vs {beams['floor_wall_median']:.2f} s)"))
     measured = [e for e in entries if isinstance(e.get("app"), dict)]
     n16 = [e for e in measured if e.get("n") == 16 and e["app"].get("frame_p95_ms") is not None]  # type: ignore[union-attr]
     if n16:
@@ -331,6 +337,13 @@ def main(argv: list[str] | None = None) -> int:
         entries.append(entry)
         status = "skipped" if "skipped" in entry else f"ratio {_f(entry.get('ratio'), '.2f')}"
         print(f"[{k}/{len(chosen)}] {scenario.name}: {status} ({entry['seconds']:.0f} s)"
+              + (f" PROBLEMS: {entry['problems']}" if entry.get("problems") else ""), flush=True)
+    if not args.floor_only and (not args.only or any(o in "live-beam" for o in args.only)):
+        t = time.perf_counter()
+        entry = live_beam_entry(args.target_repeat)
+        entry["seconds"] = time.perf_counter() - t
+        entries.append(entry)
+        print(f"[beams] {entry['scenario']}: ratio {_f(entry.get('ratio'), '.2f')} ({entry['seconds']:.0f} s)"
               + (f" PROBLEMS: {entry['problems']}" if entry.get("problems") else ""), flush=True)
     elapsed = time.perf_counter() - started
     doc = {

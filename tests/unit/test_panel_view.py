@@ -61,6 +61,7 @@ def test_describe_candidate_size_speed_and_first_text() -> None:
     assert describe_candidate(cand) == "1,201 tok · 600 tok/s · first 0.50 s"
     slow = candidate(Status.FINISHED, "x" * 10, tokens=3, first_text_at=0.25, last_text_at=1.25)
     assert describe_candidate(slow) == "3 tok · 2.0 tok/s · first 0.25 s"
+    assert describe_candidate(slow, beam=True) == "3 tok"  # a rank's speed would mix several beams'
 
 
 def test_view_of_a_candidate_by_status() -> None:

@@ -72,7 +72,8 @@ async def find_eos(client: VLLMClient, model: str | None, prompt_ids: Sequence[i
                 "logit_bias": {str(token): 100}, "return_token_ids": True}  # fmt: skip
         answer = await client.post_json("/v1/completions", body)
         choice = (answer.get("choices") or [{}])[0] if isinstance(answer, dict) else {}
-        return choice.get("finish_reason") == "stop" and choice.get("stop_reason") is None
+        forced = choice.get("token_ids") in (None, [token])  # it was this id that ended it, not another
+        return forced and choice.get("finish_reason") == "stop" and choice.get("stop_reason") is None
 
     verdicts = await asyncio.gather(*(ends(t) for t in candidates))
     return next((t for t, ok in zip(candidates, verdicts) if ok), None)

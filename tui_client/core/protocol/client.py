@@ -224,10 +224,17 @@ class VLLMClient:
 
         Raises :class:`ClientError` for a failed request, an error status or a non-JSON body.
         """
-        try:
-            resp = await self._http.request(method, path, json=body) if body is not None else await self._http.request(method, path)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, path) from None
+        for attempt in (1, 2):
+            try:
+                resp = await self._http.request(method, path, json=body) if body is not None else await self._http.request(method, path)
+                break
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                # A kept-alive connection the server closed as this request went out: nothing of
+                # an answer came, and these requests change nothing, so once more on a fresh one.
+                if attempt == 2:
+                    raise self._transport_error(exc, path) from None
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, path) from None
         if state is not None:
             state.bytes_received += len(resp.content)
         if optional and 400 <= resp.status_code < 500:

@@ -85,6 +85,7 @@ class Candidate:
     change: str | None = None  # at the last step: "extended", "replaced" or None (unchanged)
     forked_from: int | None = None  # replaced: the rank, one step before, whose text the new one continues
     fork_at: int | None = None  # replaced: where the new text departs from the old one (characters)
+    pruned: bool = False  # replaced: the beam shown here before goes on nowhere in the ranking
     cumulative_logprob: float | None = None  # where the server gives logprobs
     score: float | None = None  # the beam score the ranking is by, where known
     _text: str = field(default="", repr=False)
@@ -130,7 +131,7 @@ class Candidate:
         }
         if beam:
             doc.update(rank=self.index, cumulative_logprob=self.cumulative_logprob, score=self.score,
-                       change=self.change, forked_from=self.forked_from, fork_at=self.fork_at)
+                       change=self.change, forked_from=self.forked_from, fork_at=self.fork_at, pruned=self.pruned)
         return doc
 
 
@@ -222,15 +223,16 @@ class RunState:
             cand = self.candidate(rank)
             old, text = cand.text, beam.text
             if text == old:
-                change, cand.forked_from, cand.fork_at = None, None, None
+                change, cand.forked_from, cand.fork_at, cand.pruned = None, None, None, False
             elif text.startswith(old):
-                change, cand.forked_from, cand.fork_at = "extended", None, None
+                change, cand.forked_from, cand.fork_at, cand.pruned = "extended", None, None, False
             else:
                 change = "replaced"
                 parent = beam.parent
                 if parent is None:
                     parent = max((k for k, t in enumerate(before) if text.startswith(t)), key=lambda k: len(before[k]), default=None)
                 cand.forked_from, cand.fork_at = parent, _common_prefix(old, text)
+                cand.pruned = not any(b.text.startswith(old) for b in ranking)
             if change is not None or cand.change is not None:
                 changed.add(rank)
             cand.change = change

@@ -48,7 +48,7 @@ _STDERR_TAIL = 20  # lines of the child's stderr kept for the message if it dies
 
 # Candidate fields sent with every change, in this order (after index, replace, text).
 _FIELDS = ("finish_reason", "stop_reason", "tokens", "first_text_at", "last_text_at",
-           "change", "forked_from", "fork_at", "cumulative_logprob", "score")
+           "change", "forked_from", "fork_at", "pruned", "cumulative_logprob", "score")
 
 
 class WorkerUnavailable(Exception):

@@ -46,14 +46,16 @@ def describe_finish(reason: str | None) -> str:
     return {"stop": "finished: stop", "length": "finished: length"}.get(reason or "", "finished: reason unknown")
 
 
-def describe_candidate(cand: Candidate) -> str:
-    """The status line's details: size, speed, time to first text."""
+def describe_candidate(cand: Candidate, *, beam: bool = False) -> str:
+    """The status line's details: size, speed, time to first text (a beam's rank: its size)."""
     parts: list[str] = []
     if cand.tokens is not None:
         parts.append(f"{cand.tokens:,} tok")
     elif cand.text:
         size = len(cand.text)
         parts.append(f"{size:,} char{'s' if size != 1 else ''}")
+    if beam:  # a rank changes hands: its speed and first text would be several beams' mixed
+        return " · ".join(parts)
     speed = cand.speed()
     if speed is not None:
         rate, unit = speed
@@ -68,7 +70,8 @@ def describe_beam(cand: Candidate) -> str:
     parts = []
     if cand.change == "replaced":
         source = f"beam {cand.forked_from}" if cand.forked_from is not None else "a new beam"
-        parts.append(f"↺ from {source}" + (f" (fork at {cand.fork_at:,})" if cand.fork_at else ""))
+        parts.append(f"↺ from {source}" + (f" (fork at {cand.fork_at:,})" if cand.fork_at else "")
+                     + (", the old one pruned" if cand.pruned else ""))
     if cand.score is not None:
         parts.append(f"score {cand.score:.3f}")
     return " · ".join(parts)
@@ -100,7 +103,7 @@ def view_candidate(cand: Candidate, error: object, *, following: bool, beam_runn
             label += f" · {beam}"
     if state == STREAMING and not following:
         label += SCROLLED
-    details = describe_candidate(cand)
+    details = describe_candidate(cand, beam=beam_running is not None)
     return PanelView(state, f"{label} · {details}" if details else label, notice,
                      "error" if state == FAILED else "notice")
 

@@ -43,7 +43,9 @@ def describe_run(state: RunState, *, stream: bool, origin: str | None = None, sh
         parts.append(f"{timing['total']:.2f} s")
     if timing.get("time_to_first_text") is not None:
         parts.append(f"first text {timing['time_to_first_text']:.2f} s")
-    if timing.get("tokens_per_second"):
+    if state.beams and state.beam_step > 1 and timing.get("total"):
+        parts.append(f"{state.beam_step / timing['total']:.1f} steps/s")  # type: ignore[operator]
+    elif timing.get("tokens_per_second"):
         parts.append(f"{timing['tokens_per_second']:,.0f} tok/s")
     elif timing.get("chars_per_second"):
         parts.append(f"{timing['chars_per_second']:,.0f} chars/s")
