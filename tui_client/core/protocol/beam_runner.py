@@ -127,6 +127,7 @@ class BeamRunner:
             params.n,
             prompt_len=len(ids),
             eos_token_id=eos,
+            prompt_last=ids[-1] if ids else None,
             length_penalty=1.0 if params.length_penalty is None else params.length_penalty,
             generated_only=_version(version) >= (0, 33),
         )
