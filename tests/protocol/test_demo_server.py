@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +18,6 @@ from tui_client.demo.server import DemoServer
 
 PROMPT = "San Francisco is a"
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[DemoServer]:
-    with DemoServer(token_delay=0) as srv:
-        yield srv
-
-
-@pytest.fixture
-def http(server: DemoServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
-        yield client
 
 
 def sse(response: httpx.Response) -> list[Any]:

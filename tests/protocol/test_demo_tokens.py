@@ -10,13 +10,11 @@ value types, values dropped): ``tokenize``, ``tokenize-chat``, ``detokenize``,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tui_client.demo.server import DemoServer
 
 PROMPT = "San Francisco is a"
 
@@ -84,17 +82,6 @@ def assert_shape(value: Any, shape: Any, path: str = "$") -> None:
         for key, item in shape.items():
             assert_shape(value[key], item, f"{path}.{key}")
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[DemoServer]:
-    with DemoServer(token_delay=0) as srv:
-        yield srv
-
-
-@pytest.fixture
-def http(server: DemoServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
 
 
 def sse(response: httpx.Response) -> list[Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -22,17 +22,6 @@ from tui_client.demo.server import DemoServer
 
 PROMPTS = ["The capital of France is", "San Francisco is a", "Alice was"]
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[DemoServer]:
-    with DemoServer(token_delay=0) as srv:
-        yield srv
-
-
-@pytest.fixture
-def http(server: DemoServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
 
 
 def steps(http: httpx.Client, prompts: list[list[int]], k: int) -> list[dict[int, float]]:
