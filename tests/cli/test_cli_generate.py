@@ -73,6 +73,10 @@ def test_connection_refused_is_one_line() -> None:
     (["--beam-search", "--stream", "--n", "11", "--api", "completions"], "--beam-search: live beam search of width 11"),
     (["--max-tokens", "0"], "--max-tokens:"),
     (["--url", "ftp://x"], "--url"),
+    (["--logprobs", "21"], "--logprobs: logprobs must be between 0 (off) and 20"),
+    (["--logprobs", "-1"], "--logprobs: logprobs must be between 0 (off) and 20"),
+    (["--logprobs", "5", "--api", "generate"], "--logprobs: the legacy /generate API has no logprobs"),
+    (["--logprobs", "5", "--beam-search", "--n", "2"], "--logprobs: logprobs are not available with beam search"),
 ])
 def test_bad_flags_name_the_flag(flags: list[str], needle: str) -> None:
     out = cli(*flags, "--port", "1")

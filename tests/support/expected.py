@@ -58,5 +58,7 @@ def request_for(rec: Recording) -> GenerationRequest:
     body = rec.request["json"]
     prompt = body.get("prompt") or body["messages"][0]["content"]
     fields = {k: body[k] for k in ("n", "temperature", "top_p", "top_k", "max_tokens", "seed") if k in body}
-    params = SamplingParams(**fields, stop=tuple(body.get("stop", ())), beam_search=body.get("use_beam_search", False))
+    logprobs = body.get("top_logprobs") if body.get("logprobs") is True else body.get("logprobs")  # chat | completions
+    params = SamplingParams(**fields, stop=tuple(body.get("stop", ())), beam_search=body.get("use_beam_search", False),
+                            logprobs=logprobs)
     return GenerationRequest(prompt, params, stream=body.get("stream", False))

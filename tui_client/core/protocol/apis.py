@@ -380,7 +380,10 @@ class CompletionsAdapter(_OpenAIAdapter):
     path = "/v1/completions"
 
     def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
-        return {"prompt": request.prompt, **self._common_body(request, model)}
+        body = {"prompt": request.prompt, **self._common_body(request, model)}
+        if request.params.logprobs:
+            body["logprobs"] = request.params.logprobs
+        return body
 
     @staticmethod
     def _delta_text(choice: dict[str, Any]) -> Any:
@@ -394,7 +397,10 @@ class ChatAdapter(_OpenAIAdapter):
     path = "/v1/chat/completions"
 
     def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
-        return {"messages": [{"role": "user", "content": request.prompt}], **self._common_body(request, model)}
+        body = {"messages": [{"role": "user", "content": request.prompt}], **self._common_body(request, model)}
+        if request.params.logprobs:
+            body.update(logprobs=True, top_logprobs=request.params.logprobs)
+        return body
 
     @staticmethod
     def _delta_text(choice: dict[str, Any]) -> Any:
