@@ -15,7 +15,7 @@ from enum import Enum
 
 from tui_client.core.protocol.errors import ClientError
 from tui_client.core.protocol.params import GenerationRequest
-from tui_client.core.protocol.token_logprobs import WIRE_MINUS_INFINITY, Alternatives
+from tui_client.core.protocol.token_logprobs import WIRE_MINUS_INFINITY, Alternatives, paused_gc
 
 
 class Api(str, Enum):
@@ -181,12 +181,13 @@ class Candidate:
     def tokens_json(self) -> list[dict[str, object]]:
         """``[{"token", "logprob", "top": [{"token", "logprob"}, ...]}, ...]`` (-inf as -9999.0, NaN as null)."""
         inf = -math.inf
-        return [
-            {"token": text, "logprob": _wire(value),
-             "top": [{"token": alt, "logprob": alt_value if alt_value != inf else WIRE_MINUS_INFINITY}
-                     for alt, alt_value in top]}
-            for text, value, top in zip(self.token_texts, self.token_logprobs, self.token_tops)
-        ]
+        with paused_gc():
+            return [
+                {"token": text, "logprob": _wire(value),
+                 "top": [{"token": alt, "logprob": alt_value if alt_value != inf else WIRE_MINUS_INFINITY}
+                         for alt, alt_value in top]}
+                for text, value, top in zip(self.token_texts, self.token_logprobs, self.token_tops)
+            ]
 
 
 @dataclass(frozen=True)

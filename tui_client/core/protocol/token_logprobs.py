@@ -10,8 +10,10 @@ one token whose logprob is NaN (no logprob). vLLM's ``-9999.0`` is minus infinit
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
@@ -28,6 +30,19 @@ WireToken = tuple[str, bytes | None, float, Alternatives]
 """One token as the server sent it: its string, its UTF-8 bytes (chat), logprob, alternatives."""
 
 _by_logprob = itemgetter(1)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No garbage collection while many containers that are not garbage are built (a run's
+    tokens: collecting then traverses them all, again and again, for nothing)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def logprob(value: Any) -> float:
