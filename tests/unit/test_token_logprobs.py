@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tui_client.core.protocol import Api, GenerationRequest, RunState, SamplingParams, ServerInfo
 from tui_client.core.protocol.apis import ChatAdapter, CompletionsAdapter
-from tui_client.core.protocol.token_logprobs import TokenAligner, ranked
+from tui_client.core.protocol.token_logprobs import TokenAligner, ranked, ranked_dict
 
 REPLACEMENT = "\ufffd"
 
@@ -179,3 +179,10 @@ def test_any_tokens_any_chunking_the_tokens_join_to_the_text(stream, cuts: list[
 
 def test_an_aligner_that_is_given_nothing_gives_nothing() -> None:
     assert TokenAligner().feed("", []) == ([], [], [])
+
+
+def test_completions_alternatives_that_are_not_numbers_are_dropped() -> None:
+    assert ranked_dict({"a": -2.0, "b": -1.0, "c": -1.0}) == (("b", -1.0), ("c", -1.0), ("a", -2.0))
+    assert ranked_dict({"a": None}) == () and ranked_dict({"a": "x", "b": "y"}) == ()
+    assert ranked_dict({"a": -1.0, "b": None, "c": -9999.0}) == (("a", -1.0), ("c", -math.inf))
+    assert ranked_dict({"a": -1, "b": -0.5}) == (("b", -0.5), ("a", -1.0)) and ranked_dict({}) == ()

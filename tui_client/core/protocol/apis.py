@@ -305,9 +305,14 @@ class _OpenAIAdapter(Adapter):
                 self.text_without_logprobs += 1
             tokens = []
         aligner = self._aligners.get(cand.index)
-        if tokens and (aligner is None or aligner.idle) and "".join([t[0] for t in tokens]) == text:
-            cand.add_tokens([t[0] for t in tokens], [t[2] for t in tokens], [t[3] for t in tokens])
-            return True
+        if tokens and (aligner is None or aligner.idle):
+            if len(tokens) == 1 and tokens[0][0] == text:  # the usual event: one token, its text
+                token = tokens[0]
+                cand.add_tokens([text], [token[2]], [token[3]])
+                return True
+            if "".join([t[0] for t in tokens]) == text:
+                cand.add_tokens([t[0] for t in tokens], [t[2] for t in tokens], [t[3] for t in tokens])
+                return True
         if not tokens and not text and (aligner is None or not final):
             return False
         if aligner is None:

@@ -62,6 +62,19 @@ def ranked(pairs: Iterable[tuple[Any, Any]]) -> Alternatives:
     return tuple(out)
 
 
+def ranked_dict(top: dict[str, Any]) -> Alternatives:
+    """:func:`ranked` for completions' ``{text: logprob}``, quicker when all are numbers."""
+    if WIRE_MINUS_INFINITY not in top.values():
+        out = list(top.items())
+        try:
+            out.sort(key=_by_logprob, reverse=True)
+        except TypeError:  # a value that is not a number
+            return ranked(out)
+        if out and type(out[0][1]) is float and type(out[-1][1]) is float:  # (then none is a string or null)
+            return tuple(out)
+    return ranked(top.items())
+
+
 def completions_tokens(lp: Any) -> list[WireToken] | None:
     """``{"tokens", "token_logprobs", "top_logprobs": [{text: logprob}]}``; None if not that shape."""
     if not isinstance(lp, dict):
@@ -75,7 +88,7 @@ def completions_tokens(lp: Any) -> list[WireToken] | None:
     for text, value, top in zip(texts, values, tops):
         if not isinstance(text, str):
             return None
-        out.append((text, None, logprob(value), ranked(top.items()) if isinstance(top, dict) else ()))
+        out.append((text, None, logprob(value), ranked_dict(top) if isinstance(top, dict) else ()))
     return out
 
 
