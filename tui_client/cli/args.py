@@ -123,8 +123,8 @@ def _add_request_flags(p: argparse.ArgumentParser, defaults: Mapping[str, object
                    help="beam search with width n; with --stream the beams are shown at every step")
     g.add_argument("--length-penalty", type=float, help="beam search: score = cumulative logprob / length ** this")
     g.add_argument("--logprobs", type=int, metavar="K",
-                   help="each token's logprob and its K most likely alternatives, 0 to "
-                   f"{VLLM_MAX_LOGPROBS} (vLLM's default --max-logprobs); not on /generate (default: {defaults['logprobs']}, off)")
+                   help=f"each token's logprob and its K most likely alternatives, 0 to {VLLM_MAX_LOGPROBS} "
+                   f"(vLLM's default --max-logprobs); not on /generate (default: {defaults['logprobs']}, off)")
 
 
 def _tui_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,16 @@ from typing import TextIO
 import orjson
 from rich.cells import cell_len
 
-from tui_client.core.protocol import Api, Candidate, ClientConfig, GenerationRequest, RunEnded, RunState, Status, VLLMClient
+from tui_client.core.protocol import (
+    Api,
+    Candidate,
+    ClientConfig,
+    GenerationRequest,
+    RunEnded,
+    RunState,
+    Status,
+    VLLMClient,
+)
 
 REDRAW_INTERVAL = 0.05
 """Shortest time between two redraws of the live terminal view (seconds)."""

@@ -335,7 +335,8 @@ class RunState:
 
     def to_json(self) -> dict[str, object]:
         doc: dict[str, object] = {
-            "candidates": [c.to_json(beam=self.beams, logprobs=bool(self.request.params.logprobs)) for c in self.ordered()],
+            "candidates": [c.to_json(beam=self.beams, logprobs=bool(self.request.params.logprobs))
+                           for c in self.ordered()],
             "usage": self.usage.to_json() if self.usage else None,
             "timing": self.timing(),
             "server": self.server.to_json(),

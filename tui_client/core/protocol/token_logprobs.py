@@ -21,7 +21,8 @@ WIRE_MINUS_INFINITY = -9999.0
 """How vLLM (and OpenAI) write a logprob of minus infinity."""
 
 MAX_JOINED = 8
-"""The most tokens joined into one while their bytes do not yet make a whole character."""
+"""The most tokens joined into one while they wait for their text (their bytes end inside a
+character, or their string is not in the text yet)."""
 
 Alternatives = tuple[tuple[str, float], ...]
 """A token's alternatives: (text, logprob), most probable first (ties in the server's order)."""
@@ -102,7 +103,8 @@ def chat_tokens(lp: Any) -> list[WireToken] | None:
         if not isinstance(item, dict) or not isinstance(item.get("token"), str):
             return None
         top = item.get("top_logprobs")
-        pairs = ((t.get("token"), t.get("logprob")) for t in top if isinstance(t, dict)) if isinstance(top, list) else ()
+        top = top if isinstance(top, list) else ()
+        pairs = ((t.get("token"), t.get("logprob")) for t in top if isinstance(t, dict))
         out.append((item["token"], _bytes(item.get("bytes")), logprob(item.get("logprob")), ranked(pairs)))
     return out
 

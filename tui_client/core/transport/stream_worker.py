@@ -138,7 +138,8 @@ class _ChangeSender:
             tokens = None
             count, sent_tokens = len(cand.token_texts), self._sent_tokens.get(index, 0)
             if count > sent_tokens:
-                tokens = (cand.token_texts[sent_tokens:], cand.token_logprobs[sent_tokens:], cand.token_tops[sent_tokens:])
+                tokens = (cand.token_texts[sent_tokens:], cand.token_logprobs[sent_tokens:],
+                          cand.token_tops[sent_tokens:])
                 self._sent_tokens[index] = count
             changes.append((index, cand.status.value, replace, piece, tokens, *(getattr(cand, f) for f in _FIELDS)))
         self._dirty.clear()
