@@ -4,8 +4,8 @@ Both run on the same server, alternately: ``generate --beam-search --stream`` (t
 client runs vLLM's loop over HTTP, one request a step, and shows every step) and
 ``--no-stream`` (vLLM runs the same loop inside and answers once). The ratio of their
 wall times is what showing the search live costs. Against a real vLLM when
-``VLLM_LIVE_URL`` is set, else against the demo server (its Markov token model, one
-``DEMO_STEP`` per engine step, as a small GPU would take).
+``VLLM_LIVE_URL`` is set, else against the demo server in its own process (its Markov
+token model, one ``DEMO_STEP`` per engine step, about what a GPU takes for a small model).
 """
 
 from __future__ import annotations
@@ -13,16 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
 from tui_client.core.protocol import Api, ClientConfig, GenerationRequest, SamplingParams, VLLMClient
-from tui_client.demo.server import DemoServer
 
 WIDTH, TOKENS = 4, 24
 PROMPT = "The capital of France is"
-DEMO_STEP = 0.02
+DEMO_STEP = 0.03
 """Seconds the demo server takes per beam step (a step's request answers after it)."""
 
 
@@ -32,8 +34,21 @@ def _server() -> Iterator[tuple[str, str]]:
     if url:
         yield url, "real vLLM"
         return
-    with DemoServer(token_delay=DEMO_STEP) as demo:
-        yield demo.url, "demo server"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "tui_client", "serve-demo", "--port", str(port), "--token-delay", str(DEMO_STEP)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                break
+            time.sleep(0.05)
+        yield url, f"demo server, {DEMO_STEP * 1000:.0f} ms a step"
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 async def _run(url: str, *, stream: bool) -> tuple[float, list[str], list[str]]:

@@ -6,8 +6,10 @@
 Writes ``demo-run-n4.svg`` (160x48), ``demo-run-n8-wide.svg`` (200x60, caught
 mid-stream), ``narrow-80x24.svg``, ``server-down.svg``, ``help.svg``,
 ``divergence-n4.svg`` (d: shared prefix dimmed, unique words highlighted),
-``history.svg`` (F2 after a few runs) and ``beams-n4.svg`` (a real engine's streamed beam
-search on legacy /generate, replayed from ``tests/fixtures``, caught mid-search). Runs use a fixed seed, so the texts are the
+``history.svg`` (F2 after a few runs), ``beams-n4.svg`` (a real engine's streamed beam
+search on legacy /generate, replayed from ``tests/fixtures``, caught mid-search) and
+``beams-live-n4.svg`` (the client's own beam search on the demo's OpenAI API, caught as a
+rank is taken over). ``--only STEM`` makes one of them. Runs use a fixed seed, so the texts are the
 same each time; the history lives in a temporary directory (not yours).
 """
 
@@ -115,13 +117,30 @@ async def catch_beams_mid_search(app: TuiClientApp, pilot: Pilot) -> None:
     await asyncio.sleep(0.05)
 
 
+async def catch_live_beams_overtaken(app: TuiClientApp, pilot: Pilot) -> None:
+    await pilot.press("ctrl+j")
+    for _ in range(1000):
+        await asyncio.sleep(0.01)
+        state = app.run_state
+        panels = app.main.grid.panels
+        if state is not None and state.beam_step >= 12 and any(p.fork_highlight is not None for p in panels):
+            break
+
+
 def request(n: int, max_tokens: int = 96, seed: int = 42, prompt: str = PROMPT) -> GenerationRequest:
     return GenerationRequest(prompt, SamplingParams(n=n, temperature=0.8, max_tokens=max_tokens, seed=seed))
 
 
-async def main(out: Path) -> None:
+async def main(out: Path, only: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     note = "embedded demo server"
+    if only is None or only == "beams-live-n4":
+        with DemoServer(port=0, token_delay=0.15) as slow:
+            live = GenerationRequest("The capital of France is", SamplingParams(n=4, temperature=0.0, max_tokens=48, beam_search=True))
+            await shoot(TuiClientApp(ClientConfig(url=slow.url), live, demo_url_note=note), (160, 40),
+                        out / "beams-live-n4.svg", catch_live_beams_overtaken)
+    if only is not None:
+        return
     with DemoServer(port=free_port(), token_delay=0.0) as fast, DemoServer(port=0, token_delay=0.03) as paced:
         config = ClientConfig(url=fast.url)
         await shoot(TuiClientApp(config, request(4), demo_url_note=note), (160, 48), out / "demo-run-n4.svg", run_to_end)
@@ -149,7 +168,9 @@ async def main(out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the SVGs")
-    out_dir = parser.parse_args().out.resolve()
+    parser.add_argument("--only", help="make only this screenshot (its file name without .svg; beams-live-n4 only)")
+    args = parser.parse_args()
+    out_dir = args.out.resolve()
     with tempfile.TemporaryDirectory(prefix="tui-client-shots-") as data:
         os.environ["TUI_CLIENT_DATA_DIR"] = data  # runs are saved there, not in your history
-        asyncio.run(main(out_dir))
+        asyncio.run(main(out_dir, args.only))

@@ -130,7 +130,9 @@ def test_stop_string_ends_before_it(http: httpx.Client, stream: bool) -> None:
 
 
 def test_beam_search_returns_n_candidates(http: httpx.Client) -> None:
-    r = http.post("/v1/completions", json={"prompt": PROMPT, "n": 3, "max_tokens": 16, "use_beam_search": True}).json()
+    # Temperature 0: vLLM's beam search samples each step at the request's temperature (default 1).
+    body = {"prompt": PROMPT, "n": 3, "max_tokens": 16, "use_beam_search": True, "temperature": 0}
+    r = http.post("/v1/completions", json=body).json()
     assert len({c["text"] for c in r["choices"]}) == 3 and {c["finish_reason"] for c in r["choices"]} == {"length"}
 
 
@@ -141,7 +143,6 @@ def test_beam_search_returns_n_candidates(http: httpx.Client) -> None:
         ({"max_tokens": 100000}, 400, "max_tokens=100000 cannot be greater than max_model_len=2048. "
          "Please request fewer output tokens. (parameter=max_tokens, value=100000)", "max_tokens"),  # fmt: skip
         ({"model": "nope"}, 404, "The model `nope` does not exist. Valid aliases: demo-markov.", "model"),
-        ({"use_beam_search": True, "stream": True}, 400, "Streaming is not currently supported with beam search", None),
         ({"temperature": -1}, 400, "temperature must be non-negative, got -1.0.", None),
         ({"top_p": 1.5}, 400, "top_p must be in (0, 1], got 1.5.", None),
     ],
@@ -155,6 +156,13 @@ def test_errors_have_vllm_shape(http: httpx.Client, chat: bool, body: dict, stat
     assert r.json() == {"error": {"message": message, "type": kind, "param": param, "code": status}}
 
 
+def test_beam_search_cannot_stream_on_completions(http: httpx.Client) -> None:
+    # As recorded (error-beam-stream); chat takes it and sends the beams at the end (test_demo_tokens_beams).
+    r = http.post("/v1/completions", json={"prompt": "x", "n": 2, "use_beam_search": True, "stream": True})
+    message = "Streaming is not currently supported with beam search"
+    assert (r.status_code, r.json()) == (400, {"error": {"message": message, "type": "BadRequestError", "param": None, "code": 400}})
+
+
 def test_api_key_guards_v1_only() -> None:
     with DemoServer(token_delay=0, api_key="K") as srv, httpx.Client(base_url=srv.url) as http:
         for headers in ({}, {"Authorization": "Bearer wrong"}):
@@ -162,6 +170,7 @@ def test_api_key_guards_v1_only() -> None:
                 assert (r.status_code, r.json()) == (401, {"error": "Unauthorized"})
         assert http.get("/v1/models", headers={"Authorization": "Bearer K"}).status_code == 200
         assert [http.get(p).status_code for p in ("/health", "/version")] == [200, 200]
+        assert http.post("/tokenize", json={"prompt": "x"}).status_code == 200  # not under /v1: open, as on vLLM
         assert http.post("/generate", json={"prompt": "x"}).status_code == 200
 
 

@@ -139,16 +139,19 @@ async def test_invalid_field_shows_its_problem_and_blocks_the_run(demo_url: str)
         assert not app.query_one("#problem-top_p").display
 
 
-async def test_beam_search_with_stream_is_flagged(demo_url: str) -> None:
+async def test_a_live_beam_search_too_wide_for_vllm_is_flagged(demo_url: str) -> None:
     app = make_app(demo_url)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(app, pilot)
         app.query_one("#field-beam_search", Switch).value = True
         await pilot.pause()
-        assert "turn streaming off" in str(app.query_one("#problem-beam_search").render())
+        assert not app.query_one("#problem-beam_search").display  # width 4: the client runs it live
+        app.query_one("#n").value = 11
+        await pilot.pause()
+        assert "22 logprobs" in str(app.query_one("#problem-beam_search").render())
         app.query_one("#stream", Switch).value = False
         await pilot.pause()
-        assert not app.query_one("#problem-beam_search").display
+        assert not app.query_one("#problem-beam_search").display  # vLLM's own: the server decides
 
 
 async def test_cancel_mid_stream_keeps_partial_text(slow_demo_url: str) -> None:

@@ -124,6 +124,7 @@ async def test_server_errors_show_in_panels_and_a_notification(name: str, model:
 
 async def test_a_request_vllm_would_refuse_is_stopped_at_the_controls() -> None:
     rec = Recording.load(OPENAI / "error-beam-stream.json")  # beam search + stream
+    rec.request["json"]["n"] = 11  # a live beam search of width 11 asks for 22 logprobs a step: over vLLM's 20
     app = await run_recording_with(rec, ClientConfig())
     assert app.run_state is None
     assert app.posted == []  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from tui_client.ui.widgets.candidates.row_cache import RowCache, RowKind, marker
 
 TEXT, NOTICE, ERROR = Style(color="white"), Style(italic=True), Style(color="red")
 SHARED, UNIQUE, MARKER = Style(dim=True), Style(reverse=True), Style(italic=True, dim=True)
+FORK = Style(underline=True)
 
 
 class Calls:
@@ -19,9 +20,9 @@ class Calls:
         self.styles += 1
         return TEXT, NOTICE, ERROR
 
-    def mark_styles(self) -> tuple[Style, Style, Style]:
+    def mark_styles(self) -> tuple[Style, Style, Style, Style]:
         self.marks += 1
-        return SHARED, UNIQUE, MARKER
+        return SHARED, UNIQUE, MARKER, FORK
 
     def bar_cell(self, cell: int) -> Strip:
         self.cells += 1
@@ -77,6 +78,16 @@ def test_a_marked_row_dims_the_shared_prefix_and_highlights_the_word() -> None:
     assert strip.cell_length == 12
     assert rows.marked(0, 11, 4, 8, 11, text, 12) is strip
     assert rows.marked(0, 11, 4, 4, 7, text, 12) is not strip  # the word moved: another key
+
+
+def test_a_forked_row_shows_a_beams_new_text_from_the_fork() -> None:
+    rows, calls = make()
+    text = "The cat sat on"
+    strip = rows.forked(4, 14, 8, text, 12)  # the row "cat sat on", new from "sat"
+    assert segments(strip)[:2] == [("cat ", TEXT), ("sat on", FORK)] and strip.cell_length == 12
+    assert rows.forked(4, 14, 8, text, 12) is strip and calls.marks == 1
+    assert segments(rows.forked(0, 4, 8, text, 12))[0] == ("The ", TEXT)  # a row before the fork: plain
+    assert segments(rows.forked(8, 14, 2, text, 12))[0] == ("sat on", FORK)  # a row after it: all new
 
 
 def test_a_row_with_its_scrollbar_cell_is_joined_once() -> None:

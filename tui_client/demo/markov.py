@@ -18,7 +18,7 @@ from itertools import accumulate
 
 PARAGRAPH = "\n\n"
 _TOKEN = re.compile(r" ?[\w'’-]+| ?[^\w\s]")
-_GREEDY_EPS = 1e-5  # vLLM treats a temperature below this as greedy
+GREEDY_EPS = 1e-5  # vLLM treats a temperature below this as greedy
 
 
 def tokenize(text: str) -> list[str]:
@@ -29,7 +29,7 @@ def tokenize(text: str) -> list[str]:
     return pieces
 
 
-def _key(piece: str) -> str:
+def context_key(piece: str) -> str:
     """Context key: words ignore case and spacing; punctuation keeps its space (' "' opens, '"' closes)."""
     word = piece.lstrip(" ")
     return word.lower() if word[:1].isalnum() else piece
@@ -55,7 +55,7 @@ class MarkovModel:
 
     def __init__(self, text: str) -> None:
         pieces = [PARAGRAPH, *tokenize(text.strip()), PARAGRAPH]  # wraps around: no dead ends
-        keys = [_key(p) for p in pieces]
+        keys = [context_key(p) for p in pieces]
         tables: tuple[dict, dict, dict] = ({}, {}, {})
         for i in range(1, len(pieces)):
             nxt = pieces[i]
@@ -77,6 +77,15 @@ def default_model() -> MarkovModel:
     return MarkovModel(files(__package__).joinpath("corpus.txt").read_text(encoding="utf-8"))
 
 
+def cut_at_stop(text: str, start: int, stops: tuple[str, ...]) -> tuple[str, str | None]:
+    """``text`` cut before the first stop string that reaches past ``start`` (where the new text begins), and that stop."""
+    for stop in stops:
+        at = text.find(stop, max(0, start - len(stop) + 1))
+        if at >= 0:
+            return text[:at], stop
+    return text, None
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """The subset of vLLM's sampling parameters the demo model honours."""
@@ -90,7 +99,6 @@ class SamplingParams:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     stop_at_paragraph: bool = False  # a paragraph break acts as end-of-sequence (chat)
-    beam_search: bool = False  # greedy, but candidate i opens with the i-th likeliest piece
 
 
 @dataclass(frozen=True)
@@ -120,8 +128,8 @@ class Generation:
 
     def __init__(self, prompt: str, params: SamplingParams, model: MarkovModel | None = None) -> None:
         self.params, self.model = params, model or default_model()
-        keys = [PARAGRAPH, PARAGRAPH, *(_key(p) for p in tokenize(prompt))]
-        greedy = params.temperature < _GREEDY_EPS
+        keys = [PARAGRAPH, PARAGRAPH, *(context_key(p) for p in tokenize(prompt))]
+        greedy = params.temperature < GREEDY_EPS
         seeds = [None if params.seed is None else params.seed + i for i in range(params.n)]
         self.candidates = [Candidate((keys[-2], keys[-1]), None if greedy else random.Random(s)) for s in seeds]
         self._hold = max((len(s) for s in params.stop), default=1) - 1  # may be a stop's prefix
@@ -136,23 +144,16 @@ class Generation:
 
     def _advance(self, index: int, c: Candidate) -> Delta:
         p = self.params
-        dist = self.model.successors(c.ctx)
-        if p.beam_search and c.tokens == 0:
-            piece = dist.pieces[index % len(dist.pieces)]
-        else:
-            piece = self._sample(dist, c.rng)
+        piece = self._sample(self.model.successors(c.ctx), c.rng)
         c.tokens += 1
-        c.ctx = (c.ctx[1], _key(piece))
+        c.ctx = (c.ctx[1], context_key(piece))
         if p.stop_at_paragraph and piece == PARAGRAPH and c.tokens > p.min_tokens:
             c.finish_reason = "stop"
         else:
             start, c.full = len(c.full), c.full + piece
             if c.tokens >= p.min_tokens:
-                for stop in p.stop:
-                    at = c.full.find(stop, max(0, start - len(stop) + 1))
-                    if at >= 0:
-                        c.full, c.finish_reason, c.stop_reason = c.full[:at], "stop", stop
-                        break
+                c.full, c.stop_reason = cut_at_stop(c.full, start, p.stop)
+                c.finish_reason = "stop" if c.stop_reason else None
         if not c.finish_reason and c.tokens >= p.max_tokens:
             c.finish_reason = "length"
         released = c.full if c.finish_reason else c.full[: len(c.full) - self._hold]

@@ -1,13 +1,14 @@
 """An embedded stand-in for vLLM: the same routes, bodies and errors, no GPU.
 
 Serves vLLM's legacy demo protocol (``/generate``) and the OpenAI-compatible API
-(``/v1/completions``, ``/v1/chat/completions``, ``/v1/models``) on one app, with
-text from :mod:`tui_client.demo.markov` paced at ``token_delay`` seconds a step.
+(``/v1/completions``, ``/v1/chat/completions``, ``/v1/models``, ``/tokenize``,
+``/detokenize``) on one app, paced at ``token_delay`` seconds a step. Plain requests
+get text from :mod:`tui_client.demo.markov`; requests at the token level (token-id
+prompts, logprobs, logit_bias, beam search...) go to :mod:`tui_client.demo.token_api`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import socket
@@ -19,82 +20,19 @@ from dataclasses import replace
 from typing import Any
 
 import fastapi
-import orjson
 import uvicorn
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from tui_client.core.defaults import DEMO_HOST, DEMO_PORT, DEMO_TOKEN_DELAY
-from tui_client.demo.markov import Delta, Generation, SamplingParams, tokenize
+from tui_client.demo.markov import Delta, Generation, tokenize
+from tui_client.demo.token_api import TokenRoutes, is_token_level
+from tui_client.demo.tokens import TokenModel
+from tui_client.demo.wire import MAX_MODEL_LEN, ApiError, chat_messages, json_body, paced, sampling_params, sse
 
 VERSION = "0.32.0+demo"
-MAX_MODEL_LEN = 2048
 FINGERPRINT = f"vllm-{VERSION}"
-
-
-class ApiError(Exception):
-    """An error answered with a JSON body: vLLM's error shape unless ``body`` is given."""
-
-    def __init__(
-        self, message: str, param: str | None = None, code: int = 400, kind: str = "BadRequestError", body: Any = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.body = body or {"error": {"message": message, "type": kind, "param": param, "code": code}}
-
-
-def _field(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
-    value = body.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
-        raise ApiError(f"{name} must be of type {kind.__name__}, got {value!r}.", name)
-    return kind(value)
-
-
-def sampling_params(body: dict[str, Any], default_max_tokens: int) -> SamplingParams:
-    """Read vLLM's sampling fields from a request body, with vLLM's checks and messages."""
-    stop = body.get("stop") or []
-    stop = [stop] if isinstance(stop, str) else stop
-    if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
-        raise ApiError("stop must be a string or a list of non-empty strings.", "stop")
-    p = SamplingParams(
-        n=_field(body, "n", int, 1),
-        max_tokens=_field(body, "max_tokens", int, default_max_tokens),
-        min_tokens=_field(body, "min_tokens", int, 0),
-        temperature=_field(body, "temperature", float, 1.0),
-        top_p=_field(body, "top_p", float, 1.0),
-        top_k=_field(body, "top_k", int, 0),
-        seed=_field(body, "seed", int, None),
-        stop=tuple(stop),
-    )
-    for bad, message in [
-        (p.n < 1, f"n must be at least 1, got {p.n}."),
-        (p.temperature < 0, f"temperature must be non-negative, got {p.temperature}."),
-        (not 0 < p.top_p <= 1, f"top_p must be in (0, 1], got {p.top_p}."),
-        (p.top_k < -1, f"top_k must be 0 (disable), or at least 1, got {p.top_k}."),
-        (p.max_tokens < 1, f"max_tokens must be at least 1, got {p.max_tokens}."),
-        (p.min_tokens < 0, f"min_tokens must be greater than or equal to 0, got {p.min_tokens}."),
-        (p.min_tokens > p.max_tokens, f"min_tokens must be less than or equal to max_tokens={p.max_tokens}, got {p.min_tokens}."),
-    ]:
-        if bad:
-            raise ApiError(message)
-    if p.max_tokens > MAX_MODEL_LEN:
-        raise ApiError(
-            f"max_tokens={p.max_tokens} cannot be greater than max_model_len={MAX_MODEL_LEN}. "
-            f"Please request fewer output tokens. (parameter=max_tokens, value={p.max_tokens})",
-            "max_tokens",
-        )
-    return replace(p, temperature=0.0, beam_search=True) if body.get("use_beam_search") else p
-
-
-async def _paced(gen: Generation, delay: float, request: Request | None = None) -> AsyncIterator[list[Delta]]:
-    """Step ``gen`` to the end, ``delay`` seconds a step; stop early if ``request`` is gone."""
-    while not gen.finished:
-        await asyncio.sleep(delay)
-        if request is not None and await request.is_disconnected():
-            return
-        yield gen.step()
 
 
 def _usage(gen: Generation, prompt_tokens: int) -> dict[str, int]:
@@ -102,20 +40,27 @@ def _usage(gen: Generation, prompt_tokens: int) -> dict[str, int]:
     return {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens + completion, "completion_tokens": completion}
 
 
-def _sse(obj: Any) -> bytes:
-    return b"data: " + orjson.dumps(obj) + b"\n\n"
-
-
 def _chat_prompt(messages: Any) -> str:
     """The conversation as text, ending with a paragraph break so the answer starts afresh."""
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        raise ApiError("messages must be a list of objects.", "messages")
-    return "".join(f"{m.get('content') or ''}\n\n" for m in messages)
+    return "".join(f"{m.get('content') or ''}\n\n" for m in chat_messages(messages))
 
 
-def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None, model_name: str = "demo-markov") -> fastapi.FastAPI:
-    """The demo vLLM as an ASGI app (see the module docstring)."""
+def create_app(
+    *,
+    token_delay: float = DEMO_TOKEN_DELAY,
+    api_key: str | None = None,
+    model_name: str = "demo-markov",
+    token_model: TokenModel | None = None,
+) -> fastapi.FastAPI:
+    """The demo vLLM as an ASGI app (see the module docstring); ``token_model`` answers at the token level."""
     app = fastapi.FastAPI(title="tui-client demo vLLM", openapi_url=None, docs_url=None, redoc_url=None)
+    tokens = TokenRoutes(token_model, token_delay=token_delay, model_name=model_name, fingerprint=FINGERPRINT)
+
+    def check_model(body: dict[str, Any]) -> None:
+        if body.get("model") not in (None, model_name):
+            raise ApiError(
+                f"The model `{body['model']}` does not exist. Valid aliases: {model_name}.", "model", 404, "NotFoundError"
+            )
 
     async def check_key(request: Request) -> None:
         if api_key is not None and not secrets.compare_digest(
@@ -129,14 +74,9 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body, status_code=exc.code)
 
-    async def json_body(request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise ApiError("The request body must be a JSON object.")
-        return body
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_: Request, __: ClientDisconnect) -> Response:
+        return Response(status_code=499)  # the client left before its request was read: nobody to tell
 
     @app.get("/health")
     async def health() -> Response:
@@ -152,6 +92,8 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
         try:
             body = await json_body(request)
             prompt, stream = str(body.pop("prompt")), bool(body.pop("stream", False))
+            if body.get("use_beam_search"):
+                return await tokens.generate_beams(request, body, prompt, stream)
             gen = Generation(prompt, sampling_params(body, default_max_tokens=16))
         except (ApiError, KeyError):
             return PlainTextResponse("Internal Server Error", status_code=500)
@@ -162,11 +104,11 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
         if stream:
 
             async def lines() -> AsyncIterator[bytes]:
-                async for _ in _paced(gen, token_delay):
+                async for _ in paced(gen, token_delay):
                     yield (json.dumps({"text": texts()}) + "\n").encode()
 
             return StreamingResponse(lines())
-        async for _ in _paced(gen, token_delay, request):
+        async for _ in paced(gen, token_delay, request):
             pass
         if not gen.finished:
             return Response(status_code=499)
@@ -178,13 +120,24 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
                 "root": model_name, "parent": None, "max_model_len": MAX_MODEL_LEN, "permission": []}  # fmt: skip
         return {"object": "list", "data": [card]}
 
+    @app.post("/tokenize")
+    async def tokenize_route(request: Request) -> dict[str, Any]:
+        body = await json_body(request)
+        check_model(body)
+        return tokens.tokenize(body)
+
+    @app.post("/detokenize")
+    async def detokenize_route(request: Request) -> dict[str, Any]:
+        body = await json_body(request)
+        check_model(body)
+        return tokens.detokenize(body)
+
     async def complete(request: Request, chat: bool) -> Response:
         """Both OpenAI-style routes: they differ only in prompt and choice shapes."""
         body = await json_body(request)
-        if body.get("model") not in (None, model_name):
-            raise ApiError(
-                f"The model `{body['model']}` does not exist. Valid aliases: {model_name}.", "model", 404, "NotFoundError"
-            )
+        check_model(body)
+        if is_token_level(body, chat):
+            return await tokens.complete(request, body, chat)
         if chat:
             prompt = _chat_prompt(body.get("messages"))
             prompt_tokens = len(tokenize(prompt)) + 4 * len(body["messages"])  # + template tokens
@@ -197,8 +150,6 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
             prompt_tokens = len(tokenize(prompt))
         params = sampling_params(body, default_max_tokens=max(1, MAX_MODEL_LEN - prompt_tokens) if chat else 16)
         stream = bool(body.get("stream"))
-        if stream and body.get("use_beam_search"):
-            raise ApiError("Streaming is not currently supported with beam search")
         gen = Generation(prompt, replace(params, stop_at_paragraph=chat))
         ident, created = f"{'chatcmpl' if chat else 'cmpl'}-{secrets.token_hex(8)}", int(time.time())
 
@@ -227,16 +178,16 @@ def create_app(*, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = N
                 if chat:
                     for i in range(params.n):
                         role = {"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
-                        yield _sse({**chunk_head, "choices": [role], "prompt_token_ids": None, "prompt_text": None})
-                async for deltas in _paced(gen, token_delay):
-                    yield b"".join(_sse(event(d)) for d in deltas)
+                        yield sse({**chunk_head, "choices": [role], "prompt_token_ids": None, "prompt_text": None})
+                async for deltas in paced(gen, token_delay):
+                    yield b"".join(sse(event(d)) for d in deltas)
                 if usage_wanted:
-                    yield _sse({**chunk_head, "choices": [], "usage": _usage(gen, prompt_tokens), "system_fingerprint": FINGERPRINT})
+                    yield sse({**chunk_head, "choices": [], "usage": _usage(gen, prompt_tokens), "system_fingerprint": FINGERPRINT})
                 yield b"data: [DONE]\n\n"
 
             return StreamingResponse(events(), media_type="text/event-stream")
 
-        async for _ in _paced(gen, token_delay, request):
+        async for _ in paced(gen, token_delay, request):
             pass
         if not gen.finished:
             return Response(status_code=499)
@@ -277,6 +228,9 @@ def _listen(host: str, port: int) -> tuple[socket.socket, str]:
     """A listening socket (port 0: ephemeral) and its base URL."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.create_server((host, port), family=family)
+    # Inherited by the connections: without it every POST waited ~40 ms (Nagle vs. delayed ACK),
+    # so a beam step took that on top of its token_delay.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     bound_port = sock.getsockname()[1]
     return sock, f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound_port}"
 
@@ -288,10 +242,18 @@ def _server(app: fastapi.FastAPI, **options: Any) -> _Server:
 class DemoServer:
     """The demo app in a background thread (uvicorn, loopback, ephemeral port by default)."""
 
-    def __init__(self, host: str = DEMO_HOST, port: int = 0, *, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = DEMO_HOST,
+        port: int = 0,
+        *,
+        token_delay: float = DEMO_TOKEN_DELAY,
+        api_key: str | None = None,
+        token_model: TokenModel | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self.url = ""
-        self._app = create_app(token_delay=token_delay, api_key=api_key)
+        self._app = create_app(token_delay=token_delay, api_key=api_key, token_model=token_model)
         self._running: tuple[_Server, threading.Thread] | None = None
 
     def start(self) -> str:

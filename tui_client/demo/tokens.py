@@ -41,3 +41,14 @@ class TokenModel(Protocol):
         in probability. Deterministic: the same ids give the same answer.
         """
         ...
+
+
+UNLISTED_LOGPROB = -50.0
+"""The logprob of an id ``next_logprobs`` leaves out: negligible, yet a ``logit_bias`` can force it (as on vLLM)."""
+
+
+class RankedLogprobs(dict[int, float]):
+    """What ``next_logprobs`` may return to be fast: a dict already best first (ties: lowest id).
+
+    The server then takes the top k and the argmax from its head instead of scanning it all.
+    """

@@ -85,7 +85,9 @@ class BeamRunner:
     def __init__(self, client: VLLMClient, state: RunState) -> None:
         self.client, self.state = client, state
         self.model = state.server.model
-        self._texts: dict[tuple[int, ...], str] = {}
+        self._texts: dict[tuple[int, ...], str] = {(): ""}
+        self._exact: set[tuple[int, ...]] = {()}  # the texts /detokenize gave (the others: from steps)
+        self._sampled: dict[tuple[int, ...], tuple[int, str]] = {}  # a live beam -> its step's own token, text
         self._shown: dict[int, int] = {}  # beam ident -> its rank in the ranking shown last
 
     async def prepare(self) -> BeamSearch | str:
@@ -125,6 +127,7 @@ class BeamRunner:
             params.n,
             prompt_len=len(ids),
             eos_token_id=eos,
+            prompt_last=ids[-1] if ids else None,
             length_penalty=1.0 if params.length_penalty is None else params.length_penalty,
             generated_only=_version(version) >= (0, 33),
         )
@@ -175,13 +178,27 @@ class BeamRunner:
             if not isinstance(index, int) or not 0 <= index < len(out) or not isinstance(top, dict):
                 raise ClientError(ErrorKind.BAD_RESPONSE, "a beam step's answer has no token logprobs (is this vLLM?)")
             out[index] = {_token_id(key): _logprob(value) for key, value in top.items()}
+            tokens, text = (choice["logprobs"].get("tokens") or [None])[0], choice.get("text")
+            if isinstance(tokens, str) and isinstance(text, str) and text and "\ufffd" not in text:
+                self._sampled[search.live[index].tokens] = (_token_id(tokens), text)
         return out
 
     async def _show(self, search: BeamSearch, *, final: bool) -> set[int]:
         ranking = search.ranking()
-        missing = list({b.tokens for b in ranking if b.tokens not in self._texts})
-        texts = await asyncio.gather(*(self._detokenize(tokens) for tokens in missing))
-        self._texts.update(zip(missing, texts))
+        texts, missing = self._texts, []
+        for tokens in dict.fromkeys(b.tokens for b in ranking):
+            if tokens in texts and (tokens in self._exact or not final):
+                continue
+            parent = tokens[:-1]
+            sampled = self._sampled.get(parent)
+            if not final and parent in texts and sampled is not None and sampled[0] == tokens[-1]:
+                # The step's own token, as the server decoded it after the beam: no request.
+                texts[tokens] = texts[parent] + sampled[1]
+            else:
+                missing.append(tokens)
+        decoded = await asyncio.gather(*(self._detokenize(tokens) for tokens in missing))
+        texts.update(zip(missing, decoded))
+        self._exact.update(missing)
         shown = self._shown
         ranked = [self._entry(search, beam, shown, final) for beam in ranking]
         self._shown = {beam.ident: rank for rank, beam in enumerate(ranking)}

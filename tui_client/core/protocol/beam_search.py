@@ -35,6 +35,7 @@ class BeamSearch:
         *,
         prompt_len: int,
         eos_token_id: int | None,
+        prompt_last: int | None = None,
         length_penalty: float = 1.0,
         ignore_eos: bool = False,
         generated_only: bool = False,
@@ -42,6 +43,8 @@ class BeamSearch:
         self.width = width
         self.prompt_len = prompt_len
         self.eos_token_id = None if ignore_eos else eos_token_id
+        self._eos = eos_token_id  # the score discounts a final end-of-sequence even with ignore_eos
+        self._prompt_last = prompt_last  # the prompt's last id (a beam with nothing generated ends there)
         self.length_penalty = length_penalty
         self.generated_only = generated_only  # vLLM 0.33 scores by generated tokens only
         self._ids = itertools.count(1)
@@ -77,6 +80,9 @@ class BeamSearch:
     def score(self, beam: Beam) -> float:
         """The beam score the answer is sorted by (length-normalised cumulative logprob)."""
         length = len(beam.tokens) + (0 if self.generated_only else self.prompt_len)
+        last = beam.tokens[-1] if beam.tokens else self._prompt_last
+        if last is not None and last == self._eos:  # only with ignore_eos (or a prompt ending in it)
+            length -= 1
         return beam.cum_logprob / (max(length, 1) ** self.length_penalty)
 
     def ranking(self) -> list[Beam]:

@@ -252,6 +252,7 @@ class CandidatePanel(ScrollView, can_focus=True):
             # All the text at once (not streamed): read it from the top.
             self._following = False
         if text is not self.raw_text:
+            fork: int | None = None
             if text.startswith(self.raw_text) and not self.raw_text.endswith("\r"):
                 added = text[len(self.raw_text) :]
                 delta = make_inert(added, tab_size=TAB_SIZE)
@@ -264,7 +265,11 @@ class CandidatePanel(ScrollView, can_focus=True):
                 self._wrapped.set_text(make_inert(text, tab_size=TAB_SIZE))
                 self._rows.clear()
                 if cand.change == "replaced" and cand.fork_at is not None:
-                    self._flash_fork(len(make_inert(text[: cand.fork_at], tab_size=TAB_SIZE)))
+                    fork = len(make_inert(text[: cand.fork_at], tab_size=TAB_SIZE))
+            if fork is not None:
+                self._flash_fork(fork)
+            else:
+                self._end_fork()  # the rank moved on since it was taken over: the moment is over
             self.raw_text = text
         beam_running = (not run.status.done) if run.beams else None
         self._apply_view(view_candidate(cand, error, following=self._following, beam_running=beam_running))
@@ -481,8 +486,8 @@ class CandidatePanel(ScrollView, can_focus=True):
         if self._look.style_updated():
             self._rows.clear_all()
 
-    def _divergence_styles(self) -> tuple[Style, Style, Style]:
-        """(shared, unique, tails marker) styles (kept for tests/ui/test_tui_divergence.py)."""
+    def _divergence_styles(self) -> tuple[Style, Style, Style, Style]:
+        """(shared, unique, tails marker, fork) styles (kept for tests/ui/test_tui_divergence.py)."""
         return self._look.marks()
 
     def _marked_strip(self, start: int, end: int, width: int) -> Strip:
@@ -528,7 +533,7 @@ class CandidatePanel(ScrollView, can_focus=True):
                 start, end = self._wrapped.span(index - marker + first)
                 fork = self._fork
                 if fork is not None and end > fork:  # a beam just taken over: its new part stands out
-                    return self._rows.marked(start, end, start, max(fork, start), end, self._wrapped.text, width)
+                    return self._rows.forked(start, end, fork, self._wrapped.text, width)
                 if self._marks.marking or marker:
                     return self._marked_strip(start, end, width)
                 return self._rows.plain(_TEXT, start, end, self._wrapped.text, width)

@@ -32,13 +32,16 @@ class RowKind(IntEnum):
     ERROR = 2  # a line of an error notice: (ERROR, start, end)
     MARKER = 3  # the tails marker ("… 123 shared chars"): (MARKER, shared, -1)
     MARKED = 4  # a text line with divergence marks: (MARKED, start, end, dim, hi_start, hi_end)
+    FORKED = 5  # a text line of a beam just taken over, new from ``fork`` on: (FORKED, start, end, fork)
 
 
 # Module names for the members: an IntEnum attribute lookup costs more than a global.
 _MARKER = RowKind.MARKER
 _MARKED = RowKind.MARKED
+_FORKED = RowKind.FORKED
 
 Styles = tuple[Style, Style, Style]
+Marks = tuple[Style, Style, Style, Style]  # shared, unique, tails marker, a beam's new text
 
 
 def marker_text(shared: int) -> str:
@@ -56,7 +59,7 @@ class RowCache:
 
     __slots__ = ("_bar_cell", "_barred", "_marks", "_rows", "_styles")
 
-    def __init__(self, styles: Callable[[], Styles], marks: Callable[[], Styles],
+    def __init__(self, styles: Callable[[], Styles], marks: Callable[[], Marks],
                  bar_cell: Callable[[int], Strip], size: int = STRIP_CACHE_SIZE) -> None:
         self._rows: LRUCache[tuple[int, ...], Strip] = LRUCache(size)
         # The row is kept beside the joined strip, to check that the id is still its own.
@@ -102,12 +105,24 @@ class RowCache:
         strip = self._rows.get(key)
         if strip is None or strip.cell_length != width:
             base = self._styles()[0]
-            shared_style, unique_style, _ = self._marks()
+            shared_style, unique_style, _, _ = self._marks()
             segments = []
             for a, b in pairwise(sorted({start, end, dim, hi_start, hi_end})):
                 style = unique_style if hi_start <= a < hi_end else shared_style if a < dim else base
                 segments.append(Segment(text[a:b], style))
             strip = Strip(segments, cell_len(text[start:end])).crop_extend(0, width, base)
+            self._rows[key] = strip
+        return strip
+
+    def forked(self, start: int, end: int, fork: int, text: str, width: int) -> Strip:
+        """``text[start:end]`` with the part from ``fork`` on in the new-beam style."""
+        key = (_FORKED, start, end, fork)
+        strip = self._rows.get(key)
+        if strip is None or strip.cell_length != width:
+            base, new = self._styles()[0], self._marks()[3]
+            cut = min(max(fork, start), end)
+            segments = [Segment(text[start:cut], base), Segment(text[cut:end], new)]
+            strip = Strip([s for s in segments if s.text], cell_len(text[start:end])).crop_extend(0, width, base)
             self._rows[key] = strip
         return strip
 

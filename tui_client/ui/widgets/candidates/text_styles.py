@@ -22,6 +22,7 @@ from tui_client.ui.widgets.candidates.scrollbar import bar_cells
 __all__ = ["PanelLook", "PanelTextStyles"]
 
 Styles = tuple[Style, Style, Style]
+Marks = tuple[Style, Style, Style, Style]
 
 
 class PanelTextStyles(Widget):
@@ -42,6 +43,7 @@ class PanelTextStyles(Widget):
         "candidate-panel--shared",  # the prefix every candidate shares (divergence on)
         "candidate-panel--unique",  # the first word where a candidate differs from all others
         "candidate-panel--tails-marker",  # "… 123 shared chars" (tails on)
+        "candidate-panel--fork",  # a beam search: the new text of a rank just taken over, for a moment
     }
 
 
@@ -54,7 +56,7 @@ class PanelLook:
     def __init__(self, widget: Widget) -> None:
         self._widget = widget
         self._rows: Styles | None = None
-        self._marks: Styles | None = None
+        self._marks: Marks | None = None
         self._bar_cells: tuple[Strip, Strip, Strip] | None = None
         self._base: Style | None = None  # the widget's text style the rows were drawn with
         self._texts: PanelTextStyles | None = None
@@ -91,14 +93,15 @@ class PanelLook:
             )
         return self._rows
 
-    def marks(self) -> Styles:
-        """(shared, unique, tails marker) styles of the divergence view."""
+    def marks(self) -> Marks:
+        """(shared, unique, tails marker) styles of the divergence view, and a beam's new text."""
         if self._marks is None:
-            shared, unique, marker = (
+            shared, unique, marker, fork = (
                 self._component_style(name)
-                for name in ("candidate-panel--shared", "candidate-panel--unique", "candidate-panel--tails-marker")
+                for name in ("candidate-panel--shared", "candidate-panel--unique", "candidate-panel--tails-marker",
+                             "candidate-panel--fork")
             )
-            self._marks = (shared, unique, marker)
+            self._marks = (shared, unique, marker, fork)
         return self._marks
 
     def bar_cell(self, cell: int) -> Strip:
