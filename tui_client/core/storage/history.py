@@ -262,11 +262,11 @@ class HistoryStore:
             state.candidates[idx].text = text
         if blob is not None:
             try:
-                tokens = unpack(blob[0])
+                unpacked = unpack(blob[0])
             except (ValueError, IndexError, zlib.error, struct.error, UnicodeDecodeError) as err:
                 state.notes.append(f"its logprobs could not be read from the history ({err})")
-                tokens = {}
-            for idx, (texts, values, tops) in tokens.items():
+                unpacked = {}
+            for idx, (texts, values, tops) in unpacked.items():
                 if idx in state.candidates:
                     state.candidates[idx].add_tokens(texts, values, tops)
         return StoredRun(run_id, _local_time(created), state)
