@@ -70,7 +70,7 @@ def test_generate_uses_the_config_and_flags_win(demo_url: str, tmp_path: Path) -
     params, _ = exported_params(path)
     assert params == {"n": 2, "temperature": 0.8, "top_p": None, "top_k": None, "max_tokens": 5, "seed": 4,
                       "stop": ["zzz"], "presence_penalty": None, "frequency_penalty": None, "beam_search": False,
-                      "length_penalty": None}
+                      "length_penalty": None, "logprobs": 0}
 
     (tmp_path / "data" / "history.sqlite3").unlink()
     out = cli("generate", "--n", "3", "--max-tokens", "7", "--stop", "q", "--api", "completions", config=path)

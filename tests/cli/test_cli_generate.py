@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 import pty
 import subprocess
@@ -11,7 +12,7 @@ import sys
 
 import pytest
 from cli_runner import run_cli
-from expected import expected_legacy, expected_openai
+from expected import expected_legacy, expected_openai, expected_tokens
 from replay_server import LEGACY, OPENAI, Recording, ReplayServer
 
 
@@ -73,6 +74,10 @@ def test_connection_refused_is_one_line() -> None:
     (["--beam-search", "--stream", "--n", "11", "--api", "completions"], "--beam-search: live beam search of width 11"),
     (["--max-tokens", "0"], "--max-tokens:"),
     (["--url", "ftp://x"], "--url"),
+    (["--logprobs", "21"], "--logprobs: logprobs must be between 0 (off) and 20"),
+    (["--logprobs", "-1"], "--logprobs: logprobs must be between 0 (off) and 20"),
+    (["--logprobs", "5", "--api", "generate"], "--logprobs: the legacy /generate API has no logprobs"),
+    (["--logprobs", "5", "--beam-search", "--n", "2"], "--logprobs: logprobs are not available with beam search"),
 ])
 def test_bad_flags_name_the_flag(flags: list[str], needle: str) -> None:
     out = cli(*flags, "--port", "1")
@@ -145,3 +150,45 @@ def test_streamed_beams_print_the_recorded_final_ranking() -> None:
     assert [(c["rank"], prompt + c["text"]) for c in doc["candidates"]] == list(enumerate(final))
     assert doc["beam_steps"] == len([ln for ln in rec.body.split(b"\n") if ln.strip()])
     assert sent[0]["use_beam_search"] is True and sent[0]["best_of"] == 3 and sent[1]["length_penalty"] == 1.0
+
+
+@pytest.mark.parametrize("name", ["completions-stream-logprobs-n2", "chat-stream-logprobs-n2"])
+def test_logprobs_json_has_every_token_as_recorded(name: str) -> None:
+    rec = Recording.load(OPENAI / f"{name}.json")
+    expected = expected_tokens(rec)
+    body = rec.request["json"]
+    prompt = body.get("prompt") or body["messages"][0]["content"]
+    flags = ["--n", "2", "--stream", "--logprobs", "5", "--max-tokens", "24", "--prompt", prompt, "--json"]
+    with ReplayServer(rec) as server:
+        out = cli("--url", server.url, *flags, *(["--api", "chat"] if "chat" in name else []))
+        plain = cli("--url", server.url, *flags[:-1], *(["--api", "chat"] if "chat" in name else []))
+    assert out.returncode == 0 and plain.returncode == 0, out.stderr + plain.stderr
+    doc = json.loads(out.stdout)
+    for cand in doc["candidates"]:
+        tokens = expected[cand["index"]]
+        assert cand["logprobs"] == [{"token": t, "logprob": lp, "top": [{"token": a, "logprob": b} for a, b in top]}
+                                    for t, lp, top in tokens]
+        assert "".join(t["token"] for t in cand["logprobs"]) == cand["text"]
+        assert cand["cumulative_logprob"] == sum(lp for _, lp, _ in tokens)
+        assert cand["mean_logprob"] == pytest.approx(cand["cumulative_logprob"] / len(tokens))
+        assert cand["perplexity"] == pytest.approx(math.exp(-cand["mean_logprob"]))
+    if "completions" in name:  # the inspector's example: " a" 1.0%, then " that" 29.9%, " its" 16.0%
+        first = doc["candidates"][0]["logprobs"][0]
+        assert first["token"] == " a" and round(100 * math.exp(first["logprob"]), 1) == 1.0
+        assert [(t["token"], round(100 * math.exp(t["logprob"]), 1)) for t in first["top"][:2]] == \
+            [(" that", 29.9), (" its", 16.0)]
+    lines = plain.stdout.splitlines()
+    at = [i for i, line in enumerate(lines) if line.startswith("Beam candidate")]
+    assert len(at) == 2
+    for i, cand in zip(at, doc["candidates"]):
+        assert lines[i + 1] == (f"  {len(cand['logprobs'])} tokens, mean logprob {cand['mean_logprob']:.3f}, "
+                                f"perplexity {cand['perplexity']:.4g}, cumulative logprob {cand['cumulative_logprob']:.4g}")
+
+
+def test_without_logprobs_the_output_is_unchanged() -> None:
+    rec = Recording.load(OPENAI / "completions-nostream-n4.json")
+    with ReplayServer(rec) as server:
+        doc = json.loads(cli("--url", server.url, "--n", "4", "--json").stdout)
+        plain = cli("--url", server.url, "--n", "4").stdout
+    assert not any(key in cand for cand in doc["candidates"] for key in ("logprobs", "mean_logprob", "perplexity"))
+    assert len(plain.splitlines()) == 2 + 4  # the prompt, a blank line, one line per candidate

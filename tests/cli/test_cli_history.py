@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cli_runner import run_cli
 from leaks import files_containing
+from replay_server import OPENAI, Recording, ReplayServer
 
 from tui_client.demo.server import DemoServer
 
@@ -80,3 +81,16 @@ def test_cli_never_writes_the_api_key(tmp_path: Path) -> None:
     assert by_env.returncode == by_flag.returncode == 0, by_env.stderr + by_flag.stderr
     assert len(cli("history", "list", data=tmp_path).stdout.splitlines()) == 2
     assert files_containing(tmp_path, key) == []
+
+
+def test_a_logprob_run_is_exported_from_the_history_as_generate_printed_it(tmp_path: Path) -> None:
+    rec = Recording.load(OPENAI / "chat-stream-logprobs-n2.json")
+    with ReplayServer(rec) as server:
+        generated = cli("generate", "--url", server.url, "--api", "chat", "--n", "2", "--stream", "--logprobs", "5",
+                        "--prompt", rec.request["json"]["messages"][0]["content"], "--json", data=tmp_path)
+    assert generated.returncode == 0, generated.stderr
+    doc = json.loads(cli("history", "export", "1", data=tmp_path).stdout)
+    assert doc["candidates"] == json.loads(generated.stdout)["candidates"] and doc["params"]["logprobs"] == 5
+    assert all(len(c["logprobs"]) == 24 for c in doc["candidates"])
+    shown = cli("history", "show", "1", data=tmp_path).stdout
+    assert shown.count("<details><summary>tokens</summary>") == 2 and '| 0 | `"One"` | -3.6896 | 2.5% |' in shown

@@ -29,10 +29,11 @@ from tui_client.core.protocol import (
     RunStarted,
     RunState,
     SamplingParams,
+    ServerInfo,
     Status,
     VLLMClient,
 )
-from tui_client.core.transport.stream_worker import StreamWorker, WorkerUnavailable
+from tui_client.core.transport.stream_worker import StreamWorker, WorkerUnavailable, _ChangeSender
 
 
 @pytest.fixture
@@ -173,3 +174,45 @@ async def test_the_key_never_reaches_the_command_line(worker: StreamWorker, demo
     assert state.status is Status.FINISHED
     assert b"secret" not in Path(f"/proc/{worker.pid}/cmdline").read_bytes()
     assert b"secret-key-123" not in Path(f"/proc/{worker.pid}/environ").read_bytes()
+
+
+def tokens_of(state: RunState) -> dict[int, tuple[object, ...]]:
+    return {c.index: (c.token_texts, c.token_logprobs, c.token_tops, c.cumulative_logprob, c.mean_logprob, c.perplexity)
+            for c in state.ordered()}
+
+
+@pytest.mark.parametrize("name", ["completions-stream-logprobs-n2", "chat-stream-logprobs-n2",
+                                  "completions-nostream-logprobs-n2"])
+async def test_a_logprob_run_through_the_worker_ends_as_in_process(worker: StreamWorker, name: str) -> None:
+    rec = Recording.load(OPENAI / f"{name}.json")
+    request = request_for(rec)
+    with ReplayServer(rec, time_scale=0.3) as server:  # paced: the tokens come over several messages
+        config = ClientConfig(url=server.url, api=Api.CHAT if "chat" in name else None)
+        expected = await in_process(config, request)
+        state, events = await in_worker(worker, config, request)
+    assert summary(state) == summary(expected)
+    assert tokens_of(state) == tokens_of(expected) and all(c.token_texts for c in state.ordered())
+    if request.stream:
+        assert sum(isinstance(e, CandidatesChanged) for e in events) > 3
+
+
+def test_the_child_sends_only_the_tokens_appended_since_its_last_message() -> None:
+    messages: list[tuple] = []
+    sender = _ChangeSender(1, messages.append)
+    state = RunState(GenerationRequest("x", SamplingParams(logprobs=1)), ServerInfo("http://x", Api.COMPLETIONS, "m"))
+    cand = state.candidate(0)
+    sender.state = state
+
+    def step(texts: list[str]) -> object:
+        state.append_text(cand, "".join(texts), 0.0)
+        cand.add_tokens(texts, [-1.0] * len(texts), [(("t", -1.0),)] * len(texts))
+        sender._dirty.add(0)
+        sender.flush()
+        return messages[-1][2][1][0][4]  # the candidate's tokens in the message
+
+    assert step([" a", " b"]) == ([" a", " b"], [-1.0, -1.0], [(("t", -1.0),)] * 2)
+    assert step([" c"]) == ([" c"], [-1.0], [(("t", -1.0),)])
+    state.append_text(cand, " d", 0.0)  # text without a new token: none sent
+    sender._dirty.add(0)
+    sender.flush()
+    assert messages[-1][2][1][0][4] is None

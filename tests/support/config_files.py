@@ -17,6 +17,7 @@ seed = 7
 stop = ["\\n\\n", "END"]
 presence_penalty = 0.5
 frequency_penalty = -0.5
+logprobs = 3
 
 [keys]
 "app.run" = "ctrl+g"

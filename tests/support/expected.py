@@ -58,5 +58,53 @@ def request_for(rec: Recording) -> GenerationRequest:
     body = rec.request["json"]
     prompt = body.get("prompt") or body["messages"][0]["content"]
     fields = {k: body[k] for k in ("n", "temperature", "top_p", "top_k", "max_tokens", "seed") if k in body}
-    params = SamplingParams(**fields, stop=tuple(body.get("stop", ())), beam_search=body.get("use_beam_search", False))
+    logprobs = body.get("top_logprobs") if body.get("logprobs") is True else body.get("logprobs")  # chat | completions
+    params = SamplingParams(**fields, stop=tuple(body.get("stop", ())), beam_search=body.get("use_beam_search", False),
+                            logprobs=logprobs)
     return GenerationRequest(prompt, params, stream=body.get("stream", False))
+
+
+Token = tuple[str, float, list[tuple[str, float]]]
+
+
+def expected_tokens(rec: Recording) -> dict[int, list[Token]]:
+    """Each candidate's tokens (text piece, logprob, alternatives most probable first), read
+    naively: completions pieces cut from the text at the recorded ``text_offset``s, chat
+    pieces decoded from the recorded ``bytes``. -9999.0 is minus infinity."""
+    def lp(value: float) -> float:
+        return float("-inf") if value == -9999.0 else value
+
+    def alts(pairs) -> list[tuple[str, float]]:
+        return sorted(((t, lp(v)) for t, v in pairs), key=lambda pair: -pair[1])  # stable: ties keep the order
+
+    out: dict[int, list[Token]] = {}
+    texts: dict[int, str] = {}
+    body = rec.body.decode("utf-8")
+    choices = json.loads(body)["choices"] if not body.startswith("data:") else [
+        ch for event in body.split("\n\n") if event.startswith("data: {")
+        for ch in json.loads(event[len("data: "):])["choices"]]
+    pending: dict[int, tuple[bytes, float, list]] = {}
+    for ch in choices:
+        i = ch["index"]
+        before = texts.get(i, "")
+        piece = ch.get("text", (ch.get("delta") or ch.get("message") or {}).get("content")) or ""
+        texts[i] = after = before + piece
+        lps = ch.get("logprobs")
+        if not lps:
+            continue
+        if "tokens" in lps:  # completions: offsets into the text (from 0 for a whole answer)
+            offsets = lps["text_offset"]
+            ends = offsets[1:] + [len(after)]
+            for k, token in enumerate(lps["tokens"]):
+                out.setdefault(i, []).append((after[offsets[k]:ends[k]], lp(lps["token_logprobs"][k]),
+                                              alts(lps["top_logprobs"][k].items())))
+            continue
+        for item in lps["content"]:  # chat: bytes, joined until they decode
+            raw, total, top = pending.pop(i, (b"", 0.0, None))
+            raw, total = raw + bytes(item["bytes"]), total + lp(item["logprob"])
+            top = top if top is not None else alts((a["token"], a["logprob"]) for a in item["top_logprobs"])
+            try:
+                out.setdefault(i, []).append((raw.decode("utf-8"), total, top))
+            except UnicodeDecodeError:
+                pending[i] = (raw, total, top)
+    return out

@@ -74,3 +74,12 @@ def test_help_shows_the_defaults_from_one_place() -> None:
     assert "64 MiB" in text and "256 Mi" in text
     demo = " ".join(build_parsers()["serve-demo"].format_help().split())
     assert "(default: 127.0.0.1)" in demo and "(default: 8000)" in demo and "(default: 0.03)" in demo
+
+
+def test_logprobs_from_the_flag_else_the_config_file_else_off() -> None:
+    assert request_from_args(parse("generate"), GENERATE_DEFAULTS).params.logprobs == 0
+    assert request_from_args(parse("tui"), TUI_DEFAULTS, {"logprobs": 3}).params.logprobs == 3
+    assert request_from_args(parse("generate", "--logprobs", "5"), GENERATE_DEFAULTS, {"logprobs": 3}).params.logprobs == 5
+    assert flag_error(ClientError(ErrorKind.INVALID, "too many", field="logprobs")) == "--logprobs: too many"
+    text = " ".join(build_parsers()["generate"].format_help().split())
+    assert "--logprobs K" in text and "0 to 20 (vLLM's default --max-logprobs)" in text and "(default: 0, off)" in text

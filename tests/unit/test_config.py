@@ -40,7 +40,7 @@ def test_every_key(tmp_path: Path) -> None:
     assert (config.api.value, config.model.value, config.timeout.value, config.theme.value) == ("chat", "qwen", 30.0, "nord")
     assert config.sampling == {
         "n": 8, "temperature": 1.0, "top_p": 0.9, "top_k": 50, "max_tokens": 64, "seed": 7,
-        "stop": ("\n\n", "END"), "presence_penalty": 0.5, "frequency_penalty": -0.5,
+        "stop": ("\n\n", "END"), "presence_penalty": 0.5, "frequency_penalty": -0.5, "logprobs": 3,
     }
     assert isinstance(config.sampling["temperature"], float)
     assert config.keys == {"app.run": "ctrl+g", "app.help": "f2,question_mark"}
@@ -72,7 +72,9 @@ def test_the_api_key_is_refused_without_repeating_it(tmp_path: Path) -> None:
     ("\n\n[sampling\n", "FILE:3:10: invalid TOML: Expected ']' at the end of a table declaration"),
     ("colour = 'red'\n", "FILE:1: colour: unknown key (known: url, api, model, timeout, theme, sampling, keys)"),
     ("[sampling]\nn = 4\nbest_of = 2\n", "FILE:3: sampling.best_of: unknown key (known: n, temperature, top_p, top_k, "
-     "max_tokens, seed, stop, presence_penalty, frequency_penalty)"),
+     "max_tokens, seed, stop, presence_penalty, frequency_penalty, logprobs)"),
+    ("[sampling]\nlogprobs = 21\n", "FILE:2: sampling.logprobs: logprobs must be between 0 (off) and 20 (vLLM's default "
+     "--max-logprobs), got 21"),
     ("[sampling]\nn = 0\n", "FILE:2: sampling.n: n must be at least 1, got 0"),
     ("[sampling]\nn = 2.5\n", "FILE:2: sampling.n: must be an integer, not a float"),
     ("[sampling]\nn = true\n", "FILE:2: sampling.n: must be an integer, not a boolean"),

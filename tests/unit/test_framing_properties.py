@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from chunks import split_at
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,15 +13,6 @@ from tui_client.core.protocol import ClientError
 from tui_client.core.protocol.framing import RecordSplitter, SSEDecoder
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
-
-
-def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    pieces, last = [], 0
-    for p in points + [len(data)]:
-        pieces.append(data[last:p])
-        last = p
-    return pieces
 
 
 def sse_stream(payloads: list[str], line_end: str) -> bytes:

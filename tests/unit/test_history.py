@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -11,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from expected import request_for
 from leaks import files_containing
-from runs import ended_run
+from replay_server import OPENAI, Recording, ReplayServer
+from runs import ended_run, logprob_run
 
 from tui_client.core.protocol import (
     Api,
@@ -26,7 +29,7 @@ from tui_client.core.protocol import (
     Status,
     VLLMClient,
 )
-from tui_client.core.storage.history import SCHEMA_VERSION, HistoryError, HistoryStore, default_path
+from tui_client.core.storage.history import MIGRATIONS, SCHEMA_VERSION, HistoryError, HistoryStore, default_path
 from tui_client.demo.server import DemoServer
 
 
@@ -175,3 +178,85 @@ async def test_the_api_key_is_never_written(tmp_path: Path) -> None:
     assert stored is not None and stored.state.server.url == demo.url and stored.state.error is not None
     assert files_containing(tmp_path, key) == [] and files_containing(tmp_path, password) == []
     assert files_containing(tmp_path, "Tell me")  # the check does find what is stored
+
+
+def tokens_of(state: RunState) -> dict[int, tuple[object, ...]]:
+    # NaN != NaN: compare the logprobs as their repr
+    return {c.index: (c.token_texts, repr(c.token_logprobs), c.token_tops, repr(c.cumulative_logprob),
+                      repr(c.mean_logprob)) for c in state.ordered()}
+
+
+@pytest.mark.parametrize("name", ["completions-stream-logprobs-n2", "chat-stream-logprobs-n2", None])
+async def test_logprobs_read_back_the_same(store: HistoryStore, name: str | None) -> None:
+    if name is None:
+        state = logprob_run()
+    else:
+        rec = Recording.load(OPENAI / f"{name}.json")
+        with ReplayServer(rec) as server:
+            async with VLLMClient(ClientConfig(url=server.url, api=Api.CHAT if "chat" in name else None)) as client:
+                async for event in client.generate(request_for(rec)):
+                    state = event.state
+    run = store.get(store.save(state))
+    assert run is not None and run.request().params.logprobs == state.request.params.logprobs
+    assert tokens_of(run.state) == tokens_of(state) and all(c.token_texts for c in run.candidates)
+    assert json.dumps(run.state.to_json()) == json.dumps(state.to_json())
+    assert store.delete(run.id) and store._db.execute("SELECT count(*) FROM run_tokens").fetchone()[0] == 0
+
+
+def test_a_history_file_from_before_logprobs_opens_and_gains_them(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    db = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        db.execute(statement)
+    db.execute("INSERT INTO runs VALUES (1, 1700000000.0, 'http://h', 'completions', 'm', NULL, 'old prompt',"
+               " '{\"n\": 1, \"temperature\": 0.5}', 1, 1, 'finished', NULL, 0.1, 0.5, '[]', NULL)")
+    db.execute("INSERT INTO candidates VALUES (1, 0, ' old text', 'finished', '\"stop\"', 'null', 2, 0.1, 0.4)")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with HistoryStore(path) as store:
+        assert [(s.id, s.prompt_preview) for s in store.list()] == [(1, "old prompt")]
+        old = store.get(1)
+        assert old is not None and old.candidates[0].text == " old text" and old.candidates[0].token_texts == []
+        assert old.request().params.logprobs is None and "logprobs" not in old.state.to_json()["candidates"][0]
+        new = store.get(store.save(logprob_run()))
+        assert new is not None and new.candidates[1].token_texts == [" 日", "本"]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+
+
+def test_listing_never_reads_the_logprobs(store: HistoryStore) -> None:
+    store.save(logprob_run())
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    store.list()
+    store.list(search="日本")
+    assert statements and not any("run_tokens" in s for s in statements)
+
+
+def test_unreadable_logprobs_cost_a_note_not_the_run(store: HistoryStore) -> None:
+    run_id = store.save(logprob_run())
+    store._db.execute("UPDATE run_tokens SET data = ? WHERE run_id = ?", (b"TLP1 not really", run_id))
+    run = store.get(run_id)
+    assert run is not None and run.candidates[0].text == " a | `b`" and run.candidates[0].token_texts == []
+    assert run.state.notes[-1].startswith("its logprobs could not be read from the history (")
+
+
+def test_a_big_logprob_run_keeps_the_history_quick(tmp_path: Path) -> None:
+    """64 x 1024 tokens x 5 alternatives (figures: benchmarks/notes/core.md)."""
+    words = [f" w{i}" for i in range(500)]
+    state = ended_run(texts=("",) * 64)
+    for cand in state.ordered():
+        texts = [words[(cand.index * 7 + k) % 500] for k in range(1024)]
+        cand.text = "".join(texts)
+        cand.add_tokens(texts, [-1.5] * 1024, [tuple((words[(k + j) % 500], -1.0 - j) for j in range(5)) for k in range(1024)])
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        run_id = store.save(state)
+        store.save(ended_run())
+    started = time.perf_counter()
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        assert len(store.list()) == 2
+        listed = time.perf_counter() - started
+        run = store.get(run_id)
+    opened = time.perf_counter() - started - listed
+    assert run is not None and run.candidates[63].token_tops[1023] == state.candidates[63].token_tops[1023]
+    assert listed < 0.5 and opened < 5  # a few ms and about 0.3 s on a busy 2-core machine

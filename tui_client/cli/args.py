@@ -23,6 +23,7 @@ from tui_client.core.defaults import (
     GREEDY_FALLBACK_TEMPERATURE,
     HISTORY_LIST_LIMIT,
     TUI_DEFAULTS,
+    VLLM_MAX_LOGPROBS,
 )
 from tui_client.core.protocol import Api, ClientConfig, ClientError, GenerationRequest, SamplingParams, api_key_from_env
 from tui_client.core.storage.config import APIS, Config
@@ -42,6 +43,7 @@ FLAG_OF_FIELD = {
     "frequency_penalty": "--frequency-penalty",
     "beam_search": "--beam-search",
     "length_penalty": "--length-penalty",
+    "logprobs": "--logprobs",
     "url": "--url",
 }
 """The flag that sets each request field, for naming it in an error."""
@@ -120,6 +122,9 @@ def _add_request_flags(p: argparse.ArgumentParser, defaults: Mapping[str, object
     g.add_argument("--beam-search", action="store_true",
                    help="beam search with width n; with --stream the beams are shown at every step")
     g.add_argument("--length-penalty", type=float, help="beam search: score = cumulative logprob / length ** this")
+    g.add_argument("--logprobs", type=int, metavar="K",
+                   help=f"each token's logprob and its K most likely alternatives, 0 to {VLLM_MAX_LOGPROBS} "
+                   f"(vLLM's default --max-logprobs); not on /generate (default: {defaults['logprobs']}, off)")
 
 
 def _tui_parser() -> argparse.ArgumentParser:
@@ -189,7 +194,7 @@ def _config_parser() -> argparse.ArgumentParser:
     conf = _Parser(
         prog="tui-client config",
         description="The config file is TOML: url, api, model, timeout, theme, a [sampling] table (n, "
-        "temperature, top_p, top_k, max_tokens, seed, stop, presence_penalty, frequency_penalty) and a "
+        "temperature, top_p, top_k, max_tokens, seed, stop, presence_penalty, frequency_penalty, logprobs) and a "
         "[keys] table (binding id = keys). Not the API key: use $VLLM_API_KEY. $TUI_CLIENT_CONFIG "
         "names another file.",
     )
@@ -233,6 +238,7 @@ def request_from_args(
         frequency_penalty=pick("frequency_penalty"),  # type: ignore[arg-type]
         beam_search=args.beam_search,
         length_penalty=args.length_penalty,
+        logprobs=pick("logprobs"),  # type: ignore[arg-type]
     )
     return GenerationRequest(str(pick("prompt")), params, stream=bool(pick("stream")))
 

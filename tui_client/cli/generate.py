@@ -1,5 +1,6 @@
 """`tui-client generate`: the headless front end, printing vLLM's example client's
-``Beam candidate i: '...'`` lines (``repr()``, which also makes escapes inert); on a terminal
+``Beam candidate i: '...'`` lines (``repr()``, which also makes escapes inert; with ``--logprobs``
+each followed by one of mean logprob and perplexity); on a terminal
 a streaming run is redrawn in place every :data:`REDRAW_INTERVAL`, piped only the final lines."""
 
 from __future__ import annotations
@@ -15,16 +16,40 @@ from typing import TextIO
 import orjson
 from rich.cells import cell_len
 
-from tui_client.core.protocol import Api, ClientConfig, GenerationRequest, RunEnded, RunState, Status, VLLMClient
+from tui_client.core.protocol import (
+    Api,
+    Candidate,
+    ClientConfig,
+    GenerationRequest,
+    RunEnded,
+    RunState,
+    Status,
+    VLLMClient,
+)
 
 REDRAW_INTERVAL = 0.05
 """Shortest time between two redraws of the live terminal view (seconds)."""
 
 
-def candidate_lines(state: RunState) -> list[str]:
-    """The example client's lines: prompt + generated text (chat: the reply only)."""
+def candidate_lines(state: RunState, *, logprobs: bool = False) -> list[str]:
+    """The example client's lines: prompt + generated text (chat: the reply only); with
+    ``logprobs``, each followed by its :func:`logprob_line`."""
     prefix = "" if state.server.api is Api.CHAT else state.request.prompt
-    return [f"Beam candidate {c.index}: {prefix + c.text!r}" for c in state.ordered()]
+    lines = []
+    for cand in state.ordered():
+        lines.append(f"Beam candidate {cand.index}: {prefix + cand.text!r}")
+        if logprobs:
+            lines.append(logprob_line(cand))
+    return lines
+
+
+def logprob_line(cand: Candidate) -> str:
+    """``  5 tokens, mean logprob -2.836, perplexity 17.05, cumulative logprob -14.18``."""
+    mean, perplexity = cand.mean_logprob, cand.perplexity
+    if mean is None or perplexity is None or cand.cumulative_logprob is None:
+        return "  no logprobs"
+    return (f"  {len(cand.token_texts)} tokens, mean logprob {mean:.3f}, perplexity {perplexity:.4g}, "
+            f"cumulative logprob {cand.cumulative_logprob:.4g}")
 
 
 class LiveView:
@@ -123,7 +148,7 @@ async def run_headless(
     if json_output:
         out.write(orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        for line in candidate_lines(state):
+        for line in candidate_lines(state, logprobs=bool(request.params.logprobs)):
             out.write(line + "\n")
     out.flush()
     for note in state.notes:

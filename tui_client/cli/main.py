@@ -49,10 +49,11 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
     """Check the request, connect (or start the demo server), then run headless or the TUI."""
     defaults = GENERATE_DEFAULTS if command == "generate" else TUI_DEFAULTS
     request = request_from_args(args, defaults, settings.sampling)
-    # A live beam search's width limit depends on the protocol: checked here when it is known,
-    # else by the client once it knows.
+    # A live beam search's width limit and logprobs depend on the protocol: checked here when
+    # it is known, else by the client once it knows.
     api = args.api or settings.api.value
-    problems = request.params.problems(stream=request.stream, client_beams=api in ("completions", "chat"))
+    problems = request.params.problems(stream=request.stream, client_beams=api in ("completions", "chat"),
+                                       legacy=api == "generate")
     if args.insecure and args.ca_bundle:
         parser.error("--insecure and --ca-bundle contradict each other")
     if problems and (command == "generate" or args.run):

@@ -32,15 +32,18 @@ MAX_N = 64
 """The n slider's range (1 to this); the CLI allows more (vLLM has no fixed cap)."""
 
 VLLM_MAX_LOGPROBS = 20
-"""vLLM's default ``--max-logprobs``: a live beam search of width n asks for 2n a step."""
+"""vLLM's default ``--max-logprobs``: the most ``--logprobs`` may ask for; a live beam search of
+width n asks for 2n a step."""
 
 SEED_PROMPT = "San Francisco is a"
 """vLLM's example client's default prompt (``generate`` without ``--prompt``)."""
 
-GENERATE_DEFAULTS = MappingProxyType({"prompt": SEED_PROMPT, "n": 1, "temperature": 0.0, "max_tokens": 16, "stream": False})
+GENERATE_DEFAULTS = MappingProxyType({"prompt": SEED_PROMPT, "n": 1, "temperature": 0.0, "max_tokens": 16,
+                                      "stream": False, "logprobs": 0})
 """What an unset flag means for ``generate``: the seed client's choices (greedy, 16 tokens, no streaming)."""
 
-TUI_DEFAULTS = MappingProxyType({"prompt": "", "n": 4, "temperature": 0.8, "max_tokens": 128, "stream": True})
+TUI_DEFAULTS = MappingProxyType({"prompt": "", "n": 4, "temperature": 0.8, "max_tokens": 128, "stream": True,
+                                 "logprobs": 0})
 """What an unset flag means for the TUI: where exploring is useful."""
 
 GREEDY_FALLBACK_TEMPERATURE = 0.8

@@ -14,6 +14,7 @@ from tui_client.core.protocol.errors import ClientError, ErrorKind
 from tui_client.core.protocol.framing import RecordSplitter, SSEDecoder
 from tui_client.core.protocol.params import GenerationRequest
 from tui_client.core.protocol.state import Api, Candidate, RankedBeam, RunState, Status, Usage
+from tui_client.core.protocol.token_logprobs import TokenAligner, WireToken, chat_tokens, completions_tokens
 
 
 def loads(raw: bytes) -> Any:
@@ -269,6 +270,9 @@ class _OpenAIAdapter(Adapter):
         super().__init__(state, max_line_bytes=max_line_bytes)
         self._sse = SSEDecoder(max_line_bytes)
         self.done = False
+        self._logprobs = bool(state.request.params.logprobs)
+        self._aligners: dict[int, TokenAligner] = {}  # only for candidates whose tokens did not simply match
+        self.text_without_logprobs = 0  # events with text but no token logprobs, though asked for
 
     def _common_body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
         body: dict[str, object] = {}
@@ -287,6 +291,42 @@ class _OpenAIAdapter(Adapter):
     @staticmethod
     def _final_text(choice: dict[str, Any]) -> Any:
         raise NotImplementedError
+
+    @staticmethod
+    def _wire_tokens(logprobs: Any) -> list[WireToken] | None:
+        raise NotImplementedError
+
+    def _add_tokens(self, cand: Candidate, text: Any, logprobs: Any, final: bool) -> bool:
+        """Append the tokens of one choice's event (or whole answer); True if any were added."""
+        text = text if isinstance(text, str) else ""
+        tokens = self._wire_tokens(logprobs) if logprobs is not None else None
+        if not tokens:
+            if text:
+                self.text_without_logprobs += 1
+            tokens = []
+        aligner = self._aligners.get(cand.index)
+        if tokens and (aligner is None or aligner.idle):
+            if len(tokens) == 1 and tokens[0][0] == text:  # the usual event: one token, its text
+                token = tokens[0]
+                cand.add_tokens([text], [token[2]], [token[3]])
+                return True
+            if "".join([t[0] for t in tokens]) == text:
+                cand.add_tokens([t[0] for t in tokens], [t[2] for t in tokens], [t[3] for t in tokens])
+                return True
+        if not tokens and not text and (aligner is None or not final):
+            return False
+        if aligner is None:
+            aligner = self._aligners[cand.index] = TokenAligner()
+        texts, values, tops = aligner.feed(text, tokens, final=final)
+        if texts:
+            cand.add_tokens(texts, values, tops)
+        return bool(texts)
+
+    def notes(self) -> list[str]:
+        out = super().notes()
+        if self.text_without_logprobs:
+            out.append(f"the server sent {self.text_without_logprobs} piece(s) of text without logprobs")
+        return out
 
     def _apply_events(self, events: list[tuple[str, bytes]]) -> set[int]:
         state, now = self.state, self.state.now()
@@ -327,6 +367,8 @@ class _OpenAIAdapter(Adapter):
                 elif cand.status is Status.WAITING:
                     cand.status = Status.STREAMING
                 reason = choice.get("finish_reason")
+                if self._logprobs and self._add_tokens(cand, delta, choice.get("logprobs"), bool(reason)):
+                    changed.add(index)
                 if reason:
                     cand.finish_reason = str(reason)
                     cand.stop_reason = choice.get("stop_reason")
@@ -366,6 +408,8 @@ class _OpenAIAdapter(Adapter):
             text = self._final_text(choice)
             if isinstance(text, str):
                 state.set_text(cand, text, now)
+            if self._logprobs:
+                self._add_tokens(cand, text, choice.get("logprobs"), True)
             cand.finish_reason = choice.get("finish_reason")
             cand.stop_reason = choice.get("stop_reason")
             cand.status = Status.FINISHED
@@ -380,13 +424,17 @@ class CompletionsAdapter(_OpenAIAdapter):
     path = "/v1/completions"
 
     def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
-        return {"prompt": request.prompt, **self._common_body(request, model)}
+        body = {"prompt": request.prompt, **self._common_body(request, model)}
+        if request.params.logprobs:
+            body["logprobs"] = request.params.logprobs
+        return body
 
     @staticmethod
     def _delta_text(choice: dict[str, Any]) -> Any:
         return choice.get("text")
 
     _final_text = _delta_text
+    _wire_tokens = staticmethod(completions_tokens)
 
 
 class ChatAdapter(_OpenAIAdapter):
@@ -394,7 +442,10 @@ class ChatAdapter(_OpenAIAdapter):
     path = "/v1/chat/completions"
 
     def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
-        return {"messages": [{"role": "user", "content": request.prompt}], **self._common_body(request, model)}
+        body = {"messages": [{"role": "user", "content": request.prompt}], **self._common_body(request, model)}
+        if request.params.logprobs:
+            body.update(logprobs=True, top_logprobs=request.params.logprobs)
+        return body
 
     @staticmethod
     def _delta_text(choice: dict[str, Any]) -> Any:
@@ -405,6 +456,8 @@ class ChatAdapter(_OpenAIAdapter):
     def _final_text(choice: dict[str, Any]) -> Any:
         message = choice.get("message")
         return message.get("content") if isinstance(message, dict) else None
+
+    _wire_tokens = staticmethod(chat_tokens)
 
 
 ADAPTERS: dict[Api, type[Adapter]] = {a.api: a for a in (GenerateAdapter, CompletionsAdapter, ChatAdapter)}

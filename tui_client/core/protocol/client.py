@@ -260,7 +260,8 @@ class VLLMClient:
         try:
             request.validate()
             state.server = await self.connect()
-            request.validate(client_beams=state.server.api is not Api.GENERATE)
+            legacy = state.server.api is Api.GENERATE
+            request.validate(client_beams=not legacy, legacy=legacy)
             async for event in self._events(request, state):
                 yield event
         except ClientError as exc:

@@ -30,12 +30,14 @@ class SamplingParams:
     frequency_penalty: float | None = None
     beam_search: bool = False
     length_penalty: float | None = None  # beam search: the score is cumulative logprob / length ** this
+    logprobs: int | None = None  # per-token logprobs with this many alternatives; None or 0: off
 
-    def problems(self, *, stream: bool = False, client_beams: bool = False) -> dict[str, str]:
+    def problems(self, *, stream: bool = False, client_beams: bool = False, legacy: bool = False) -> dict[str, str]:
         """Every invalid field mapped to a one-line reason (empty when all is well).
 
         ``client_beams``: a streamed beam search is run by the client, step by step
-        (``vllm serve``: 2n logprobs a step, within the server's limit).
+        (``vllm serve``: 2n logprobs a step, within the server's limit). ``legacy``: the
+        server speaks ``/generate``, which has no logprobs.
         """
         out: dict[str, str] = {}
         if not isinstance(self.n, int) or self.n < 1:
@@ -65,7 +67,22 @@ class SamplingParams:
             )
         if self.beam_search and self.n < 2 and "n" not in out:
             out["beam_search"] = "beam search needs n of at least 2 (the beam width)"
+        out.update(self._logprobs_problems(legacy))
         return out
+
+    def _logprobs_problems(self, legacy: bool) -> dict[str, str]:
+        k = self.logprobs
+        if k is None:
+            return {}
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= VLLM_MAX_LOGPROBS:
+            return {"logprobs": f"logprobs must be between 0 (off) and {VLLM_MAX_LOGPROBS} (vLLM's default "
+                                f"--max-logprobs), got {k}"}
+        if k and legacy:
+            return {"logprobs": "the legacy /generate API has no logprobs: use the OpenAI API of `vllm serve` "
+                                "(--api completions or chat)"}
+        if k and self.beam_search:
+            return {"logprobs": "logprobs are not available with beam search"}
+        return {}
 
     def vllm_fields(self) -> dict[str, object]:
         """The fields as vLLM names them, without the ones left to the server."""
@@ -96,9 +113,9 @@ class GenerationRequest:
     params: SamplingParams = field(default_factory=SamplingParams)
     stream: bool = True
 
-    def validate(self, *, client_beams: bool = False) -> None:
+    def validate(self, *, client_beams: bool = False, legacy: bool = False) -> None:
         """Raise :class:`ClientError` (kind INVALID) naming the first bad field."""
-        problems = self.params.problems(stream=self.stream, client_beams=client_beams)
+        problems = self.params.problems(stream=self.stream, client_beams=client_beams, legacy=legacy)
         if problems:
             name, reason = next(iter(problems.items()))
             raise ClientError(ErrorKind.INVALID, reason, field=name)

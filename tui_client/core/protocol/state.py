@@ -8,12 +8,14 @@ only draws the latest state (the TUI) can skip events freely.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from enum import Enum
 
 from tui_client.core.protocol.errors import ClientError
 from tui_client.core.protocol.params import GenerationRequest
+from tui_client.core.protocol.token_logprobs import WIRE_MINUS_INFINITY, Alternatives, paused_gc
 
 
 class Api(str, Enum):
@@ -86,10 +88,16 @@ class Candidate:
     forked_from: int | None = None  # replaced: the rank, one step before, whose text the new one continues
     fork_at: int | None = None  # replaced: where the new text departs from the old one (characters)
     pruned: bool = False  # replaced: the beam shown here before goes on nowhere in the ranking
-    cumulative_logprob: float | None = None  # where the server gives logprobs
+    cumulative_logprob: float | None = None  # beams: as the server ranks them; --logprobs: the sum of the tokens'
     score: float | None = None  # the beam score the ranking is by, where known
     _text: str = field(default="", repr=False)
     _pending: list[str] = field(default_factory=list, repr=False)
+    # --logprobs: the tokens in order, as parallel lists that only grow (see token_logprobs.py).
+    # The texts join to ``text``; a logprob may be -inf (vLLM's -9999.0) or NaN (none was sent).
+    token_texts: list[str] = field(default_factory=list, repr=False)
+    token_logprobs: list[float] = field(default_factory=list, repr=False)
+    token_tops: list[Alternatives] = field(default_factory=list, repr=False)  # most probable first
+    _unscored: int = field(default=0, repr=False)  # tokens whose logprob is NaN
 
     @property
     def text(self) -> str:
@@ -109,6 +117,36 @@ class Candidate:
         self._pending.append(delta)
         self.length += len(delta)
 
+    def add_tokens(self, texts: list[str], logprobs: list[float], tops: list[Alternatives]) -> None:
+        """Append tokens; ``cumulative_logprob`` sums their logprobs in order (NaN left out)."""
+        self.token_texts += texts
+        self.token_logprobs += logprobs
+        self.token_tops += tops
+        total = self.cumulative_logprob or 0.0
+        for value in logprobs:
+            if value == value:
+                total += value
+            else:
+                self._unscored += 1
+        self.cumulative_logprob = total
+
+    @property
+    def mean_logprob(self) -> float | None:
+        """The mean of the tokens' logprobs (None without any)."""
+        scored = len(self.token_logprobs) - self._unscored
+        return self.cumulative_logprob / scored if scored and self.cumulative_logprob is not None else None
+
+    @property
+    def perplexity(self) -> float | None:
+        """exp(-mean logprob): how many tokens the model was choosing among, on average."""
+        mean = self.mean_logprob
+        if mean is None:
+            return None
+        try:
+            return math.exp(-mean)
+        except OverflowError:
+            return math.inf
+
     def speed(self) -> tuple[float, str] | None:
         """(rate, unit): tokens/s when the token count is known, else chars/s."""
         if self.first_text_at is None or self.last_text_at is None:
@@ -120,7 +158,8 @@ class Candidate:
             return (max(self.tokens - 1, 1) / span, "tok/s")
         return (self.length / span, "chars/s")
 
-    def to_json(self, *, beam: bool = False) -> dict[str, object]:
+    def to_json(self, *, beam: bool = False, logprobs: bool = False) -> dict[str, object]:
+        """The candidate for ``--json``; with ``logprobs`` its tokens, minus infinity as -9999.0."""
         doc: dict[str, object] = {
             "index": self.index,
             "text": self.text,
@@ -132,7 +171,23 @@ class Candidate:
         if beam:
             doc.update(rank=self.index, cumulative_logprob=self.cumulative_logprob, score=self.score,
                        change=self.change, forked_from=self.forked_from, fork_at=self.fork_at, pruned=self.pruned)
+        if logprobs:
+            perplexity = self.perplexity
+            doc.update(cumulative_logprob=_wire(self.cumulative_logprob), mean_logprob=_wire(self.mean_logprob),
+                       perplexity=perplexity if perplexity is None or math.isfinite(perplexity) else None,
+                       logprobs=self.tokens_json())
         return doc
+
+    def tokens_json(self) -> list[dict[str, object]]:
+        """``[{"token", "logprob", "top": [{"token", "logprob"}, ...]}, ...]`` (-inf as -9999.0, NaN as null)."""
+        inf = -math.inf
+        with paused_gc():
+            return [
+                {"token": text, "logprob": _wire(value),
+                 "top": [{"token": alt, "logprob": alt_value if alt_value != inf else WIRE_MINUS_INFINITY}
+                         for alt, alt_value in top]}
+                for text, value, top in zip(self.token_texts, self.token_logprobs, self.token_tops)
+            ]
 
 
 @dataclass(frozen=True)
@@ -280,7 +335,8 @@ class RunState:
 
     def to_json(self) -> dict[str, object]:
         doc: dict[str, object] = {
-            "candidates": [c.to_json(beam=self.beams) for c in self.ordered()],
+            "candidates": [c.to_json(beam=self.beams, logprobs=bool(self.request.params.logprobs))
+                           for c in self.ordered()],
             "usage": self.usage.to_json() if self.usage else None,
             "timing": self.timing(),
             "server": self.server.to_json(),
@@ -325,6 +381,13 @@ def _common_prefix(a: str, b: str) -> int:
     while i < limit and a[i] == b[i]:
         i += 1
     return i
+
+
+def _wire(value: float | None) -> float | None:
+    """A logprob for JSON: minus infinity as vLLM writes it (-9999.0), NaN (none) as null."""
+    if value is None or value != value:
+        return None
+    return WIRE_MINUS_INFINITY if value == -math.inf else value
 
 
 def _round(value: float | None) -> float | None:

@@ -38,6 +38,7 @@ SAMPLING_TYPES: dict[str, type] = {
     "stop": list,
     "presence_penalty": float,
     "frequency_penalty": float,
+    "logprobs": int,
 }
 TOP_LEVEL = ("url", "api", "model", "timeout", "theme", "sampling", "keys")
 

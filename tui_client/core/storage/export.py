@@ -1,20 +1,22 @@
 """A run as a file: JSON (``tui-client generate --json``'s shape plus the request) or Markdown.
 
-Model text is untrusted, also in Markdown: each candidate sits in a fenced block whose
-fence is longer than any run of backticks in it (no line of the text can close it),
-and short values (model id, stop strings, errors) are one-line code spans with their
-control characters spelled out.
+With ``--logprobs`` each candidate has its tokens: in the JSON as ``generate --json`` prints
+them, in Markdown as a folded table. Model text is untrusted, also in Markdown: each
+candidate sits in a fenced block whose fence is longer than any run of backticks in it (no
+line of the text can close it), and short values (model id, stop strings, errors, tokens)
+are one-line code spans with their control characters spelled out.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 
 import orjson
 
-from tui_client.core.protocol import RunState
+from tui_client.core.protocol import Candidate, RunState
 from tui_client.core.storage.history import StoredRun
 
 __all__ = ["FORMATS", "run_document", "to_json", "to_markdown"]
@@ -77,8 +79,32 @@ def to_markdown(run: StoredRun | RunState) -> str:
         if cand.tokens is not None:
             facts.append(f"{cand.tokens} tokens")
         facts.append(f"{cand.length} characters")
+        if cand.mean_logprob is not None:
+            facts.append(f"cumulative logprob {cand.cumulative_logprob:.4f}, mean logprob {cand.mean_logprob:.4f}, "
+                         f"perplexity {cand.perplexity:.4g}")
         lines += ["", f"## Candidate {cand.index}", "", ", ".join(facts), "", *_fenced(cand.text)]
+        if cand.token_texts:
+            lines += ["", *_token_table(cand)]
     return "\n".join(lines) + "\n"
+
+
+def _token_table(cand: Candidate) -> list[str]:
+    """The candidate's tokens, folded: each with its logprob, probability and alternatives."""
+    rows = ["<details><summary>tokens</summary>", "", "| # | token | logprob | probability | alternatives |",
+            "| --- | --- | --- | --- | --- |"]
+    for k, (text, value, top) in enumerate(zip(cand.token_texts, cand.token_logprobs, cand.token_tops)):
+        alternatives = ", ".join(f"{_cell(alt)} {_percent(alt_value)}" for alt, alt_value in top)
+        rows.append(f"| {k} | {_cell(text)} | {value:.4f} | {_percent(value)} | {alternatives} |")
+    return [*rows, "", "</details>"]
+
+
+def _cell(text: str) -> str:
+    """A token as a code span fit for a table cell (its quotes show its spaces)."""
+    return _code(json.dumps(text, ensure_ascii=False)).replace("|", "\\|")
+
+
+def _percent(value: float) -> str:
+    return "-" if value != value else f"{100 * math.exp(value):.1f}%"
 
 
 FORMATS: dict[str, Callable[[StoredRun | RunState], str]] = {"json": to_json, "md": to_markdown}

@@ -8,7 +8,7 @@ anything is written.
 
 The database is in WAL mode (several tui-client processes may write at once), its
 schema version is ``PRAGMA user_version``, and listing reads the ``runs`` table
-only (no candidate text), newest first through an index.
+only (no candidate text, no logprobs), newest first through an index.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import json
 import os
 import re
 import sqlite3
+import struct
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -37,6 +39,7 @@ from tui_client.core.protocol import (
     Usage,
 )
 from tui_client.core.storage.paths import history_path
+from tui_client.core.storage.token_blob import pack, unpack
 
 __all__ = ["HistoryError", "HistoryStore", "RunSummary", "StoredRun", "default_path"]
 
@@ -76,6 +79,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_text_at REAL,
             PRIMARY KEY (run_id, idx)
         ) WITHOUT ROWID""",
+    ),
+    (  # --logprobs: all of a run's tokens in one blob (token_blob.py), read only when the run is opened
+        """CREATE TABLE run_tokens (
+            run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+            data BLOB NOT NULL
+        )""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -190,6 +199,9 @@ class HistoryStore:
                     for c in state.ordered()
                 ],
             )
+            blob = pack(state.ordered())
+            if blob is not None:
+                self._db.execute("INSERT INTO run_tokens (run_id, data) VALUES (?, ?)", (run_id, blob))
         assert run_id is not None
         return run_id
 
@@ -230,6 +242,7 @@ class HistoryStore:
                 " FROM candidates WHERE run_id = ? ORDER BY idx",
                 (run_id,),
             ).fetchall()
+            blob = self._db.execute("SELECT data FROM run_tokens WHERE run_id = ?", (run_id,)).fetchone()
         (created, url, api, model, version, prompt, params, stream, status,
          usage, first_text_at, ended_at, notes, error) = row
         state = RunState(
@@ -247,6 +260,15 @@ class HistoryStore:
                 idx, Status(c_status), json.loads(finish), json.loads(stop), tokens, c_first, c_last
             )
             state.candidates[idx].text = text
+        if blob is not None:
+            try:
+                unpacked = unpack(blob[0])
+            except (ValueError, IndexError, zlib.error, struct.error, UnicodeDecodeError) as err:
+                state.notes.append(f"its logprobs could not be read from the history ({err})")
+                unpacked = {}
+            for idx, (texts, values, tops) in unpacked.items():
+                if idx in state.candidates:
+                    state.candidates[idx].add_tokens(texts, values, tops)
         return StoredRun(run_id, _local_time(created), state)
 
     def delete(self, run_id: int) -> bool:

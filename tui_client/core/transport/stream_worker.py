@@ -46,7 +46,7 @@ _PIPE_LIMIT = 2**26  # asyncio stream buffer limit on both ends of the pipes
 _HEADER = struct.Struct(">I")
 _STDERR_TAIL = 20  # lines of the child's stderr kept for the message if it dies
 
-# Candidate fields sent with every change, in this order (after index, replace, text).
+# Candidate fields sent with every change, in this order (after index, status, replace, text, tokens).
 _FIELDS = ("finish_reason", "stop_reason", "tokens", "first_text_at", "last_text_at",
            "change", "forked_from", "fork_at", "pruned", "cumulative_logprob", "score")
 
@@ -85,12 +85,14 @@ def _error_from(fields: tuple[Any, ...] | None) -> ClientError | None:
 
 class _ChangeSender:
     """The child's side of one run: collects changed candidates and sends them in batches, at most
-    every :data:`FLUSH_INTERVAL`: each one's new text (or all of it, if replaced) and status fields."""
+    every :data:`FLUSH_INTERVAL`: each one's new text (or all of it, if replaced), its new tokens
+    (``--logprobs``: they only grow) and status fields."""
 
     def __init__(self, run_id: int, write: Any) -> None:
         self.run_id = run_id
         self._write = write
         self._sent: dict[int, str] = {}  # the text object last sent per candidate
+        self._sent_tokens: dict[int, int] = {}  # how many of its tokens were sent
         self._dirty: set[int] = set()
         self._last_flush = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -133,7 +135,13 @@ class _ChangeSender:
             else:
                 replace, piece = True, text
             self._sent[index] = text
-            changes.append((index, cand.status.value, replace, piece, *(getattr(cand, f) for f in _FIELDS)))
+            tokens = None
+            count, sent_tokens = len(cand.token_texts), self._sent_tokens.get(index, 0)
+            if count > sent_tokens:
+                tokens = (cand.token_texts[sent_tokens:], cand.token_logprobs[sent_tokens:],
+                          cand.token_tops[sent_tokens:])
+                self._sent_tokens[index] = count
+            changes.append((index, cand.status.value, replace, piece, tokens, *(getattr(cand, f) for f in _FIELDS)))
         self._dirty.clear()
         run = (state.status.value, state.first_text_at, state.ended_at, state.usage, tuple(state.notes),
                _error_fields(state.error), state.bytes_received, state.body_ended_at, state.started, state.server,
@@ -435,12 +443,14 @@ def _apply(state: RunState, payload: tuple[Any, Any] | None, *, ended: bool = Fa
     (status, state.first_text_at, ended_at, state.usage, notes, error, state.bytes_received, state.body_ended_at,
      state.started, state.server, state.beam_step) = run
     indices = []
-    for index, cand_status, replace, piece, *fields in changes:
+    for index, cand_status, replace, piece, tokens, *fields in changes:
         cand = state.candidate(index)
         if replace:
             cand.text = piece
         elif piece:
             cand.append(piece)
+        if tokens is not None:
+            cand.add_tokens(*tokens)  # (its cumulative logprob is then the child's, below)
         cand.status = Status(cand_status)
         for name, value in zip(_FIELDS, fields, strict=True):
             setattr(cand, name, value)
