@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from itertools import accumulate
+from typing import TypeVar
 
 PARAGRAPH = "\n\n"
 _TOKEN = re.compile(r" ?[\w'’-]+| ?[^\w\s]")
@@ -111,6 +113,25 @@ class Delta:
     stop_reason: str | None = None
 
 
+T = TypeVar("T")
+
+
+def sample_top(items: Sequence[T], logs: Sequence[float], p: SamplingParams, rng: random.Random) -> T:
+    """One of ``items`` (most likely first, ``logs`` their log weights) sampled at the request's
+    temperature, within its top_k and top_p."""
+    if p.top_k > 0:
+        items = items[: p.top_k]
+    weights = [math.exp((v - logs[0]) / p.temperature) for v in logs[: len(items)]]
+    if p.top_p < 1.0:
+        limit, acc = p.top_p * sum(weights), 0.0
+        for keep, w in enumerate(weights, 1):
+            acc += w
+            if acc >= limit:
+                items, weights = items[:keep], weights[:keep]
+                break
+    return rng.choices(items, weights)[0]
+
+
 class Candidate:
     """One sequence being generated."""
 
@@ -166,14 +187,5 @@ class Generation:
             return dist.pieces[0]
         if p.temperature == 1.0 and p.top_k <= 0 and p.top_p >= 1.0:
             return rng.choices(dist.pieces, cum_weights=dist.cum)[0]
-        pieces = dist.pieces[: p.top_k] if p.top_k > 0 else dist.pieces
-        top = math.log(dist.counts[0])
-        weights = [math.exp((math.log(c) - top) / p.temperature) for c in dist.counts[: len(pieces)]]
-        if p.top_p < 1.0:
-            limit, acc = p.top_p * sum(weights), 0.0
-            for keep, w in enumerate(weights, 1):
-                acc += w
-                if acc >= limit:
-                    pieces, weights = pieces[:keep], weights[:keep]
-                    break
-        return rng.choices(pieces, weights)[0]
+        keep = p.top_k if p.top_k > 0 else len(dist.pieces)  # logs of the ones top_k keeps only
+        return sample_top(dist.pieces[:keep], [math.log(c) for c in dist.counts[:keep]], p, rng)

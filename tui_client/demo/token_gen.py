@@ -10,14 +10,13 @@ logprobs a client gets from ``max_tokens: 1`` requests, so the two give the same
 from __future__ import annotations
 
 import heapq
-import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
 from tui_client.core.protocol.beam_search import BeamSearch
-from tui_client.demo.markov import GREEDY_EPS, SamplingParams, cut_at_stop
+from tui_client.demo.markov import GREEDY_EPS, SamplingParams, cut_at_stop, sample_top
 from tui_client.demo.tokens import UNLISTED_LOGPROB, RankedLogprobs, TokenModel
 
 
@@ -64,17 +63,7 @@ def pick(
     if rng is None:
         return max(scores, key=lambda t: (scores[t], -t))
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-    if sampling.top_k > 0:
-        ranked = ranked[: sampling.top_k]
-    weights = [math.exp((s - ranked[0][1]) / sampling.temperature) for _, s in ranked]
-    if sampling.top_p < 1.0:
-        limit, acc = sampling.top_p * sum(weights), 0.0
-        for keep, w in enumerate(weights, 1):
-            acc += w
-            if acc >= limit:
-                ranked, weights = ranked[:keep], weights[:keep]
-                break
-    return rng.choices([t for t, _ in ranked], weights)[0]
+    return sample_top([t for t, _ in ranked], [v for _, v in ranked], sampling, rng)
 
 
 def step_logprobs(logprobs: Mapping[int, float], token: int, k: int) -> dict[int, float]:
