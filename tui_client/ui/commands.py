@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 
+from tui_client.ui.widgets.candidates.panel import CandidatePanel
+
 if TYPE_CHECKING:
     from tui_client.ui.main_screen import MainScreen
 
 
 def main_commands(main: MainScreen) -> Iterator[SystemCommand]:
-    """Run, cancel, reconnect, controls, help, copy, divergence, history and export, in that order."""
+    """Run, cancel, reconnect, controls, help, copy, divergence, probabilities, history and export, in that order."""
     state = main.app.run_state
     yield SystemCommand("Run", "Generate the candidates (ctrl+j)", main.action_run)
     if main.running:
@@ -37,6 +39,14 @@ def main_commands(main: MainScreen) -> Iterator[SystemCommand]:
     on = "on" if main.marks.tails else "off"
     yield SystemCommand(f"Divergence: only the differing tails ({on})",
                         "Hide the prefix every candidate shares (t)", main.action_tails)
+    on = "on" if main.grid.probability_view else "off"
+    yield SystemCommand(f"Probability view: shade tokens by probability ({on})",
+                        "Each token's background by how probable it was; runs with logprobs (p)",
+                        main.action_probabilities)
+    focused = main.focused
+    if isinstance(focused, CandidatePanel) and focused.token_count:
+        yield SystemCommand(f"Inspect candidate {focused.index}'s tokens",
+                            "Probability, rank and alternatives of each token (i)", focused.action_inspect)
     yield SystemCommand("History", "Browse, search, load, re-run or delete past runs (F2)", main.action_history)
     if state is not None and state.candidates:
         yield SystemCommand("Export run as JSON", "Write tui-client-run-….json in the current directory",

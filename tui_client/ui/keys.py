@@ -52,6 +52,8 @@ KEYS: dict[str, tuple[Key, ...]] = {
             "Dim the prefix all candidates share; highlight where each one differs from all others"),
         Key("app.tails", "t,f4", "tails", "Tails",
             "Show only the differing tails (hide the shared prefix in every panel)", show=False),
+        Key("app.probabilities", "p", "probabilities", "Probabilities",
+            "Shade every token by how probable it was (runs with logprobs)"),
         Key("app.history", "f2", "history", "History", "Browse, search, load, re-run or delete past runs"),
         Key("app.export_markdown", "ctrl+s", "export('md')", "Export md",
             "Export the run as Markdown to a file in the current directory", show=False),
@@ -61,6 +63,13 @@ KEYS: dict[str, tuple[Key, ...]] = {
     ),
     "candidate": (
         Key("candidate.copy", "c", "copy", "Copy"),
+        Key("candidate.inspect", "i", "inspect", "Tokens",
+            "Inspect the tokens: probability, rank and alternatives of the one under the cursor "
+            "(left/right: token, up/down: line, escape: close)"),
+        # While the token cursor is on (else these keys do what the rows below say).
+        Key("candidate.token_next", "right", "token_step(1)", "Next token", show=False),
+        Key("candidate.token_previous", "left", "token_step(-1)", "Previous token", show=False),
+        Key("candidate.close_tokens", "escape", "close_tokens", "Close tokens", show=False),
         Key("candidate.maximize", "m", "toggle_maximize", "Maximize",
             "Show this candidate alone, full screen (m or escape to go back)"),
         Key("candidate.next", "right,]", "neighbour(1)", "Next panel", show=False),
@@ -159,7 +168,7 @@ def help_sections(app: App[Any], history_key: str) -> list[tuple[str, list[tuple
         ]),
         ("n slider", rows("nslider")),
         ("Candidate panels", [
-            ("up / down", "Scroll a line"),
+            ("up / down", "Scroll a line (token cursor on: the token a line up / down)"),
             ("pageup / pagedown", "Scroll a page"),
             ("home", "Top of the text (stops following the end)"),
             *rows("candidate"),

@@ -30,6 +30,7 @@ from tui_client.core.protocol import (
     ServerInfo,
     Status,
 )
+from tui_client.core.protocol.token_facts import token_facts
 from tui_client.core.storage.history import HistoryError, StoredRun
 from tui_client.core.text.inert_text import make_inert
 from tui_client.core.transport.stream_worker import WorkerUnavailable
@@ -40,6 +41,7 @@ from tui_client.ui.keys import bindings_for, help_sections, key_of
 from tui_client.ui.rendering.frame_budget import FrameBudget
 from tui_client.ui.rendering.tuning import (
     CLOCK_INTERVAL,
+    PROBABILITY_LEVELS,
     RESERVE_DELAY,
     SAVE_WAIT_FOR_PAINT,
 )
@@ -48,9 +50,10 @@ from tui_client.ui.screens.history_screen import HistoryChoice, HistoryScreen
 from tui_client.ui.textual_compat import app_is_exiting, stylesheet_mentions
 from tui_client.ui.widgets.candidates.grid import CandidateGrid
 from tui_client.ui.widgets.candidates.panel import CandidatePanel
+from tui_client.ui.widgets.candidates.token_inspector import PartingToken, TokenInspector
 from tui_client.ui.widgets.chrome.connection_banner import ConnectionBanner
 from tui_client.ui.widgets.chrome.footer import AppFooter
-from tui_client.ui.widgets.chrome.run_summary import RunSummary
+from tui_client.ui.widgets.chrome.run_summary import RunSummary, probability_legend
 from tui_client.ui.widgets.chrome.server_bar import ServerBar
 from tui_client.ui.widgets.chrome.waiting_notice import WaitingNotice
 from tui_client.ui.widgets.controls.sidebar import ControlsSidebar
@@ -83,6 +86,8 @@ class MainScreen(Screen[None]):
         self.summary = RunSummary(id="run-summary")
         self.waiting = WaitingNotice(id="waiting")
         self.grid = CandidateGrid(id="candidates")
+        self.inspector = TokenInspector(id="token-inspector")
+        self._inspected: CandidatePanel | None = None  # the panel whose token cursor the inspector shows
         self.running = False
         self._last_panel: CandidatePanel | None = None
         self._clock: Timer | None = None
@@ -109,6 +114,7 @@ class MainScreen(Screen[None]):
                 yield self.summary
                 yield self.waiting
                 yield self.grid
+                yield self.inspector
         yield AppFooter(compact=True)
 
     def start(self) -> None:
@@ -275,6 +281,71 @@ class MainScreen(Screen[None]):
         """Toggle tails: every panel hides the shared prefix behind a one-line marker."""
         self._toggle_view("tails")
 
+    def action_probabilities(self) -> None:
+        """Toggle the probability view: every token shaded by how probable it was."""
+        grid = self.grid
+        grid.set_probability_view(not grid.probability_view)
+        state = self.app.run_state
+        if grid.probability_view and state is not None and state.candidates and not any(
+                c.token_texts for c in state.candidates.values()):
+            self.notify("The run shown has no logprobs: set logprobs (1-20) and run again; tokens are shaded then",
+                        title="Probability view on", severity="warning", markup=False)
+        self.app.pacer.mark_dirty()  # the summary's key
+
+    def _probability_legend(self) -> Content | None:
+        panels = self.grid.panels
+        if not (self.grid.probability_view and panels):
+            return None
+        return probability_legend(panels[0].probability_shades(), PROBABILITY_LEVELS)
+
+    # -- the token inspector --------------------------------------------------------------
+
+    @on(CandidatePanel.TokenCursor)
+    def _token_cursor(self, event: CandidatePanel.TokenCursor) -> None:
+        panel = event.panel
+        if panel.token_cursor is None:
+            if panel is self._inspected:
+                self._inspected = None
+                self.inspector.close()
+            return
+        if self._inspected is not None and self._inspected is not panel:
+            self._inspected.close_tokens(quiet=True)
+        self._inspected = panel
+        self._show_token()
+
+    def _show_token(self) -> None:
+        """The inspector, for the inspected panel's cursor as it is now."""
+        panel = self._inspected
+        cand = panel.candidate if panel is not None else None
+        if panel is None or cand is None or panel.token_cursor is None:
+            return
+        index = min(panel.token_cursor, len(cand.token_texts) - 1)
+        parting: list[PartingToken] = []
+        parted_at: int | None = None
+        state = self.app.run_state
+        k = state.request.params.logprobs if state is not None else None
+        if self.marks.marking:
+            shared, _unique = panel.divergence_marks
+            parted_at = shared
+            for other in self.grid.panels:
+                at = other.token_at(shared) if other.candidate is not None else None
+                parting.append((other.index, None if at is None else token_facts(other.candidate, at, k)))  # type: ignore[arg-type]
+        keys = "←/→ token · ↑/↓ line · ] / [ same place, next / previous panel · escape closes"
+        self.inspector.show_token(f"Candidate {panel.index}", cand, index, k=k, parting=parting, parted_at=parted_at,
+                                  keys=keys)
+
+    def _inspect_focused(self, panel: CandidatePanel) -> None:
+        """The token cursor is on and focus moved to ``panel``: the cursor goes with it, to the
+        same place in the text."""
+        previous = self._inspected
+        if previous is None or previous is panel or previous.token_cursor is None:
+            return
+        offset = previous.token_span(previous.token_cursor)[0]
+        previous.close_tokens(quiet=True)
+        self._inspected = None
+        if not panel.open_tokens(offset):
+            self.inspector.close()
+
     def action_history(self) -> None:
         self.app.push_screen(HistoryScreen(self.app.session.history), self._history_chosen)
 
@@ -336,6 +407,9 @@ class MainScreen(Screen[None]):
     def _remember_panel(self, event: events.DescendantFocus) -> None:
         if isinstance(event.widget, CandidatePanel):
             self._last_panel = event.widget
+            self._inspect_focused(event.widget)
+        elif self._inspected is not None:  # focus left the panels: the cursor goes
+            self._inspected.close_tokens()
 
     @on(ControlsSidebar.Changed)
     def _controls_changed(self) -> None:
@@ -468,7 +542,10 @@ class MainScreen(Screen[None]):
                 pacer.mark_dirty()  # the panels left out come first in the next frame
             shared = self.marks.update(self.grid.panels)
         origin = f"from history #{self.loaded_run.id}" if self.loaded_run is not None else None
-        self.summary.show_state(state, stream=request.stream, origin=origin, shared=shared)
+        self.summary.show_state(state, stream=request.stream, origin=origin, shared=shared,
+                                legend=self._probability_legend())
+        if self._inspected is not None:
+            self._show_token()  # the text may have grown (token n of m), or the marks moved
 
     # -- history --------------------------------------------------------------------------
 

@@ -41,3 +41,11 @@ CLOCK_INTERVAL = 0.25
 FORK_FLASH = 1.5
 """A beam search: how long a rank taken over by another beam highlights its text from the
 fork on (seconds; a later replacement starts it again)."""
+
+PROBABILITY_LEVELS = (0.9, 0.6, 0.3, 0.1, 0.03)
+"""The probability view's shades: a token at least as probable as ``PROBABILITY_LEVELS[0]``
+is not shaded, one below them all gets the strongest shade (one more level than thresholds)."""
+
+STRONGEST_SHADE = 0.7
+"""How much of the probability colour the least probable tokens' background takes (0-1);
+the levels between step evenly from the panel's background."""

@@ -65,6 +65,8 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         self._staged: list[CandidatePanel] = []  # shown under the hint before the first run
         self._stage_count = 0  # the n they are laid out for
         self._prepared = False  # a run (or a stored one) has been shown: no more staging
+        self.probability_view = False
+        """Every panel shades its tokens by probability (see :meth:`set_probability_view`)."""
         self.pending = 0
         """Panels in view whose latest text the last :meth:`show` left for a later one."""
         self.empty_hint = Static(id="empty-hint")
@@ -118,7 +120,14 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         if panel is None:
             panel = CandidatePanel(index, id=f"candidate-{index}")
             new.append(panel)
+        panel.set_probability_view(self.probability_view)
         return panel
+
+    def set_probability_view(self, on: bool) -> None:
+        """The probability view on or off, in every panel (and those taken later)."""
+        self.probability_view = on
+        for panel in (*self._panels.values(), *self._spare.values()):
+            panel.set_probability_view(on)
 
     async def reserve(self, count: int, *, batch: int = 8) -> int:
         """Mount hidden panels up to index ``count-1``, ``batch`` at a time (keys and frames

@@ -13,9 +13,12 @@ While streaming the panel follows the end of its text; scrolling up stops that,
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import BindingType
@@ -30,7 +33,7 @@ from tui_client.core.protocol import Candidate, RunState, Status
 from tui_client.core.text.inert_text import make_inert
 from tui_client.core.text.wrapping import WrappedLines
 from tui_client.ui.keys import bindings_for
-from tui_client.ui.rendering.tuning import FORK_FLASH
+from tui_client.ui.rendering.tuning import FORK_FLASH, PROBABILITY_LEVELS
 from tui_client.ui.textual_compat import is_disabled, set_virtual_size_quietly
 from tui_client.ui.widgets.candidates.marks import DivergenceMarks
 from tui_client.ui.widgets.candidates.panel_view import (
@@ -53,13 +56,14 @@ from tui_client.ui.widgets.candidates.scrollbar import (
     thumb_rows,
 )
 from tui_client.ui.widgets.candidates.text_styles import PanelLook
+from tui_client.ui.widgets.candidates.token_spans import NO_LEVEL, TokenSpans
 
 __all__ = ["CANCELLED", "FAILED", "FINISHED", "MISSING", "CandidatePanel"]  # the states: see panel_view
 
 TAB_SIZE = 4
 
 # Module names for the enum members used per row (a global is cheaper than an attribute).
-_TEXT, _NOTICE, _ERROR = RowKind.TEXT, RowKind.NOTICE, RowKind.ERROR
+_TEXT, _NOTICE, _ERROR, _TOKENS = RowKind.TEXT, RowKind.NOTICE, RowKind.ERROR, RowKind.TOKENS
 _TRACK, _THUMB, _THUMB_ACTIVE = BarCell.TRACK, BarCell.THUMB, BarCell.THUMB_ACTIVE
 
 
@@ -71,6 +75,13 @@ class CandidatePanel(ScrollView, can_focus=True):
     ALLOW_MAXIMIZE = True
 
     DEFAULT_CSS = Path(__file__).with_name("panel.tcss").read_text()
+
+    class TokenCursor(Message):
+        """The token cursor opened, moved or closed (:attr:`CandidatePanel.token_cursor`)."""
+
+        def __init__(self, panel: CandidatePanel) -> None:
+            super().__init__()
+            self.panel = panel
 
     class Copied(Message):
         """The panel's text went to the clipboard."""
@@ -109,6 +120,10 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._beam_title = False  # the title says "Beam i" (a beam search's rank i)
         self._fork: int | None = None  # a replaced beam: its new text, highlighted from here for a moment
         self._fork_timer: Timer | None = None
+        self._cand: Candidate | None = None  # the candidate shown (its tokens, for the views below)
+        self._spans = TokenSpans(PROBABILITY_LEVELS, tab_size=TAB_SIZE)  # its tokens in the displayed text
+        self._shading = False  # the probability view: tokens shaded by probability
+        self._cursor: int | None = None  # the token inspector's cursor: a token index
         self.apply_state_class()
         self._set_notice(WAITING_NOTICE)
 
@@ -175,6 +190,11 @@ class CandidatePanel(ScrollView, can_focus=True):
             return
         self.raw_text = ""
         self._end_fork()
+        self._cand = None
+        self._spans.clear()
+        if self._cursor is not None:
+            self._cursor = None
+            self.post_message(self.TokenCursor(self))
         self._marks.clear_offsets()
         self._wrapped.set_text("")
         self._shown_key = None
@@ -201,7 +221,8 @@ class CandidatePanel(ScrollView, can_focus=True):
         if cand is None:
             key: tuple[object, ...] = (None, run.status, error)
         else:
-            key = (cand.text, cand.status, cand.tokens, cand.finish_reason, cand.last_text_at, error)
+            key = (cand.text, cand.status, cand.tokens, cand.finish_reason, cand.last_text_at, error,
+                   len(cand.token_texts))
         beams = run.beams
         if beams:  # a rank's label also says how the last step changed it, and whether the search goes on
             key += (cand.change, cand.score, run.status.done) if cand is not None else ()
@@ -264,6 +285,7 @@ class CandidatePanel(ScrollView, can_focus=True):
             else:  # a new text (a beam overtaken by another): rows cached by offset are someone else's
                 self._wrapped.set_text(make_inert(text, tab_size=TAB_SIZE))
                 self._rows.clear()
+                self._spans.clear()
                 if cand.change == "replaced" and cand.fork_at is not None:
                     fork = len(make_inert(text[: cand.fork_at], tab_size=TAB_SIZE))
             if fork is not None:
@@ -271,6 +293,11 @@ class CandidatePanel(ScrollView, can_focus=True):
             else:
                 self._end_fork()  # the rank moved on since it was taken over: the moment is over
             self.raw_text = text
+        if cand is not self._cand:
+            self._cand = cand
+            self._spans.clear()
+        if cand.token_texts:
+            self._spans.sync(cand.token_texts, cand.token_logprobs)
         beam_running = (not run.status.done) if run.beams else None
         self._apply_view(view_candidate(cand, error, following=self._following, beam_running=beam_running))
 
@@ -293,6 +320,128 @@ class CandidatePanel(ScrollView, can_focus=True):
         if self._fork is not None:
             self._fork = None
             self.refresh()
+
+    # -- tokens: the probability view and the inspector's cursor -------------------------
+
+    @property
+    def candidate(self) -> Candidate | None:
+        """The candidate shown (None: none yet)."""
+        return self._cand
+
+    @property
+    def token_count(self) -> int:
+        """The tokens with a place in the text (a run with logprobs; else 0)."""
+        return len(self._spans)
+
+    @property
+    def probability_view(self) -> bool:
+        return self._shading
+
+    def set_probability_view(self, on: bool) -> None:
+        """Shade each token's background by its probability (rows are drawn anew as shown)."""
+        if on != self._shading:
+            self._shading = on
+            self.refresh()
+
+    def probability_shades(self) -> tuple[Style, ...]:
+        """The probability view's style per level (for its key in the summary)."""
+        return self._look.shades()
+
+    @property
+    def token_cursor(self) -> int | None:
+        """The token under the inspector's cursor (None: the cursor is off)."""
+        return self._cursor
+
+    def token_span(self, index: int) -> tuple[int, int]:
+        """``(start, end)`` of token ``index`` in :attr:`display_text`."""
+        return self._spans.span(index)
+
+    def token_at(self, offset: int) -> int | None:
+        """The token holding character ``offset`` of :attr:`display_text` (None: no token there)."""
+        return self._spans.index_at(offset)
+
+    def open_tokens(self, at: int | None = None) -> bool:
+        """Put the cursor on the token at displayed offset ``at`` (None: the first token; past
+        the tokens: the last one). False when the panel has no tokens."""
+        spans = self._spans
+        if not len(spans):
+            return False
+        index = 0 if at is None else spans.index_at(at)
+        self._move_cursor(len(spans) - 1 if index is None else index, announce=True)
+        return True
+
+    def close_tokens(self, *, quiet: bool = False) -> None:
+        """Take the cursor away (``quiet``: without telling the screen, which knows)."""
+        if self._cursor is not None:
+            self._cursor = None
+            self.refresh()
+            if not quiet:
+                self.post_message(self.TokenCursor(self))
+
+    def _move_cursor(self, index: int, *, announce: bool = False) -> None:
+        index = max(0, min(index, len(self._spans) - 1))
+        if index != self._cursor:
+            self._cursor = index
+            self._reveal(self._spans.span(index)[0])
+            self.refresh()
+            announce = True
+        if announce:
+            self.post_message(self.TokenCursor(self))
+
+    def _cursor_line(self, step: int) -> None:
+        """The cursor to the token at the same column ``step`` lines down (up when negative)."""
+        assert self._cursor is not None
+        wrapped = self._wrapped
+        start = self._spans.span(self._cursor)[0]
+        line = wrapped.line_at(start)
+        target = min(max(line + step, 0), len(wrapped) - 1)
+        if target == line:
+            return
+        column = start - wrapped.span(line)[0]
+        first, last = wrapped.span(target)
+        index = self._spans.index_at(min(first + column, max(first, last - 1)))
+        self._move_cursor(len(self._spans) - 1 if index is None else index)
+
+    def _reveal(self, offset: int) -> None:
+        """Scroll so that displayed character ``offset`` is in view."""
+        first, marker = self._text_rows()
+        row = max(self._wrapped.line_at(offset) - first, 0) + marker
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if top <= row < top + height:
+            return
+        self._stop_following()
+        self._scroll_quietly(row if row < top else row - height + 1)
+
+    def _inspect_from(self) -> int | None:
+        """Where the cursor opens: where the candidates part (divergence view on), else the start."""
+        marks = self._marks
+        return marks.shared_in(self._wrapped.text) if marks.marking and self.raw_text else None
+
+    def _no_tokens_reason(self) -> str:
+        if self._beam_title:
+            return "Beam search returns no per-token logprobs: run without it, with logprobs 1-20"
+        if not self.raw_text:
+            return f"Candidate {self.index} has no tokens yet"
+        return "No logprobs in this run: set logprobs (1-20) and run again"
+
+    def action_inspect(self) -> None:
+        """Open the token cursor (at the divergence point in the divergence view), or close it."""
+        if self._cursor is not None:
+            self.close_tokens()
+        elif not self.open_tokens(self._inspect_from()):
+            self.notify(self._no_tokens_reason(), title="Nothing to inspect", severity="warning", markup=False)
+
+    def action_token_step(self, step: int) -> None:
+        if self._cursor is not None:
+            self._move_cursor(self._cursor + step)
+
+    def action_close_tokens(self) -> None:
+        self.close_tokens()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("token_step", "close_tokens"):
+            return self._cursor is not None  # else the key does what it does without the cursor
+        return True
 
     def _apply_view(self, view: PanelView) -> None:
         self.panel_state = view.state  # its CSS class follows in _sync_widget
@@ -397,8 +546,17 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._scroll_quietly(0)
 
     def action_scroll_up(self) -> None:
+        if self._cursor is not None:
+            self._cursor_line(-1)
+            return
         self._stop_following()
         super().action_scroll_up()
+
+    def action_scroll_down(self) -> None:
+        if self._cursor is not None:
+            self._cursor_line(1)
+            return
+        super().action_scroll_down()
 
     def action_page_up(self) -> None:
         self._stop_following()
@@ -498,6 +656,50 @@ class CandidatePanel(ScrollView, can_focus=True):
             return self._rows.plain(_TEXT, start, end, text, width)
         return self._rows.marked(start, end, dim, hi_start, hi_end, text, width)
 
+    def _token_strip(self, start: int, end: int, width: int) -> Strip:
+        """A text row cut at its tokens: shaded by probability (the probability view), the
+        divergence marks on top, the inspector's cursor over its token. Cached by what it shows:
+        the tokens a row has, and their levels, never change once they have arrived."""
+        spans, marks, text = self._spans, self._marks, self._wrapped.text
+        if marks.marking or marks.tails:
+            dim, hi_start, hi_end = marks.in_row(start, end, text)
+        else:
+            dim = hi_start = hi_end = start
+        cursor_start = cursor_end = start
+        if self._cursor is not None:
+            a, b = spans.span(self._cursor)
+            cursor_start, cursor_end = min(max(a, start), end), min(max(b, start), end)
+        covered = min(spans.end, end)
+        shading = self._shading
+        key = (_TOKENS, start, end, covered, dim, hi_start, hi_end, cursor_start, cursor_end, shading)
+        strip = self._rows.get(key, width)
+        if strip is not None:
+            return strip
+        look = self._look
+        base = look.rows()[0]
+        shades = look.shades() if shading else None
+        shared, unique = look.marks()[:2]
+        dim_color = Style(color=shared.color)
+        cursor = look.cursor()
+        cuts = sorted({start, end, dim, hi_start, hi_end, cursor_start, cursor_end, covered, *spans.cuts(start, covered)})
+        segments = []
+        index_at, level_of = spans.index_at, spans.level
+        for a, b in pairwise(cuts):
+            style = base
+            if shades is not None and a < covered:
+                level = level_of(index_at(a))  # type: ignore[arg-type]
+                if level != NO_LEVEL:
+                    style = shades[level]
+            if hi_start <= a < hi_end:
+                style = unique
+            elif a < dim:
+                style = style + dim_color
+            if cursor_start <= a < cursor_end:
+                style = style + cursor
+            segments.append(Segment(text[a:b], style))
+        strip = Strip(segments, cell_len(text[start:end])).crop_extend(0, width, base)
+        return self._rows.put(key, strip)
+
     def render_lines(self, crop: Region) -> list[Strip]:
         # What every row needs, looked up once for all of them (each costs a walk up the DOM).
         if self._look.text_styles_changed():
@@ -534,6 +736,8 @@ class CandidatePanel(ScrollView, can_focus=True):
                 fork = self._fork
                 if fork is not None and end > fork:  # a beam just taken over: its new part stands out
                     return self._rows.forked(start, end, fork, self._wrapped.text, width)
+                if (self._shading or self._cursor is not None) and start < self._spans.end:
+                    return self._token_strip(start, end, width)
                 if self._marks.marking or marker:
                     return self._marked_strip(start, end, width)
                 return self._rows.plain(_TEXT, start, end, self._wrapped.text, width)

@@ -33,6 +33,7 @@ class RowKind(IntEnum):
     MARKER = 3  # the tails marker ("… 123 shared chars"): (MARKER, shared, -1)
     MARKED = 4  # a text line with divergence marks: (MARKED, start, end, dim, hi_start, hi_end)
     FORKED = 5  # a text line of a beam just taken over, new from ``fork`` on: (FORKED, start, end, fork)
+    TOKENS = 6  # a text line cut at its tokens (probability view, inspector): see CandidatePanel._token_strip
 
 
 # Module names for the members: an IntEnum attribute lookup costs more than a global.
@@ -124,6 +125,15 @@ class RowCache:
             segments = [Segment(text[start:cut], base), Segment(text[cut:end], new)]
             strip = Strip([s for s in segments if s.text], cell_len(text[start:end])).crop_extend(0, width, base)
             self._rows[key] = strip
+        return strip
+
+    def get(self, key: tuple[int, ...], width: int) -> Strip | None:
+        """The row cached under ``key`` (rows that build their own strips), if ``width`` wide."""
+        strip = self._rows.get(key)
+        return strip if strip is not None and strip.cell_length == width else None
+
+    def put(self, key: tuple[int, ...], strip: Strip) -> Strip:
+        self._rows[key] = strip
         return strip
 
     def with_bar(self, row: Strip, cell: int) -> Strip:

@@ -17,6 +17,7 @@ from textual.dom import NoScreen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui_client.ui.rendering.tuning import PROBABILITY_LEVELS, STRONGEST_SHADE
 from tui_client.ui.widgets.candidates.scrollbar import bar_cells
 
 __all__ = ["PanelLook", "PanelTextStyles"]
@@ -44,6 +45,8 @@ class PanelTextStyles(Widget):
         "candidate-panel--unique",  # the first word where a candidate differs from all others
         "candidate-panel--tails-marker",  # "… 123 shared chars" (tails on)
         "candidate-panel--fork",  # a beam search: the new text of a rank just taken over, for a moment
+        "candidate-panel--improbable",  # probability view: its background shades the least probable tokens
+        "candidate-panel--token-cursor",  # the token inspector's cursor
     }
 
 
@@ -51,12 +54,14 @@ class PanelLook:
     """The styles one panel draws its rows in, computed once per style change: the panel's
     own text style with the shared :class:`PanelTextStyles` on top, and its scrollbar cells."""
 
-    __slots__ = ("_bar_cells", "_base", "_marks", "_rows", "_texts", "_texts_version", "_widget")
+    __slots__ = ("_bar_cells", "_base", "_cursor", "_marks", "_rows", "_shades", "_texts", "_texts_version", "_widget")
 
     def __init__(self, widget: Widget) -> None:
         self._widget = widget
         self._rows: Styles | None = None
         self._marks: Marks | None = None
+        self._shades: tuple[Style, ...] | None = None
+        self._cursor: Style | None = None
         self._bar_cells: tuple[Strip, Strip, Strip] | None = None
         self._base: Style | None = None  # the widget's text style the rows were drawn with
         self._texts: PanelTextStyles | None = None
@@ -70,7 +75,7 @@ class PanelLook:
         if base == self._base:
             return False
         self._base = base
-        self._rows = self._marks = None
+        self._rows = self._marks = self._shades = self._cursor = None
         return True
 
     def text_styles_changed(self) -> bool:
@@ -80,7 +85,7 @@ class PanelLook:
         if texts is None or texts.version == self._texts_version:
             return False
         self._texts_version = texts.version
-        self._rows = self._marks = None
+        self._rows = self._marks = self._shades = self._cursor = None
         return True
 
     def rows(self) -> Styles:
@@ -103,6 +108,34 @@ class PanelLook:
             )
             self._marks = (shared, unique, marker, fork)
         return self._marks
+
+    def shades(self) -> tuple[Style, ...]:
+        """The probability view's text style per level (see
+        :func:`~.token_spans.probability_level`): level 0 is the plain text, each next one
+        takes more of the ``--improbable`` background over the panel's, with text that
+        contrasts with it (a single hue in steps of lightness: readable on dark and light
+        themes, and by colour-blind eyes)."""
+        if self._shades is None:
+            base = self.rows()[0]
+            texts = self._text_styles()
+            back = Color.from_rich_color(base.bgcolor) if base.bgcolor is not None else self._widget.background_colors[1]
+            target = texts.get_component_styles("candidate-panel--improbable").background if texts else Color(255, 166, 43)
+            count = len(PROBABILITY_LEVELS)
+            shades = [base]
+            for level in range(1, count + 1):
+                shade = back.blend(target.with_alpha(1.0), STRONGEST_SHADE * level / count)
+                text = shade + shade.get_contrast_text(0.9)
+                shades.append(base + Style(bgcolor=shade.rich_color, color=text.rich_color))
+            self._shades = tuple(shades)
+        return self._shades
+
+    def cursor(self) -> Style:
+        """What the token inspector's cursor adds to a token's style."""
+        if self._cursor is None:
+            texts = self._text_styles()
+            self._cursor = (texts.get_component_rich_style("candidate-panel--token-cursor", partial=True)
+                            if texts else Style(reverse=True, bold=True))
+        return self._cursor
 
     def bar_cell(self, cell: int) -> Strip:
         """The scrollbar's cell (a :class:`~.scrollbar.BarCell`), in the widget's

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich.style import Style as RichStyle
 from textual.content import Content
+from textual.style import Style
 from textual.widgets import Static
 
 from tui_client.core.protocol import RunState, Status
@@ -56,6 +60,13 @@ def describe_run(state: RunState, *, stream: bool, origin: str | None = None, sh
     return make_inert(" · ".join(parts))
 
 
+def probability_legend(shades: Sequence[RichStyle], levels: Sequence[float]) -> Content:
+    """The probability view's key: each level's label on its own shade (``≥90% … <10%``)."""
+    labels = [f"≥{floor * 100:g}%" for floor in levels] + [f"<{levels[-1] * 100:g}%"]
+    pieces = [(f" {label} ", Style.from_rich_style(shade)) for label, shade in zip(labels, shades)]
+    return Content.assemble(("p ", "bold"), *pieces, " ")
+
+
 class RunSummary(Static):
     """Idle hint, or the state of the current/last run."""
 
@@ -63,19 +74,23 @@ class RunSummary(Static):
         super().__init__(id=id, markup=False)
         self.summary_state = "idle"
         self._text = ""
+        self._legend: Content | None = None
 
     def show_idle(self, run_key: str) -> None:
         self._set(f"Type a prompt, pick n, press {run_key} to run", "idle")
 
-    def show_state(self, state: RunState, *, stream: bool, origin: str | None = None, shared: int | None = None) -> None:
-        self._set(describe_run(state, stream=stream, origin=origin, shared=shared), state.status.value)
+    def show_state(self, state: RunState, *, stream: bool, origin: str | None = None, shared: int | None = None,
+                   legend: Content | None = None) -> None:
+        """``legend`` (the probability view's key) leads the line."""
+        self._set(describe_run(state, stream=stream, origin=origin, shared=shared), state.status.value, legend)
 
-    def _set(self, text: str, summary_state: str) -> None:
-        if text == self._text and summary_state == self.summary_state:
+    def _set(self, text: str, summary_state: str, legend: Content | None = None) -> None:
+        if text == self._text and summary_state == self.summary_state and legend == self._legend:
             return
         self._text = text
+        self._legend = legend
         # One row whatever the text (height: 1 in the CSS): no layout of the screen per frame.
-        self.update(Content(text), layout=False)
+        self.update(legend + Content(text) if legend is not None else Content(text), layout=False)
         if summary_state != self.summary_state:
             self.remove_class(*(f"-{s}" for s in SUMMARY_STATES))
             self.add_class(f"-{summary_state}")
