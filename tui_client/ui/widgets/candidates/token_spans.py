@@ -70,7 +70,11 @@ class TokenSpans:
         for i in range(count, len(texts)):
             piece = texts[i]
             if last_cr and piece.startswith("\n") and ends:
-                ends[-1] -= 1  # "\r\n" is shown as one "\n": the "\r" stand-in goes
+                # "\r\n" is shown as one "\n": the "\r" stand-in goes (with the empty tokens after it).
+                j = len(ends) - 1
+                while j >= 0 and ends[j] == end:
+                    ends[j] -= 1
+                    j -= 1
                 end -= 1
             end += len(make_inert(piece, tab_size=tab)) if piece else 0
             ends.append(end)
