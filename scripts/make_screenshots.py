@@ -9,7 +9,10 @@ mid-stream), ``narrow-80x24.svg``, ``server-down.svg``, ``help.svg``,
 ``history.svg`` (F2 after a few runs), ``beams-n4.svg`` (a real engine's streamed beam
 search on legacy /generate, replayed from ``tests/fixtures``, caught mid-search) and
 ``beams-live-n4.svg`` (the client's own beam search on the demo's OpenAI API, caught as a
-rank is taken over). ``--only STEM`` makes one of them. Runs use a fixed seed, so the texts are the
+rank is taken over), ``tokens-probabilities-n3.svg`` (p: tokens shaded by probability, with
+logprobs from the demo) and ``tokens-inspector.svg`` (a real vLLM's logprobs replayed from
+``tests/fixtures``: p, d and i at the point where the candidates part). ``--only STEM`` makes
+one of them. Runs use a fixed seed, so the texts are the
 same each time; the history lives in a temporary directory (not yours).
 """
 
@@ -35,7 +38,7 @@ from tui_client.demo.server import DemoServer  # noqa: E402
 from tui_client.ui.app import TuiClientApp  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests" / "support"))
-from replay_server import LEGACY, Recording, ReplayServer  # noqa: E402
+from replay_server import LEGACY, OPENAI, Recording, ReplayServer  # noqa: E402
 
 PROMPT = "Once upon a time"
 
@@ -127,6 +130,20 @@ async def catch_live_beams_overtaken(app: TuiClientApp, pilot: Pilot) -> None:
             break
 
 
+async def shade_tokens(app: TuiClientApp, pilot: Pilot) -> None:
+    await run_to_end(app, pilot)
+    await pilot.press("ctrl+o")
+    await pilot.pause()
+    await pilot.press("p")
+
+
+async def inspect_where_they_part(app: TuiClientApp, pilot: Pilot) -> None:
+    await shade_tokens(app, pilot)
+    await pilot.press("d")
+    await pilot.pause()
+    await pilot.press("i")
+
+
 def request(n: int, max_tokens: int = 96, seed: int = 42, prompt: str = PROMPT) -> GenerationRequest:
     return GenerationRequest(prompt, SamplingParams(n=n, temperature=0.8, max_tokens=max_tokens, seed=seed))
 
@@ -134,13 +151,27 @@ def request(n: int, max_tokens: int = 96, seed: int = 42, prompt: str = PROMPT) 
 async def main(out: Path, only: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     note = "embedded demo server"
+    if only is None or only == "tokens-probabilities-n3":
+        with DemoServer(port=free_port(), token_delay=0.0) as fast:
+            lp = GenerationRequest("The old lighthouse keeper", SamplingParams(n=3, temperature=0.9, max_tokens=90, seed=5,
+                                                                               logprobs=5))
+            await shoot(TuiClientApp(ClientConfig(url=fast.url), lp, demo_url_note=note), (160, 40),
+                        out / "tokens-probabilities-n3.svg", shade_tokens)
+    if only is None or only == "tokens-inspector":
+        rec = Recording.load(OPENAI / "completions-stream-logprobs-n2.json")
+        body = rec.request["json"]
+        lp = GenerationRequest(body["prompt"], SamplingParams(n=2, temperature=body["temperature"], seed=body["seed"],
+                                                              max_tokens=body["max_tokens"], logprobs=body["logprobs"]))
+        with ReplayServer(rec) as server:
+            await shoot(TuiClientApp(ClientConfig(url=server.url), lp, demo_url_note="replay of a real vLLM"),
+                        (140, 30), out / "tokens-inspector.svg", inspect_where_they_part)
     if only is None or only == "beams-live-n4":
         with DemoServer(port=0, token_delay=0.15) as slow:
             live = GenerationRequest("The capital of France is", SamplingParams(n=4, temperature=0.0, max_tokens=48, beam_search=True))
             await shoot(TuiClientApp(ClientConfig(url=slow.url), live, demo_url_note=note), (160, 40),
                         out / "beams-live-n4.svg", catch_live_beams_overtaken)
     if only is not None:
-        return
+        return  # (the others are made together, from shared servers)
     with DemoServer(port=free_port(), token_delay=0.0) as fast, DemoServer(port=0, token_delay=0.03) as paced:
         config = ClientConfig(url=fast.url)
         await shoot(TuiClientApp(config, request(4), demo_url_note=note), (160, 48), out / "demo-run-n4.svg", run_to_end)
@@ -168,7 +199,8 @@ async def main(out: Path, only: str | None = None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the SVGs")
-    parser.add_argument("--only", help="make only this screenshot (its file name without .svg; beams-live-n4 only)")
+    parser.add_argument("--only", help="make only this screenshot (its file name without .svg): beams-live-n4, "
+                                       "tokens-probabilities-n3 or tokens-inspector")
     args = parser.parse_args()
     out_dir = args.out.resolve()
     with tempfile.TemporaryDirectory(prefix="tui-client-shots-") as data:

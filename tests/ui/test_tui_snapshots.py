@@ -135,3 +135,22 @@ def test_history_screen(snap_compare, demo_url: str, monkeypatch) -> None:
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_probability_view_and_token_inspector(snap_compare) -> None:
+    """p, d and i on a real vLLM's logprobs (replayed): tokens shaded, the inspector open where
+    the candidates part, at candidate 0's first token (" a", 1.0%)."""
+    from expected import request_for
+    from replay_server import OPENAI, Recording, ReplayServer
+
+    async def shade_and_inspect(pilot: Pilot) -> None:
+        await run_demo(pilot)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        await pilot.press("p", "d", "i")
+        await settle(pilot)
+
+    rec = Recording.load(OPENAI / "completions-stream-logprobs-n2.json")
+    with ReplayServer(rec) as server:
+        app = TuiClientApp(ClientConfig(url=server.url), request_for(rec))
+        assert snap_compare(app, terminal_size=(140, 30), run_before=shade_and_inspect)
