@@ -235,3 +235,26 @@ async def test_the_view_shades_while_streaming_and_the_inspector_follows() -> No
             await wait_idle(app, pilot)
             facts = app.query_one(TokenInspector).facts
             assert facts.index == 0 and facts.count == len(cand.token_texts) > first_count
+
+
+async def test_a_run_loaded_from_the_history_keeps_its_tokens_for_p_and_i(demo_url: str) -> None:
+    app = make_app(demo_url, n=2, max_tokens=20, logprobs=3)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+        await run_to_end(app, pilot)
+        ran = {c.index: (list(c.token_texts), list(c.token_logprobs)) for c in app.run_state.ordered()}
+        await wait_idle(app, pilot)  # saved
+        await pilot.press("f2")
+        await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+        await pilot.pause()
+        await pilot.press("enter")
+        await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+        await pilot.pause()
+        assert app.main.loaded_run is not None and isinstance(app.focused, CandidatePanel)
+        await pilot.press("p", "i")
+        await pilot.pause()
+        panel = app.focused
+        texts, logprobs = ran[panel.index]
+        assert panel.token_count == len(texts) and panel.token_cursor == 0
+        facts = app.query_one(TokenInspector).facts
+        assert facts.text == texts[0] and facts.logprob == logprobs[0]
