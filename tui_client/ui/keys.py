@@ -52,6 +52,8 @@ KEYS: dict[str, tuple[Key, ...]] = {
             "Dim the prefix all candidates share; highlight where each one differs from all others"),
         Key("app.tails", "t,f4", "tails", "Tails",
             "Show only the differing tails (hide the shared prefix in every panel)", show=False),
+        Key("app.sort", "s", "sort", "Sort",
+            "Order the panels most likely first (mean token logprob; needs logprobs), or by index again"),
         Key("app.history", "f2", "history", "History", "Browse, search, load, re-run or delete past runs"),
         Key("app.export_markdown", "ctrl+s", "export('md')", "Export md",
             "Export the run as Markdown to a file in the current directory", show=False),
