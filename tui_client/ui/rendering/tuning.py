@@ -41,3 +41,9 @@ CLOCK_INTERVAL = 0.25
 FORK_FLASH = 1.5
 """A beam search: how long a rank taken over by another beam highlights its text from the
 fork on (seconds; a later replacement starts it again)."""
+
+SPARKLINE_MAX_CELLS = 32
+"""The widest a panel's confidence sparkline (in its top border, after the title) gets."""
+
+SPARKLINE_MIN_CELLS = 6
+"""Narrower than this, the sparkline is left out."""
