@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -26,6 +27,7 @@ from tui_client.ui.widgets.candidates.panel_view import (
     PanelView,
     describe_candidate,
     describe_finish,
+    describe_perplexity,
     view_candidate,
     view_missing,
 )
@@ -62,6 +64,32 @@ def test_describe_candidate_size_speed_and_first_text() -> None:
     slow = candidate(Status.FINISHED, "x" * 10, tokens=3, first_text_at=0.25, last_text_at=1.25)
     assert describe_candidate(slow) == "3 tok · 2.0 tok/s · first 0.25 s"
     assert describe_candidate(slow, beam=True) == "3 tok"  # a rank's speed would mix several beams'
+
+
+def with_tokens(logprobs: list[float], **fields: object) -> Candidate:
+    cand = candidate(Status.FINISHED, "x" * len(logprobs), **fields)
+    cand.add_tokens(["x"] * len(logprobs), logprobs, [()] * len(logprobs))
+    return cand
+
+
+def test_describe_candidate_says_the_perplexity_after_the_size() -> None:
+    logprobs = [-0.1, -1.2, math.nan, -0.5]  # NaN: no logprob sent, left out
+    cand = with_tokens(logprobs, tokens=4, first_text_at=0.25, last_text_at=1.25)
+    ppl = math.exp(-math.fsum([-0.1, -1.2, -0.5]) / 3)
+    assert describe_candidate(cand) == f"4 tok · ppl {ppl:.2f} · 3.0 tok/s · first 0.25 s"
+    assert f"{ppl:.2f}" == "1.82"
+    assert describe_candidate(cand, beam=True) == "4 tok · ppl 1.82"  # a beam's rank too, when it has them
+    assert describe_candidate(with_tokens([-3.0, -3.0])) == f"2 chars · ppl {math.exp(3):.1f}"  # 20.1
+    assert describe_candidate(with_tokens([-8.0])) == "1 char · ppl 2,981"
+    assert describe_candidate(with_tokens([-math.inf, -1.0])) == "2 chars · ppl ∞"
+    assert describe_candidate(with_tokens([math.nan])) == "1 char"  # nothing scored: no perplexity
+    assert describe_candidate(candidate(Status.FINISHED, "ab", cumulative_logprob=-2.0), beam=True) == "2 chars"
+
+
+def test_describe_perplexity() -> None:
+    assert [describe_perplexity(p) for p in (None, math.nan, 1.0, 1.844, 9.999, 10.04, 99.94, 99.96, 123456.7,
+                                              math.inf)] == [
+        "", "", "ppl 1.00", "ppl 1.84", "ppl 10.0", "ppl 10.0", "ppl 99.9", "ppl 100", "ppl 123,457", "ppl ∞"]
 
 
 def test_view_of_a_candidate_by_status() -> None:

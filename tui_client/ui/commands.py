@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def main_commands(main: MainScreen) -> Iterator[SystemCommand]:
-    """Run, cancel, reconnect, controls, help, copy, divergence, probabilities, history and export, in that order."""
+    """Run, cancel, reconnect, controls, help, copy, divergence, probabilities, sort, history and export, in that order."""
     state = main.app.run_state
     yield SystemCommand("Run", "Generate the candidates (ctrl+j)", main.action_run)
     if main.running:
@@ -47,6 +47,9 @@ def main_commands(main: MainScreen) -> Iterator[SystemCommand]:
     if isinstance(focused, CandidatePanel) and focused.token_count:
         yield SystemCommand(f"Inspect candidate {focused.index}'s tokens",
                             "Probability, rank and alternatives of each token (i)", focused.action_inspect)
+    on = "on" if main.order.likely else "off"
+    yield SystemCommand(f"Sort: most likely first ({on})",
+                        "Order the panels by mean token logprob, or by index again (s)", main.action_sort)
     yield SystemCommand("History", "Browse, search, load, re-run or delete past runs (F2)", main.action_history)
     if state is not None and state.candidates:
         yield SystemCommand("Export run as JSON", "Write tui-client-run-….json in the current directory",

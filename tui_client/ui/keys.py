@@ -54,6 +54,8 @@ KEYS: dict[str, tuple[Key, ...]] = {
             "Show only the differing tails (hide the shared prefix in every panel)", show=False),
         Key("app.probabilities", "p", "probabilities", "Probabilities",
             "Shade every token by how probable it was (runs with logprobs)"),
+        Key("app.sort", "s", "sort", "Sort",
+            "Order the panels most likely first (mean token logprob; needs logprobs), or by index again"),
         Key("app.history", "f2", "history", "History", "Browse, search, load, re-run or delete past runs"),
         Key("app.export_markdown", "ctrl+s", "export('md')", "Export md",
             "Export the run as Markdown to a file in the current directory", show=False),

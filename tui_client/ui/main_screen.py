@@ -38,6 +38,7 @@ from tui_client.ui.commands import main_commands
 from tui_client.ui.divergence_marks import DivergenceMarks, comparison_refused
 from tui_client.ui.export_action import export_run
 from tui_client.ui.keys import bindings_for, help_sections, key_of
+from tui_client.ui.panel_order import PanelOrder, sort_refused
 from tui_client.ui.rendering.frame_budget import FrameBudget
 from tui_client.ui.rendering.tuning import (
     CLOCK_INTERVAL,
@@ -96,6 +97,8 @@ class MainScreen(Screen[None]):
         self.frame_budget = FrameBudget()
         """How many panels in view a frame may draw (learnt from the frames before)."""
         self.marks = DivergenceMarks()
+        self.order = PanelOrder()
+        """``s``: the panels by index or most likely first."""
         # History: the run shown came from it (loaded_run), or was saved as run_history_id.
         self.loaded_run: StoredRun | None = None
         self.run_history_id: int | None = None
@@ -226,6 +229,8 @@ class MainScreen(Screen[None]):
         if action in ("divergence", "tails"):
             # Shown disabled while there is nothing to compare (pressing it says why).
             return True if self._comparison_refused() is None or self.marks.is_on(action) else None
+        if action == "sort":
+            return True if self.order.likely or sort_refused(self.app.run_state) is None else None
         return True
 
     def explain_refusal(self, action: str) -> bool:
@@ -235,6 +240,8 @@ class MainScreen(Screen[None]):
             if reason is not None and not self.marks.is_on(action):
                 self.notify(reason, title="Nothing to compare", severity="warning", markup=False)
                 return True
+        if action == "sort":
+            return self._sort_refusal_said()
         return False
 
     def action_run(self) -> None:
@@ -345,6 +352,21 @@ class MainScreen(Screen[None]):
         self._inspected = None
         if not panel.open_tokens(offset):
             self.inspector.close()
+    def action_sort(self) -> None:
+        """Toggle the panels' order: by index, or most likely first (by mean token logprob)."""
+        if self._sort_refusal_said():
+            return
+        self.order.likely = not self.order.likely
+        self.order.apply(self.grid, self.app.run_state)
+        self.refresh_bindings()
+        self.app.pacer.mark_dirty()  # the summary says it
+
+    def _sort_refusal_said(self) -> bool:
+        """The mode cannot go on for the run shown: say why (True), else False."""
+        reason = None if self.order.likely else sort_refused(self.app.run_state)
+        if reason is not None:
+            self.notify(reason, title="Cannot sort", severity="warning", markup=False)
+        return reason is not None
 
     def action_history(self) -> None:
         self.app.push_screen(HistoryScreen(self.app.session.history), self._history_chosen)
@@ -396,7 +418,7 @@ class MainScreen(Screen[None]):
         self.sidebar.display = True
 
     def _focus_panel(self) -> bool:
-        panels = [p for p in self.grid.panels if p.display]
+        panels = [p for p in self.grid.panels_in_order if p.display]
         if not panels or not self.grid.display:
             return False
         target = self._last_panel if self._last_panel in panels else panels[0]
@@ -464,6 +486,7 @@ class MainScreen(Screen[None]):
         self.frame_budget.reset()  # n and sizes may differ
         self.loaded_run = self.run_history_id = None
         self.marks.reset()
+        self.order.unsort(grid)  # while it streams; sorted again when it ends
         if request.stream:
             self.waiting.stop()
             grid.display = True
@@ -480,6 +503,7 @@ class MainScreen(Screen[None]):
         self._set_running(False)
         self.waiting.stop()
         self.grid.display = True
+        self.order.apply(self.grid, state)
         self.app.pacer.flush()
         if state.status is Status.FINISHED:
             if self.server_bar.connection != "connected":
@@ -543,7 +567,7 @@ class MainScreen(Screen[None]):
             shared = self.marks.update(self.grid.panels)
         origin = f"from history #{self.loaded_run.id}" if self.loaded_run is not None else None
         self.summary.show_state(state, stream=request.stream, origin=origin, shared=shared,
-                                legend=self._probability_legend())
+                                legend=self._probability_legend(), order=self.order.summary(state))
         if self._inspected is not None:
             self._show_token()  # the text may have grown (token n of m), or the marks moved
 
@@ -576,6 +600,7 @@ class MainScreen(Screen[None]):
         self.waiting.stop()
         self.grid.display = True
         await self.grid.prepare(max(state.request.params.n, len(state.candidates)))
+        self.order.apply(self.grid, state)
         self.app.pacer.flush()
         self.refresh_bindings()
         self._focus_panel()  # d, t, c and the arrows work at once

@@ -49,3 +49,8 @@ is not shaded, one below them all gets the strongest shade (one more level than 
 STRONGEST_SHADE = 0.7
 """How much of the probability colour the least probable tokens' background takes (0-1);
 the levels between step evenly from the panel's background."""
+SPARKLINE_MAX_CELLS = 32
+"""The widest a panel's confidence sparkline (in its top border, after the title) gets."""
+
+SPARKLINE_MIN_CELLS = 6
+"""Narrower than this, the sparkline is left out."""

@@ -13,10 +13,12 @@ focused), so the first run starts like any later one: the hint goes, nothing mov
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Static
 
 from tui_client.core.protocol import RunState
@@ -67,6 +69,7 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         self._prepared = False  # a run (or a stored one) has been shown: no more staging
         self.probability_view = False
         """Every panel shades its tokens by probability (see :meth:`set_probability_view`)."""
+        self._rank: dict[int, int] = {}  # index -> place, from set_order (empty: index order)
         self.pending = 0
         """Panels in view whose latest text the last :meth:`show` left for a later one."""
         self.empty_hint = Static(id="empty-hint")
@@ -83,6 +86,11 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
     def panels(self) -> list[CandidatePanel]:
         """The panels in index order."""
         return [self._panels[i] for i in sorted(self._panels)]
+
+    @property
+    def panels_in_order(self) -> list[CandidatePanel]:
+        """The panels as laid out (see :meth:`set_order`)."""
+        return [c for c in self.children if isinstance(c, CandidatePanel) and self._panels.get(c.index) is c]
 
     def panel(self, index: int) -> CandidatePanel | None:
         return self._panels.get(index)
@@ -184,11 +192,35 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         return list(self._staged)
 
     async def _mount_in_order(self, new: list[CandidatePanel]) -> None:
-        """Mount ``new``; the grid lays its children out in order, so keep them in index order."""
+        """Mount ``new``; the grid lays its children out in order, so keep them in the order
+        :meth:`set_order` gave (index order by default)."""
         await self.mount_all(new)
-        indices = [child.index for child in self.children if isinstance(child, CandidatePanel)]
-        if indices != sorted(indices):
-            self.sort_children(key=lambda child: child.index if isinstance(child, CandidatePanel) else -1)
+        self._sort_panels()
+
+    def set_order(self, order: Sequence[int] | None) -> bool:
+        """Lay the panels out in ``order`` (indices; panels not in it follow, by index); None:
+        by index. Later mounts keep it; a focused panel keeps focus and is scrolled into view.
+        False when the panels were in that order already."""
+        self._rank = {index: place for place, index in enumerate(order or ())}
+        if not self._sort_panels():
+            return False
+        focused = self.screen.focused if self.is_attached else None
+        if isinstance(focused, CandidatePanel) and focused.parent is self:
+            self.call_after_refresh(focused.scroll_visible, animate=False, immediate=True)
+        return True
+
+    def _place(self, child: Widget) -> tuple[int, int]:
+        if not isinstance(child, CandidatePanel):
+            return -1, -1  # the styles widget and the hint stay first
+        return self._rank.get(child.index, len(self._rank)), child.index
+
+    def _sort_panels(self) -> bool:
+        """Put the children in :meth:`_place` order; False when they were."""
+        children = list(self.children)
+        if children == sorted(children, key=self._place):
+            return False
+        self.sort_children(key=self._place)
+        return True
 
     async def clear(self) -> None:
         await self.prepare(0)

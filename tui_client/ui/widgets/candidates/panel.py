@@ -55,6 +55,7 @@ from tui_client.ui.widgets.candidates.scrollbar import (
     ScrollbarDrag,
     thumb_rows,
 )
+from tui_client.ui.widgets.candidates.sparkline import ConfidenceSparkline, sparkline_cells
 from tui_client.ui.widgets.candidates.text_styles import PanelLook
 from tui_client.ui.widgets.candidates.token_spans import NO_LEVEL, TokenSpans
 
@@ -118,6 +119,8 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._marks = DivergenceMarks()  # offsets into the displayed text (see set_divergence)
         self.border_title = Content(f"Candidate {index}")
         self._beam_title = False  # the title says "Beam i" (a beam search's rank i)
+        self._spark = ConfidenceSparkline()  # --logprobs: drawn in the title, after the name
+        self._title_shown = (f"Candidate {index}", "")
         self._fork: int | None = None  # a replaced beam: its new text, highlighted from here for a moment
         self._fork_timer: Timer | None = None
         self._cand: Candidate | None = None  # the candidate shown (its tokens, for the views below)
@@ -196,6 +199,7 @@ class CandidatePanel(ScrollView, can_focus=True):
             self._cursor = None
             self.post_message(self.TokenCursor(self))
         self._marks.clear_offsets()
+        self._spark.clear()
         self._wrapped.set_text("")
         self._shown_key = None
         self._following = True
@@ -228,11 +232,12 @@ class CandidatePanel(ScrollView, can_focus=True):
             key += (cand.change, cand.score, run.status.done) if cand is not None else ()
         if beams is not self._beam_title:
             self._beam_title = beams
-            self.border_title = Content(f"{'Beam' if beams else 'Candidate'} {self.index}")
+            self._title()
         seen = self._shown_key
         if seen is not None and len(seen) == len(key) and all(a is b or a == b for a, b in zip(seen, key)):
             return self.catch_up(restyle) if on_screen else False
         self._shown_key = key
+        self._title(cand, draw=False)  # drawn with the rest, by _sync_widget (on screen)
         self._reset_notice = None
         if cand is None:
             self._apply_view(view_missing(run, error))
@@ -243,6 +248,19 @@ class CandidatePanel(ScrollView, can_focus=True):
         else:
             self._sync_pending = True
         return True
+
+    def _title(self, cand: Candidate | None = None, *, draw: bool = True) -> None:
+        """The border title: ``Candidate i`` (``Beam i``), then the confidence sparkline where
+        it fits (with logprobs). ``cand``: take its new tokens first; ``draw`` False: only that."""
+        if cand is not None and cand.token_logprobs:
+            self._spark.update(cand.token_logprobs)
+        if not draw:
+            return
+        name = f"{'Beam' if self._beam_title else 'Candidate'} {self.index}"
+        spark = self._spark.draw(sparkline_cells(self.outer_size.width, len(name))) if len(self._spark) else ""
+        if (name, spark) != self._title_shown:
+            self._title_shown = (name, spark)
+            self.border_title = Content.assemble(name, " ", (spark, "not bold dim")) if spark else Content(name)
 
     @property
     def stale(self) -> bool:
@@ -261,6 +279,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         """Bring Textual's side up to the panel's: state class, status line, size, repaint."""
         self._sync_pending = False
         self.apply_state_class(restyle)
+        self._title()
         if self._subtitle != self._status_line:
             self._subtitle = self._status_line
             self.border_subtitle = Content(self._status_line)
@@ -516,6 +535,7 @@ class CandidatePanel(ScrollView, can_focus=True):
             self._quiet_scroll = False
 
     def on_resize(self) -> None:
+        self._title()  # the sparkline's width
         self._render_width = max(1, self.scrollable_content_region.width - SCROLLBAR_WIDTH)
         width = self._text_width()
         if self._wrapped.set_width(width):

@@ -6,6 +6,7 @@ what these functions decide, and the rules are tested without an app.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from tui_client.core.protocol import Candidate, RunState, Status
@@ -47,13 +48,17 @@ def describe_finish(reason: str | None) -> str:
 
 
 def describe_candidate(cand: Candidate, *, beam: bool = False) -> str:
-    """The status line's details: size, speed, time to first text (a beam's rank: its size)."""
+    """The status line's details: size, perplexity (with logprobs), speed, time to first text
+    (a beam's rank: its size and perplexity)."""
     parts: list[str] = []
     if cand.tokens is not None:
         parts.append(f"{cand.tokens:,} tok")
     elif cand.text:
         size = len(cand.text)
         parts.append(f"{size:,} char{'s' if size != 1 else ''}")
+    ppl = describe_perplexity(cand.perplexity)
+    if ppl:
+        parts.append(ppl)
     if beam:  # a rank changes hands: its speed and first text would be several beams' mixed
         return " · ".join(parts)
     speed = cand.speed()
@@ -63,6 +68,16 @@ def describe_candidate(cand: Candidate, *, beam: bool = False) -> str:
     if cand.first_text_at is not None:
         parts.append(f"first {cand.first_text_at:.2f} s")
     return " · ".join(parts)
+
+
+def describe_perplexity(ppl: float | None) -> str:
+    """``ppl 1.84`` (three figures, then whole numbers; ``ppl ∞``); empty without logprobs."""
+    if ppl is None or ppl != ppl:
+        return ""
+    if ppl == math.inf:
+        return "ppl ∞"
+    # The limits are where the rounding would reach the next decade (9.996 is "10.0", not "10.00").
+    return f"ppl {ppl:.2f}" if ppl < 9.995 else f"ppl {ppl:.1f}" if ppl < 99.95 else f"ppl {ppl:,.0f}"
 
 
 def describe_beam(cand: Candidate) -> str:

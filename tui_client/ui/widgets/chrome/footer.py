@@ -31,7 +31,7 @@ class AppFooter(Footer):
     keys are rebuilt only when the keys shown change."""
 
     WIDE_ONLY: ClassVar[frozenset[str]] = frozenset({"reconnect"})  # the banner names its key when it matters
-    WIDE_ONLY_WHEN_OFF: ClassVar[frozenset[str]] = frozenset({"cancel"})  # shown on narrow screens while it works
+    WIDE_ONLY_WHEN_OFF: ClassVar[frozenset[str]] = frozenset({"cancel", "sort"})  # shown on narrow screens while it works
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():

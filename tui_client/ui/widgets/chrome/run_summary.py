@@ -15,11 +15,13 @@ from tui_client.core.text.inert_text import make_inert
 SUMMARY_STATES = ("idle", "waiting", "streaming", "finished", "cancelled", "failed")
 
 
-def describe_run(state: RunState, *, stream: bool, origin: str | None = None, shared: int | None = None) -> str:
+def describe_run(state: RunState, *, stream: bool, origin: str | None = None, shared: int | None = None,
+                 order: str | None = None) -> str:
     """``✓ finished · 4 candidates · 2.31 s · first text 0.12 s · 312 tok/s · …``.
 
     ``origin`` leads (``from history #12``); ``shared`` (the divergence view is on) follows
-    the candidate count as ``shared prefix 123 chars``.
+    the candidate count as ``shared prefix 123 chars``, then ``order`` (how the panels are
+    sorted, e.g. ``sorted: most likely first``).
     """
     timing = state.timing()
     n = state.request.params.n
@@ -43,6 +45,8 @@ def describe_run(state: RunState, *, stream: bool, origin: str | None = None, sh
         parts.insert(0, origin)
     if shared is not None:
         parts.append(f"shared prefix {shared:,} chars")
+    if order:
+        parts.append(order)
     if timing.get("total") is not None:
         parts.append(f"{timing['total']:.2f} s")
     if timing.get("time_to_first_text") is not None:
@@ -80,9 +84,10 @@ class RunSummary(Static):
         self._set(f"Type a prompt, pick n, press {run_key} to run", "idle")
 
     def show_state(self, state: RunState, *, stream: bool, origin: str | None = None, shared: int | None = None,
-                   legend: Content | None = None) -> None:
+                   legend: Content | None = None, order: str | None = None) -> None:
         """``legend`` (the probability view's key) leads the line."""
-        self._set(describe_run(state, stream=stream, origin=origin, shared=shared), state.status.value, legend)
+        self._set(describe_run(state, stream=stream, origin=origin, shared=shared, order=order), state.status.value,
+                  legend)
 
     def _set(self, text: str, summary_state: str, legend: Content | None = None) -> None:
         if text == self._text and summary_state == self.summary_state and legend == self._legend:

@@ -1,4 +1,4 @@
-"""The sampling fields (temperature, max tokens, top p, top k, seed, stop, beam search).
+"""The sampling fields (temperature, max tokens, top p, top k, seed, stop, logprobs, beam search).
 
 Each field is one compact row; an empty field means "leave it to the server".
 Problems (a field that does not parse, or :meth:`SamplingParams.problems`) show
@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label, Switch
 
+from tui_client.core.defaults import VLLM_MAX_LOGPROBS
 from tui_client.core.protocol import SamplingParams
 from tui_client.core.text.inert_text import make_inert
 from tui_client.ui.widgets.controls.switch_row import SwitchRow
@@ -40,8 +41,17 @@ FIELDS: tuple[Field, ...] = (
     Field("top_k", "top k", int, "server default", "-1 = off, else at least 1"),
     Field("seed", "seed", int, "random", "same seed + same settings = same candidates"),
     Field("stop", "stop", str, 'none (e.g. \\n)', 'stop string (\\n = newline), or a JSON list: ["###", "\\n\\n"]'),
+    Field("logprobs", "logprobs", int, "off", f"alternatives per token, 0-{VLLM_MAX_LOGPROBS} (0/empty = off); "
+          "shades and inspects tokens (p, i); OpenAI API only"),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS) + ("beam_search",)
+
+
+def format_field(field: Field, value: Any) -> str:
+    """What ``field`` shows for ``value`` (logprobs 0, off, shows empty like None)."""
+    if field.kind is str:
+        return format_stop(value)
+    return "" if field.name == "logprobs" and value == 0 else format_value(value)
 
 
 def format_value(value: Any) -> str:
@@ -114,8 +124,7 @@ class SamplingForm(Vertical):
 
     def compose(self) -> ComposeResult:
         for field in FIELDS:
-            value = getattr(self._initial, field.name)
-            text = format_stop(value) if field.kind is str else format_value(value)
+            text = format_field(field, getattr(self._initial, field.name))
             with Horizontal(classes="field-row"):
                 yield Label(Content(field.label), classes="field-label")
                 field_input = Input(
@@ -150,11 +159,15 @@ class SamplingForm(Vertical):
             text = self.query_one(f"#field-{field.name}", Input).value
             try:
                 changes[field.name] = parse_field(field, text)
+                if field.name == "logprobs" and changes["logprobs"] is None and base.logprobs == 0:
+                    changes["logprobs"] = 0  # empty is off, 0 or None: as the request had it
             except ValueError as err:
                 problems[field.name] = str(err)
                 changes[field.name] = getattr(base, field.name)
         params = replace(base, **changes)
-        for name, message in params.problems(stream=stream, client_beams=self.beams_stream is False).items():
+        legacy = self.beams_stream is True  # /generate: no logprobs
+        for name, message in params.problems(stream=stream, client_beams=self.beams_stream is False,
+                                             legacy=legacy).items():
             problems.setdefault(name, message)
         return params, problems
 
@@ -162,8 +175,7 @@ class SamplingForm(Vertical):
         """Show ``params`` in the fields (a run loaded from the history)."""
         self._initial = params
         for field in FIELDS:
-            value = getattr(params, field.name)
-            self.query_one(f"#field-{field.name}", Input).value = format_stop(value) if field.kind is str else format_value(value)
+            self.query_one(f"#field-{field.name}", Input).value = format_field(field, getattr(params, field.name))
         self.query_one("#field-beam_search", Switch).value = params.beam_search
 
     def show_problems(self, problems: dict[str, str]) -> None:
