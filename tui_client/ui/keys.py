@@ -42,7 +42,8 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("app.run", "ctrl+j,ctrl+enter", "run", "Run",
             "Start a run with the prompt and settings (cancels a running one)", priority=True),
         Key("app.cancel", "escape", "cancel", "Cancel", "Stop the running generation; text so far is kept"),
-        Key("app.reconnect", "ctrl+r", "reconnect", "Reconnect", "Check the server again"),
+        Key("app.reconnect", "ctrl+r", "reconnect", "Reconnect", "Check the server again",
+            show=False),  # (the banner says it when the server is unreachable)
         Key("app.switch_pane", "ctrl+o", "switch_pane", "Panels",
             "Move focus between the prompt and the candidate panels"),
         Key("app.toggle_controls", "ctrl+b", "toggle_controls", "Controls",
