@@ -154,7 +154,9 @@ async def run_headless(
     for note in state.notes:
         err.write(f"note: {note}\n")
     if state.status is Status.FAILED and state.error is not None:
-        kept = f" ({state.total_chars} characters received are printed above)" if state.total_chars and not json_output else ""
+        chars = state.total_chars
+        kept = (f" ({chars:,} character{' received is' if chars == 1 else 's received are'} printed above)"
+                if chars and not json_output else "")
         err.write(f"error: {state.error}{kept}\n")
         return 1
     if state.status is Status.CANCELLED:

@@ -22,6 +22,10 @@ DEFAULT_TIMEOUT = 600.0
 CONNECT_TIMEOUT = 10.0
 """The longest a connection attempt waits (seconds), however long ``--timeout`` is."""
 
+AFTER_DONE_GRACE = 0.25
+"""How long a stream is read on after ``[DONE]`` (seconds), to count what a server sends too
+many; then the connection is closed, even if the server keeps it open."""
+
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 """The largest streamed line or SSE event accepted (``--max-line-bytes``)."""
 

@@ -35,6 +35,7 @@ class Adapter:
         self.state = state
         self.max_line_bytes = max_line_bytes
         self.malformed = 0  # records / events that were not valid JSON of the right shape
+        self.done = False  # the server said the run is over ([DONE]); the legacy stream never does
         self.valid = 0
         self.late_text: set[int] = set()  # candidates that got text after their finish_reason
 
@@ -54,9 +55,13 @@ class Adapter:
         raise NotImplementedError
 
     def _index(self, choice: Any) -> int | None:
-        """The choice's candidate index, or None (noted) when it is not a sane one."""
+        """The choice's candidate index, or None (noted) when it is not a sane one.
+
+        A choice without one is candidate 0 when n is 1 (single-choice servers leave it out)."""
         index = choice.get("index") if isinstance(choice, dict) else None
         n = self.state.request.params.n
+        if index is None and n == 1 and isinstance(choice, dict):
+            return 0
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < max(4 * n, n + 64):
             self._note_malformed()
             return None
@@ -269,7 +274,7 @@ class _OpenAIAdapter(Adapter):
     def __init__(self, state: RunState, *, max_line_bytes: int) -> None:
         super().__init__(state, max_line_bytes=max_line_bytes)
         self._sse = SSEDecoder(max_line_bytes)
-        self.done = False
+        self.after_done = 0  # events that came after [DONE] (ignored)
         self._logprobs = bool(state.request.params.logprobs)
         self._aligners: dict[int, TokenAligner] = {}  # only for candidates whose tokens did not simply match
         self.text_without_logprobs = 0  # events with text but no token logprobs, though asked for
@@ -322,16 +327,27 @@ class _OpenAIAdapter(Adapter):
             cand.add_tokens(texts, values, tops)
         return bool(texts)
 
+    @staticmethod
+    def _is_token(choice: dict[str, Any]) -> bool:
+        """Whether this choice's event stands for one generated token (vLLM sends one per token,
+        with empty text while a character's bytes are incomplete)."""
+        return True
+
     def notes(self) -> list[str]:
         out = super().notes()
         if self.text_without_logprobs:
             out.append(f"the server sent {self.text_without_logprobs} piece(s) of text without logprobs")
+        if self.after_done:
+            out.append(f"ignored {_count(self.after_done, 'event')} the server sent after [DONE]")
         return out
 
     def _apply_events(self, events: list[tuple[str, bytes]]) -> set[int]:
         state, now = self.state, self.state.now()
         changed: set[int] = set()
         for kind, data in events:
+            if self.done:
+                self.after_done += 1
+                continue
             if not data.startswith(b"{") and data.strip() == b"[DONE]":
                 self.done = True
                 continue
@@ -346,23 +362,27 @@ class _OpenAIAdapter(Adapter):
             if "error" in obj or kind == "error":
                 raise ClientError(ErrorKind.HTTP, f"the server reported an error mid-stream: {error_message(obj)}")
             choices = obj.get("choices")
+            usage = obj.get("usage")
+            if choices is None and isinstance(usage, dict):
+                choices = []  # the usage event, said with "choices": null
             if not isinstance(choices, list):
                 self._note_malformed()
                 continue
             self.valid += 1
-            if obj.get("usage"):
-                state.usage = Usage.from_json(obj["usage"])
+            if usage:
+                state.usage = Usage.from_json(usage)
             for choice in choices:
                 index = self._index(choice)
                 if index is None:
                     continue
                 cand = state.candidate(index)
                 delta = self._delta_text(choice)
+                if self._is_token(choice):
+                    cand.tokens = (cand.tokens or 0) + 1
                 if isinstance(delta, str) and delta:
                     if cand.finish_reason is not None:
                         self.late_text.add(index)
                     state.append_text(cand, delta, now)
-                    cand.tokens = (cand.tokens or 0) + 1
                     changed.add(index)
                 elif cand.status is Status.WAITING:
                     cand.status = Status.STREAMING
@@ -383,6 +403,7 @@ class _OpenAIAdapter(Adapter):
 
     def end_of_stream(self) -> set[int]:
         changed = self._apply_events(self._sse.close())
+        self._usage_tokens()
         if self.valid == 0 and self.malformed:
             raise self._bad_shape("no event was a JSON object with \"choices\"")
         unfinished = [c.index for c in self.state.ordered() if c.finish_reason is None]
@@ -414,9 +435,14 @@ class _OpenAIAdapter(Adapter):
             cand.stop_reason = choice.get("stop_reason")
             cand.status = Status.FINISHED
         state.usage = Usage.from_json(data.get("usage"))
-        if state.usage and state.usage.completion_tokens is not None and len(state.candidates) == 1:
-            next(iter(state.candidates.values())).tokens = state.usage.completion_tokens
+        self._usage_tokens()
         state.version += 1
+
+    def _usage_tokens(self) -> None:
+        """One candidate: its token count is the server's ``usage``, when sent (it counts what no event shows)."""
+        usage, cands = self.state.usage, self.state.candidates
+        if usage and usage.completion_tokens is not None and len(cands) == 1:
+            next(iter(cands.values())).tokens = usage.completion_tokens
 
 
 class CompletionsAdapter(_OpenAIAdapter):
@@ -453,6 +479,11 @@ class ChatAdapter(_OpenAIAdapter):
         return delta.get("content") if isinstance(delta, dict) else None
 
     @staticmethod
+    def _is_token(choice: dict[str, Any]) -> bool:
+        delta = choice.get("delta")
+        return not (isinstance(delta, dict) and "role" in delta and not delta.get("content"))  # the role is no token
+
+    @staticmethod
     def _final_text(choice: dict[str, Any]) -> Any:
         message = choice.get("message")
         return message.get("content") if isinstance(message, dict) else None
@@ -482,6 +513,11 @@ def error_message(obj: Any) -> str:
         if isinstance(obj.get("message"), str):
             return obj["message"]
     return str(obj)[:200]
+
+
+def _count(k: int, noun: str) -> str:
+    """``1 event``, ``3 events``."""
+    return f"{k:,} {noun}{'' if k == 1 else 's'}"
 
 
 def _list(items: list[int]) -> str:

@@ -20,13 +20,16 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import httpx
 
 from tui_client import __version__
 from tui_client.core.defaults import (
+    AFTER_DONE_GRACE,
     CONNECT_TIMEOUT,
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_MAX_TOTAL_CHARS,
@@ -80,9 +83,25 @@ def normalize_url(url: str) -> tuple[str, Api | None]:
         if path.endswith(suffix):
             path, implied = path[: -len(suffix)], api
             break
-    # user:password@ goes into an Authorization header (see _credentials), never into
-    # the base URL that messages, the header bar and the history show.
+    # user:password@ goes into an Authorization header (see _credentials), the query onto
+    # every request (url_query), never into the base URL that messages, the header bar and
+    # the history show.
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], path, "", "")), implied
+
+
+def url_query(url: str) -> list[tuple[str, str]]:
+    """The query of a URL (``?api-version=...``, a gateway's token): sent on every request, never shown."""
+    raw = url.strip()
+    return parse_qsl(urlsplit(raw if "://" in raw else "http://" + raw).query, keep_blank_values=True)
+
+
+def shown_url(url: str | httpx.URL) -> str:
+    """A URL fit to show: its query's values (which may be secrets) as ``…``, the keys kept."""
+    parts = urlsplit(str(url))
+    if not parts.query:
+        return str(url)
+    keys = "&".join(f"{key}=…" for key, _ in parse_qsl(parts.query, keep_blank_values=True)) or "…"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) + "?" + keys
 
 
 def _credentials(url: str) -> tuple[str, str] | None:
@@ -140,6 +159,7 @@ class VLLMClient:
                 timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, CONNECT_TIMEOUT)),
                 verify=verify,
                 auth=_credentials(config.url),
+                params=url_query(config.url),
                 follow_redirects=True,
                 trust_env=False,
             )
@@ -232,7 +252,7 @@ class VLLMClient:
                 # A kept-alive connection the server closed as this request went out: nothing of
                 # an answer came, and these requests change nothing, so once more on a fresh one.
                 if attempt == 2:
-                    raise self._transport_error(exc, path) from None
+                    raise self._transport_error(exc, path, answered=False) from None
             except httpx.HTTPError as exc:
                 raise self._transport_error(exc, path) from None
         if state is not None:
@@ -273,6 +293,14 @@ class VLLMClient:
         except (asyncio.CancelledError, GeneratorExit):
             state.finish(Status.CANCELLED)
             raise
+        if status is Status.FINISHED and not state.candidates:
+            n = request.params.n
+            error, status = ClientError(
+                ErrorKind.BAD_RESPONSE,
+                f"{self.base_url} ended the run without a single candidate (0 of {n} returned)"
+                + ("; see the notes for what it sent" if state.notes else ""),
+                url=self.base_url,
+            ), Status.FAILED
         state.finish(status, error)
         yield RunEnded(state)
 
@@ -291,29 +319,53 @@ class VLLMClient:
         adapter = ADAPTERS[state.server.api](state, max_line_bytes=self.config.max_line_bytes)
         body = adapter.body(request, state.server.model)
         try:
-            async with self._http.stream("POST", adapter.path, json=body) as resp:
+            resp = await self._send_generation(adapter.path, body)
+            try:
                 yield RunStarted(state)
                 if resp.status_code >= 400:
                     raise self._http_error(resp, await self._read_capped(resp))
-                if request.stream:
+                if request.stream and not (_is_json(resp) and state.server.api is not Api.GENERATE):
                     async for event in self._consume_stream(resp, adapter, state):
                         yield event
                 else:
+                    if request.stream:
+                        state.notes.append("the server answered the stream request with one JSON body")
                     raw = await self._read_capped(resp)
                     state.bytes_received, state.body_ended_at = len(raw), state.now()
                     try:
                         data = loads(raw)
                     except Exception:
                         raise self._not_json(resp, raw) from None
+                    if isinstance(data, dict) and "error" in data and "choices" not in data and "text" not in data:
+                        raise ClientError(ErrorKind.HTTP, f"{shown_url(resp.request.url)} answered {resp.status_code} "
+                                          f"with an error: {error_message(data)}", url=shown_url(resp.request.url),
+                                          status=resp.status_code)
                     adapter.apply_complete(data)
                     self._check_size(state)
+                    if request.stream:
+                        yield CandidatesChanged(state, frozenset(state.candidates))
+            finally:
+                await resp.aclose()
         finally:
             state.notes.extend(adapter.notes())
+
+    async def _send_generation(self, path: str, body: object) -> httpx.Response:
+        """The generation request, its body left to read. A connection closed or reset before a
+        byte of the answer (a kept-alive one the server dropped as the request went out) is tried
+        once more, on a fresh connection: nothing was generated for this client."""
+        for attempt in (1, 2):
+            try:
+                return await self._http.send(self._http.build_request("POST", path, json=body), stream=True)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                if attempt == 2:
+                    raise self._transport_error(exc, path, answered=False) from None
+        raise AssertionError("unreachable")
 
     async def _consume_stream(self, resp: httpx.Response, adapter: Adapter, state: RunState) -> AsyncIterator[RunEvent]:
         received = 0
         limit = self.config.max_total_chars
-        async for chunk in resp.aiter_bytes():
+        chunks = resp.aiter_bytes()
+        async for chunk in chunks:
             received += len(chunk)
             state.bytes_received = received
             changed = adapter.feed(chunk)
@@ -321,10 +373,25 @@ class VLLMClient:
                 if received > limit:  # each character takes a byte at least: below that, no need to count
                     self._check_size(state)
                 yield CandidatesChanged(state, frozenset(changed))
+            if adapter.done:
+                break
         state.body_ended_at = state.now()
+        if adapter.done:
+            await self._after_done(chunks, adapter)
         changed = adapter.end_of_stream()
         if changed:
             yield CandidatesChanged(state, frozenset(changed))
+
+    @staticmethod
+    async def _after_done(chunks: AsyncIterator[bytes], adapter: Adapter) -> None:
+        """``[DONE]`` ended the run: what follows is read for :data:`AFTER_DONE_GRACE` at most, to be
+        counted, never applied; then the connection is closed (a server may keep it open)."""
+        try:
+            async with asyncio.timeout(AFTER_DONE_GRACE):
+                async for chunk in chunks:
+                    adapter.feed(chunk)
+        except (TimeoutError, httpx.HTTPError, ClientError):
+            pass  # the run is over: nothing after [DONE] changes it
 
     def _check_size(self, state: RunState) -> None:
         limit = self.config.max_total_chars
@@ -348,7 +415,8 @@ class VLLMClient:
 
     # -- turning failures into one line each ---------------------------------------
 
-    def _transport_error(self, exc: httpx.HTTPError, where: str) -> ClientError:
+    def _transport_error(self, exc: httpx.HTTPError, where: str, *, answered: bool = True) -> ClientError:
+        """One line for a failed request; ``answered`` False: no byte of an answer had come."""
         url = self.base_url
         text = str(exc) or type(exc).__name__
         low = text.lower()
@@ -377,6 +445,13 @@ class VLLMClient:
                 "Start one with `vllm serve MODEL`, pass --url, or try --demo",
                 url=url,
             )
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)) and not answered:
+            return ClientError(
+                ErrorKind.DISCONNECTED,
+                f"{url} closed the connection before answering ({_short(text)}), twice: no answer started; "
+                "is the server restarting, or a proxy in between dropping requests?",
+                url=url,
+            )
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
             return ClientError(
                 ErrorKind.DISCONNECTED,
@@ -390,19 +465,23 @@ class VLLMClient:
         return ClientError(ErrorKind.CONNECT, f"request to {url} failed: {_short(text)}", url=url)
 
     def _http_error(self, resp: httpx.Response, body: bytes) -> ClientError:
-        url = str(resp.request.url)
+        url = shown_url(resp.request.url)
         status = resp.status_code
-        try:
-            message = error_message(loads(body))
-        except Exception:
-            message = _describe_non_json(resp, body)
+        wait = _retry_after(resp.headers.get("retry-after"))
+        message: str | None = None
+        if body.strip():  # an empty body: the status says it all (not "an empty text/plain")
+            try:
+                message = error_message(loads(body))
+            except Exception:
+                message = _describe_non_json(resp, body)
         if status in (401, 403):
             return ClientError(
                 ErrorKind.AUTH,
-                f"{url} answered {status} {message}: pass the server's key with --api-key or VLLM_API_KEY",
+                f"{url} answered {status} {message or _reason(status)}: pass the server's key with --api-key or VLLM_API_KEY",
                 url=url,
                 status=status,
             )
+        head = f"{url} answered {status}: {message}" if message else f"{url} answered {status} {_reason(status)}"
         hint = ""
         if status == 404 and resp.request.url.path.endswith("/generate"):
             hint = " (this server has no legacy /generate: try --api completions, vLLM 0.25+ only speaks the OpenAI API)"
@@ -411,10 +490,13 @@ class VLLMClient:
                     " temperature 0 on vLLM 0.32: see the server's log)")
         elif status == 404 and "/v1/" in resp.request.url.path and message in ("Not Found", "Not found"):
             hint = " (this server has no OpenAI API: try --api generate)"
-        return ClientError(ErrorKind.HTTP, f"{url} answered {status}: {message}{hint}", url=url, status=status)
+        elif status == 429 and not wait:
+            hint = ": wait a moment, then retry" if not message else " (wait a moment, then retry)"
+        retry = (f"; retry in {wait}" if message else f": retry in {wait}") if wait else ""
+        return ClientError(ErrorKind.HTTP, f"{head}{hint}{retry}", url=url, status=status)
 
     def _not_json(self, resp: httpx.Response, body: bytes) -> ClientError:
-        url = str(resp.request.url)
+        url = shown_url(resp.request.url)
         return ClientError(
             ErrorKind.BAD_RESPONSE,
             f"{url} answered {resp.status_code} but not with JSON ({_describe_non_json(resp, body)}): "
@@ -422,6 +504,35 @@ class VLLMClient:
             url=url,
             status=resp.status_code,
         )
+
+
+def _is_json(resp: httpx.Response) -> bool:
+    """The answer says it is one JSON document (``application/json``, ``+json``)."""
+    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    return ctype == "application/json" or ctype.endswith("+json")
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "(no reason given)"
+
+
+def _retry_after(value: str | None) -> str | None:
+    """``Retry-After`` (seconds, or an HTTP date) as ``30 s`` / ``5 min``; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = int(value)
+    else:
+        try:
+            seconds = round(parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    seconds = max(seconds, 1)
+    return f"{seconds} s" if seconds < 120 else f"{-(-seconds // 60)} min"
 
 
 def _ca_context(path: str) -> ssl.SSLContext:

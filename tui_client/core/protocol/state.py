@@ -321,14 +321,18 @@ class RunState:
         return sum(c.length for c in self.candidates.values())
 
     def timing(self) -> dict[str, float | None]:
-        """Time to first text, total time and speed (tokens/s when known, else chars/s)."""
+        """Time to first text, total time and speed: tokens/s when tokens are counted (the server's
+        ``usage``, else the stream's per-token events), so while streaming as at the end; else chars/s."""
         total = self.ended_at if self.ended_at is not None else self.now()
         out: dict[str, float | None] = {"time_to_first_text": _round(self.first_text_at), "total": _round(total)}
         gen_span = total - self.first_text_at if self.first_text_at is not None else None
-        if self.usage and self.usage.completion_tokens and total > 0:
+        tokens = self.usage.completion_tokens if self.usage else None
+        if not tokens and not self.beams:
+            tokens = sum(c.tokens or 0 for c in self.candidates.values())
+        if tokens and total > 0:
             # Non-streaming answers arrive at once: rate over the whole request.
             span = gen_span if gen_span and self.request.stream else total
-            out["tokens_per_second"] = _round(self.usage.completion_tokens / span) if span else None
+            out["tokens_per_second"] = _round(tokens / span) if span else None
         elif gen_span:
             out["chars_per_second"] = _round(self.total_chars / gen_span)
         return out

@@ -47,7 +47,7 @@ Marks = tuple[Style, Style, Style, Style]  # shared, unique, tails marker, a bea
 
 def marker_text(shared: int) -> str:
     """The tails marker's line, which stands for the ``shared`` characters it hides."""
-    return f"… {shared:,} shared chars" if shared else "… no shared prefix"
+    return f"… {shared:,} shared char{'s' if shared != 1 else ''}" if shared else "… no shared prefix"
 
 
 class RowCache:

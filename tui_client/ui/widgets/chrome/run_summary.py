@@ -44,7 +44,7 @@ def describe_run(state: RunState, *, stream: bool, origin: str | None = None, sh
     if origin:
         parts.insert(0, origin)
     if shared is not None:
-        parts.append(f"shared prefix {shared:,} chars")
+        parts.append(f"shared prefix {shared:,} char{'s' if shared != 1 else ''}")
     if order:
         parts.append(order)
     if timing.get("total") is not None:
