@@ -63,7 +63,7 @@ def test_rows_are_cropped_to_the_width() -> None:
 def test_the_tails_marker() -> None:
     rows, calls = make()
     assert marker_text(0) == "… no shared prefix"
-    assert marker_text(1234) == "… 1,234 shared chars"
+    assert marker_text(1234) == "… 1,234 shared chars" and marker_text(1) == "… 1 shared char"
     strip = rows.marker(1234, 1234, 24)
     assert strip.text.rstrip() == "… 1,234 shared chars" and strip.cell_length == 24
     assert segments(strip)[0] == ("… 1,234 shared chars", MARKER)
