@@ -16,6 +16,7 @@ from tui_client.cli.history_cmd import history_command, save_to_history
 from tui_client.cli.tui import run_tui
 from tui_client.core.defaults import DEFAULT_HOST, DEFAULT_PORT, DEMO_TOKEN_DELAY, GENERATE_DEFAULTS, TUI_DEFAULTS
 from tui_client.core.protocol import ClientError, ErrorKind
+from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.storage.config import Config, ConfigError, load_config
 
 __all__ = ["main", "server_url"]
@@ -66,7 +67,7 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
                 from tui_client.cli.generate import run_headless
 
                 if args.insecure:
-                    print(f"warning: TLS verification is off (--insecure) for {url}", file=sys.stderr)
+                    print(f"warning: TLS verification is off (--insecure) for {without_userinfo(url)}", file=sys.stderr)
 
                 on_end = None if args.no_history else save_to_history
                 return asyncio.run(run_headless(config, request, json_output=args.json, on_end=on_end))

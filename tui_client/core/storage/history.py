@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import struct
 import time
@@ -38,6 +37,7 @@ from tui_client.core.protocol import (
     Status,
     Usage,
 )
+from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.storage.paths import history_path
 from tui_client.core.storage.token_blob import pack, unpack
 
@@ -174,7 +174,7 @@ class HistoryStore:
                 " usage, first_text_at, ended_at, notes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     created,
-                    _without_credentials(server.url),
+                    without_userinfo(server.url),
                     server.api.value if server.api else None,
                     server.model,
                     server.version,
@@ -186,7 +186,7 @@ class HistoryStore:
                     json.dumps(state.usage.to_json()) if state.usage else None,
                     state.first_text_at,
                     state.ended_at,
-                    json.dumps([_without_credentials(note) for note in state.notes]),
+                    json.dumps([without_userinfo(note) for note in state.notes]),
                     json.dumps(_error_json(state.error)) if state.error else None,
                 ),
             ).lastrowid
@@ -309,19 +309,11 @@ class HistoryStore:
             raise HistoryError(f"history {self.path}: {' '.join(str(err).split())}") from None
 
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-
-
-def _without_credentials(text: str) -> str:
-    """``text`` with the ``user:password@`` part of every URL in it removed."""
-    return _USERINFO.sub("", text)
-
-
 def _error_json(error: ClientError) -> dict[str, object]:
     doc = error.to_json()
-    doc["message"] = _without_credentials(error.message)
+    doc["message"] = without_userinfo(error.message)
     if error.url:
-        doc["url"] = _without_credentials(error.url)
+        doc["url"] = without_userinfo(error.url)
     return doc
 
 
