@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
@@ -42,3 +43,53 @@ def test_config_show_and_insecure_warning_hide_a_password(tmp_path: Path, unused
     insecure = cli("generate", "--insecure", "--url", with_password, home=tmp_path)
     assert insecure.returncode == 1 and "TLS verification is off" in insecure.stderr
     assert "hunter2" not in insecure.stdout + insecure.stderr
+
+
+BIG = "99999999999999999999"
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["generate", "--url", "http://[::1"], "tui-client: error: --url: not a URL"),
+    (["generate", "--timeout", "nan"], "argument --timeout: must be a number of seconds above 0, got nan"),
+    (["generate", "--timeout", "inf"], "argument --timeout: must be a number of seconds above 0"),
+    (["generate", "--timeout", "0"], "argument --timeout: must be a number of seconds above 0, got 0"),
+    (["generate", "--timeout", "-1"], "argument --timeout: must be a number of seconds above 0, got -1"),
+    (["history", "show", BIG], f"argument ID: must be between 1 and {2**63 - 1}, got {BIG}"),
+    (["history", "delete", BIG], "argument ID: must be between 1 and"),
+    (["history", "export", BIG], "argument ID: must be between 1 and"),
+    (["history", "list", "--limit", BIG], "argument --limit: must be between 1 and"),
+    (["serve-demo", "--port", "99999"], "argument --port: must be between 1 and 65535, got 99999"),
+    (["generate", "--port", "99999"], "argument --port: must be between 1 and 65535, got 99999"),
+    (["generate", "--max-tokens", "100000000000000000000"], "--max-tokens: max_tokens must be between 1 and 16777216"),
+    (["generate", "--n", "2000", "--temperature", "1"], "--n: n must be between 1 and 1024, got 2000"),
+    (["generate", "--top-k", BIG], "--top-k: top_k must be -1 (off) or between 1 and 1048576"),
+    (["generate", "--max-line-bytes", "-5"], "argument --max-line-bytes: must be between 1 and 4294967296, got -5"),
+    (["generate", "--max-total-chars", "0"], "argument --max-total-chars: must be between 1 and 4294967296, got 0"),
+    (["--n", "0"], "tui-client: error: --n: n must be between 1 and 64, got 0"),
+    (["--n", "-5"], "tui-client: error: --n: n must be between 1 and 64, got -5"),
+    (["--n", "100"], "--n: n must be between 1 and 64, got 100 (the TUI shows at most 64 candidates"),
+])
+def test_a_bad_value_is_one_line_naming_it(tmp_path: Path, argv: list[str], needle: str) -> None:
+    out = cli(*argv, home=tmp_path, env={"TUI_CLIENT_URL": "http://127.0.0.1:1"})
+    assert needle in assert_one_line(out), out.stderr
+
+
+def test_the_tui_refuses_a_configured_n_past_its_slider_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[sampling]\ntemperature = 1\nn = 65\n")
+    out = cli("--url", "http://127.0.0.1:1", home=tmp_path)
+    assert assert_one_line(out).startswith(f"tui-client: error: {path}:3: sampling.n: n must be between 1 and 64, got 65")
+    shown = cli("config", "show", home=tmp_path)  # generate takes it, and config show says so
+    assert shown.returncode == 0 and any(line.split()[:2] == ["sampling.n", "65"] for line in shown.stdout.splitlines())
+
+
+def test_serve_demo_where_it_cannot_listen_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        in_use = cli("serve-demo", "--port", port, home=tmp_path)
+    assert assert_one_line(in_use, 1) == (f"tui-client serve-demo: error: cannot listen on 127.0.0.1:{port}: Address "
+                                           "already in use (something else listens there: pass another --port)\n")
+    foreign = cli("serve-demo", "--host", "8.8.8.8", "--port", port, home=tmp_path)
+    assert "cannot listen on 8.8.8.8:" in assert_one_line(foreign, 1)

@@ -24,3 +24,15 @@ def test_without_userinfo(text: str, expected: str) -> None:
 def test_a_client_error_never_holds_a_password() -> None:
     err = ClientError(ErrorKind.CONNECT, "cannot reach http://u:hunter2@h:1", url="http://u:hunter2@h:1")
     assert "hunter2" not in str(err) + str(err.url) + err.message
+
+
+def test_every_integer_is_bounded_in_one_place() -> None:
+    from tui_client.core.defaults import LIMITS, MAX_N
+    from tui_client.core.protocol import SamplingParams
+
+    huge = 10**20
+    assert set(SamplingParams(n=huge, top_k=huge, max_tokens=huge, seed=huge).problems()) == {
+        "n", "top_k", "max_tokens", "seed"}
+    at_most = SamplingParams(n=LIMITS["n"], top_k=LIMITS["top_k"], max_tokens=LIMITS["max_tokens"])
+    assert at_most.problems() == {}
+    assert SamplingParams(n=MAX_N + 1).problems(max_n=MAX_N) == {"n": f"n must be between 1 and {MAX_N}, got {MAX_N + 1}"}

@@ -67,7 +67,10 @@ def normalize_url(url: str) -> tuple[str, Api | None]:
     raw = url.strip()
     if "://" not in raw:
         raw = "http://" + raw
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError as err:  # "http://[::1": Invalid IPv6 URL
+        raise ClientError(ErrorKind.INVALID, f"not a URL ({err}): {url!r}", field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ClientError(ErrorKind.INVALID, f"not an http(s) URL: {url!r}", field="url")
     try:
