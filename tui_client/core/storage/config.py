@@ -83,7 +83,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     path = path or default_path()
     env = os.environ if environ is None else environ
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not part of the TOML
     except FileNotFoundError:
         text, found = "", False
     except UnicodeDecodeError:
