@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 from cli_runner import environ_without_user_settings, run_cli
+from damaged_history import UNKNOWN_STATUS, add_damaged_rows
 
 SECRET_URLS = ("http://alice:hunter2@127.0.0.1:99999", "ftp://alice:hunter2@x", "alice:hunter2@127.0.0.1:99999")
 
@@ -93,3 +95,27 @@ def test_serve_demo_where_it_cannot_listen_is_one_line(tmp_path: Path) -> None:
                                            "already in use (something else listens there: pass another --port)\n")
     foreign = cli("serve-demo", "--host", "8.8.8.8", "--port", port, home=tmp_path)
     assert "cannot listen on 8.8.8.8:" in assert_one_line(foreign, 1)
+
+
+def test_a_damaged_or_newer_history_row_is_skipped_or_refused_and_the_rest_shown(tmp_path: Path, demo_url: str) -> None:
+    made = cli("generate", "--url", demo_url, "--prompt", "good run", home=tmp_path)
+    assert made.returncode == 0, made.stderr
+    ids = add_damaged_rows(tmp_path / "data" / "history.sqlite3")
+
+    listing = cli("history", "list", home=tmp_path)
+    assert listing.returncode == 0 and "Traceback" not in listing.stderr
+    listed = [line.split("  ")[0] for line in listing.stdout.splitlines()]
+    assert "1" in listed and str(ids["status"]) not in listed and str(ids["json"]) in listed
+    assert listing.stderr == (f"note: run {ids['status']} skipped: '{UNKNOWN_STATUS}' is not a valid Status "
+                              "(written by a newer tui-client, or damaged)\n")
+
+    assert cli("history", "show", "1", home=tmp_path).returncode == 0
+    for what in ("status", "error_kind", "json"):
+        shown = cli("history", "show", str(ids[what]), home=tmp_path)
+        assert f"run {ids[what]} cannot be read: " in assert_one_line(shown, 1)
+        assert shown.stdout == ""
+
+    # A value saved before every integer was bounded still exports (it crashed orjson).
+    exported = cli("history", "export", str(ids["huge_max_tokens"]), home=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["params"]["max_tokens"] == 10**20

@@ -26,6 +26,8 @@ def history_command(args: argparse.Namespace) -> int:
                         "…" if len(preview) > HISTORY_LIST_PREVIEW_CHARS else "")
                     print(f"{summary.id}  {summary.created:%Y-%m-%d %H:%M}  {summary.api or '-'}  "
                           f"{make_inert(summary.model or '-')}  n={summary.n}  {summary.status.value}  {preview}")
+                for skipped in store.skipped:
+                    print(f"note: {make_inert(skipped)}", file=sys.stderr)
                 return 0
             if args.action == "delete":
                 if store.delete(args.id):

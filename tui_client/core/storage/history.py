@@ -143,6 +143,8 @@ class HistoryStore:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # private; WAL files follow
             self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        self.skipped: list[str] = []
+        """Why :meth:`list` left rows out (unknown status, damaged), one line each."""
         try:
             with self._errors():
                 self._db.execute("PRAGMA journal_mode = WAL")
@@ -222,10 +224,14 @@ class HistoryStore:
                 f"{where} ORDER BY created DESC, id DESC LIMIT ?",
                 [*args, limit],
             ).fetchall()
-        return [
-            RunSummary(id_, _local_time(created), url, api, model, n, Status(status), preview)
-            for id_, created, url, api, model, n, status, preview in rows
-        ]
+        self.skipped = []
+        summaries = []
+        for id_, created, url, api, model, n, status, preview in rows:
+            try:
+                summaries.append(RunSummary(id_, _local_time(created), url, api, model, int(n), Status(status), preview))
+            except _DAMAGE as err:
+                self.skipped.append(f"run {id_} skipped: {_damage(err)}")
+        return summaries
 
     def get(self, run_id: int) -> StoredRun | None:
         """The whole run, or None when there is no run with this id."""
@@ -243,6 +249,13 @@ class HistoryStore:
                 (run_id,),
             ).fetchall()
             blob = self._db.execute("SELECT data FROM run_tokens WHERE run_id = ?", (run_id,)).fetchone()
+        try:
+            return self._stored_run(run_id, row, cand_rows, blob)
+        except _DAMAGE as err:
+            raise HistoryError(f"history {self.path}: run {run_id} cannot be read: {_damage(err)}") from None
+
+    @staticmethod
+    def _stored_run(run_id: int, row: tuple, cand_rows: list[tuple], blob: tuple | None) -> StoredRun:
         (created, url, api, model, version, prompt, params, stream, status,
          usage, first_text_at, ended_at, notes, error) = row
         state = RunState(
@@ -315,6 +328,15 @@ def _error_json(error: ClientError) -> dict[str, object]:
     if error.url:
         doc["url"] = without_userinfo(error.url)
     return doc
+
+
+_DAMAGE = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, OSError)
+"""What reading a row written by a newer tui-client, or damaged, raises (json, enums, dates)."""
+
+
+def _damage(err: Exception) -> str:
+    reason = " ".join(str(err).split()) or type(err).__name__
+    return f"{reason} (written by a newer tui-client, or damaged)"
 
 
 def _error(doc: dict[str, object]) -> ClientError:
