@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,46 @@ def test_a_damaged_or_newer_history_row_is_skipped_or_refused_and_the_rest_shown
     exported = cli("history", "export", str(ids["huge_max_tokens"]), home=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout)["params"]["max_tokens"] == 10**20
+
+
+def _on_a_read_only_file_system(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``tui-client ARGS`` with ``data`` read-only: chmod for a normal user; as root (whom chmod does not
+    stop) a read-only bind mount of it in a private user and mount namespace (``unshare -rm``)."""
+    command = [sys.executable, "-m", "tui_client", *args]
+    env = {**environ_without_user_settings(), "TUI_CLIENT_DATA_DIR": str(data),
+           "TUI_CLIENT_CONFIG": str(data.parent / "none.toml")}
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in (data, *data.iterdir())}
+        try:
+            for p in modes:
+                p.chmod(0o500 if p.is_dir() else 0o400)
+            return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+        finally:
+            for p, mode in modes.items():
+                p.chmod(mode)
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode:
+        pytest.skip("running as root without unshare -rm: no way to make the history read-only")
+    bind = 'mount --bind -o ro "$0" "$0" || exit 98; touch "$0/probe" 2>/dev/null && exit 99; exec "$@"'
+    out = subprocess.run(["unshare", "-rm", "sh", "-c", bind, str(data), *command],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode not in (98, 99), "no read-only bind mount"
+    return out
+
+
+def test_an_existing_history_on_a_read_only_file_system_is_read(tmp_path: Path, demo_url: str) -> None:
+    made = cli("generate", "--url", demo_url, "--prompt", "kept", home=tmp_path)
+    assert made.returncode == 0, made.stderr
+    data = tmp_path / "data"
+    listing = _on_a_read_only_file_system(data, "history", "list")
+    assert listing.returncode == 0 and listing.stdout.startswith("1  ") and "'kept'" in listing.stdout, listing.stderr
+    shown = _on_a_read_only_file_system(data, "history", "show", "1")
+    assert shown.returncode == 0 and "# tui-client run 1" in shown.stdout, shown.stderr
+    exported = _on_a_read_only_file_system(data, "history", "export", "1")
+    assert exported.returncode == 0 and json.loads(exported.stdout)["prompt"] == "kept"
+    deleted = _on_a_read_only_file_system(data, "history", "delete", "1")  # writing it cannot work: one line
+    assert assert_one_line(deleted, 1).startswith("tui-client: error: history ")
+
+
+def test_reading_a_history_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    out = cli("history", "list", home=tmp_path)
+    assert out.returncode == 0 and out.stdout == "" and not (tmp_path / "data").exists()

@@ -18,7 +18,7 @@ __all__ = ["history_command", "save_to_history"]
 def history_command(args: argparse.Namespace) -> int:
     """Run one history action: 0 done, 1 no such run or unusable history."""
     try:
-        with HistoryStore() as store:
+        with HistoryStore(read_only=args.action != "delete") as store:
             if args.action == "list":
                 for summary in store.list(limit=args.limit, search=args.search):
                     preview = summary.prompt_preview

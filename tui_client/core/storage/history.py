@@ -137,14 +137,16 @@ class HistoryStore:
     database cannot be used (unreadable, corrupt, written by a newer tui-client).
     """
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else default_path()
+        self.skipped: list[str] = []
+        """Why :meth:`list` left rows out (unknown status, damaged), one line each."""
+        if read_only and self._open_read_only():
+            return
         with self._errors():
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # private; WAL files follow
             self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        self.skipped: list[str] = []
-        """Why :meth:`list` left rows out (unknown status, damaged), one line each."""
         try:
             with self._errors():
                 self._db.execute("PRAGMA journal_mode = WAL")
@@ -154,6 +156,33 @@ class HistoryStore:
         except HistoryError:
             self._db.close()
             raise
+
+    def _open_read_only(self) -> bool:
+        """Open for reading only (``mode=ro``: a read-only file system or file will do); False
+        when the file must be opened read-write first (an older schema to migrate)."""
+        if not self.path.exists():  # nothing saved yet: an empty history, created nowhere
+            self._db = sqlite3.connect(":memory:", isolation_level=None)
+            with self._errors():
+                self._migrate()
+            return True
+        uri = self.path.resolve().as_uri()
+        with self._errors():
+            try:
+                self._db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=10, isolation_level=None)
+                version = self._version()
+            except sqlite3.OperationalError as err:  # WAL without its -shm file where none can be made
+                if getattr(err, "sqlite_errorname", "") != "SQLITE_CANTOPEN":
+                    raise
+                self._db.close()
+                self._db = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+                version = self._version()
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise HistoryError(f"{self.path}: written by a newer tui-client (schema {version}); not touching it")
+        if version < SCHEMA_VERSION:
+            self._db.close()
+            return False
+        return True
 
     def __enter__(self) -> HistoryStore:
         return self
