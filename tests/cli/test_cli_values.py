@@ -165,3 +165,19 @@ def test_an_existing_history_on_a_read_only_file_system_is_read(tmp_path: Path, 
 def test_reading_a_history_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
     out = cli("history", "list", home=tmp_path)
     assert out.returncode == 0 and out.stdout == "" and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(("keys", "reason"), [
+    ("ctrl+shift+alt+banana", "'ctrl+shift+alt+banana': 'banana' is not a key name"),
+    ("???,,,", "'???': '???' is not a key name"),
+    ("f5,", "an empty key (a comma at an end"),
+    ("hyper+ctrl+ctrl+x", "'hyper+ctrl+ctrl+x': a modifier given twice"),
+    ("cmd+x", "'cmd+x': 'cmd' is not a modifier"),
+])
+def test_the_tui_refuses_keys_that_are_not_key_names_naming_file_line_and_key(
+        tmp_path: Path, keys: str, reason: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[keys]\n"app.help" = "f1"\n"app.run" = "{keys}"\n')
+    out = run_cli("--url", "http://127.0.0.1:1", base=environ_without_user_settings(), timeout=20,
+                  env={"TUI_CLIENT_CONFIG": str(path), "TUI_CLIENT_DATA_DIR": str(tmp_path / "data")})
+    assert assert_one_line(out).startswith(f"tui-client: error: {path}:3: keys.app.run: {reason}")

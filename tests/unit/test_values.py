@@ -36,3 +36,24 @@ def test_every_integer_is_bounded_in_one_place() -> None:
     at_most = SamplingParams(n=LIMITS["n"], top_k=LIMITS["top_k"], max_tokens=LIMITS["max_tokens"])
     assert at_most.problems() == {}
     assert SamplingParams(n=MAX_N + 1).problems(max_n=MAX_N) == {"n": f"n must be between 1 and {MAX_N}, got {MAX_N + 1}"}
+
+
+@pytest.mark.parametrize("keys", ["ctrl+j,ctrl+enter", "f1,question_mark", "ctrl+shift+f5", "comma", "é", "shift+tab",
+                                  "super+hyper+meta+alt+a", "ctrl+@", "space"])
+def test_textual_key_names_are_accepted(keys: str) -> None:
+    from tui_client.ui.keys import keys_problem
+
+    assert keys_problem(keys) is None
+
+
+@pytest.mark.parametrize("keys", ["ctrl+shift+alt+banana", "???,,,", "", "a,", "Ctrl+a", "F5", "ctrl+", "ctrl+ctrl+a"])
+def test_what_is_not_a_key_name_is_refused(keys: str) -> None:
+    from tui_client.ui.keys import keys_problem
+
+    assert keys_problem(keys)
+
+
+def test_every_default_binding_passes_the_check() -> None:
+    from tui_client.ui.keys import KEYS, keymap_problems
+
+    assert keymap_problems({key.id: key.keys for keys in KEYS.values() for key in keys}) == {}
