@@ -181,3 +181,12 @@ def test_the_tui_refuses_keys_that_are_not_key_names_naming_file_line_and_key(
     out = run_cli("--url", "http://127.0.0.1:1", base=environ_without_user_settings(), timeout=20,
                   env={"TUI_CLIENT_CONFIG": str(path), "TUI_CLIENT_DATA_DIR": str(tmp_path / "data")})
     assert assert_one_line(out).startswith(f"tui-client: error: {path}:3: keys.app.run: {reason}")
+
+
+def test_a_model_on_the_legacy_generate_api_is_said_to_be_ignored(tmp_path: Path, demo_url: str) -> None:
+    out = cli("generate", "--url", f"{demo_url}/generate", "--model", "qwen", "--max-tokens", "3", home=tmp_path)
+    assert out.returncode == 0, out.stderr
+    notes = [line for line in out.stderr.splitlines() if "qwen" in line]
+    assert notes == ["note: model 'qwen' ignored: the legacy /generate API takes no model name"]
+    plain = cli("generate", "--url", f"{demo_url}/generate", "--max-tokens", "3", home=tmp_path)
+    assert "ignored" not in plain.stderr

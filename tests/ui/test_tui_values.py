@@ -62,3 +62,13 @@ async def test_f2_lists_the_readable_runs_when_one_row_is_damaged(demo_url: str)
         await pilot.pause()
         assert any(f"run {ids['json']} cannot be read" in n.message for n in app._notifications)
         assert app.is_running and isinstance(app.screen, HistoryScreen)
+
+
+async def test_a_model_on_the_legacy_generate_api_is_said_to_be_ignored(demo_url: str) -> None:
+    request = make_app(demo_url, n=2).initial_request
+    app = TuiClientApp(ClientConfig(url=f"{demo_url}/generate", model="qwen"), request)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        await run_to_end(app, pilot)
+        said = [n.message for n in app._notifications if "qwen" in n.message]
+        assert said == ["model 'qwen' ignored: the legacy /generate API takes no model name"]

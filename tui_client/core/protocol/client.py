@@ -265,6 +265,8 @@ class VLLMClient:
             state.server = await self.connect()
             legacy = state.server.api is Api.GENERATE
             request.validate(client_beams=not legacy, legacy=legacy)
+            if legacy and self.config.model:
+                state.notes.append(f"model {self.config.model!r} ignored: the legacy /generate API takes no model name")
             async for event in self._events(request, state):
                 yield event
         except ClientError as exc:
