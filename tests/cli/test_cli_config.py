@@ -96,3 +96,11 @@ def test_precedence_of_the_server_url(demo_url: str, unused_url: str, tmp_path: 
     port = demo_url.rsplit(":", 1)[1]
     assert cli("generate", "--host", "127.0.0.1", "--port", port, config=path).returncode == 0  # flags beat both
     assert cli("generate", "--url", demo_url, config=path, env={"TUI_CLIENT_URL": unused_url}).returncode == 0
+
+
+def test_a_config_file_with_a_utf8_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + 'model = "qwen"\n[sampling]\nn = 3\n'.encode())
+    out = cli("config", "show", config=path)
+    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()}
+    assert out.returncode == 0 and rows["model"] == ["qwen", "file"] and rows["sampling.n"] == ["3", "file"], out.stderr

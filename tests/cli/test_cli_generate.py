@@ -69,7 +69,7 @@ def test_connection_refused_is_one_line() -> None:
 
 
 @pytest.mark.parametrize(("flags", "needle"), [
-    (["--n", "0"], "--n: n must be at least 1"),
+    (["--n", "0"], "--n: n must be between 1 and 1024"),
     (["--top-p", "1.5"], "--top-p:"),
     (["--beam-search", "--stream", "--n", "11", "--api", "completions"], "--beam-search: live beam search of width 11"),
     (["--max-tokens", "0"], "--max-tokens:"),

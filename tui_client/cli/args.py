@@ -5,8 +5,9 @@ config and the one-line flag errors. Every default shown in ``--help`` comes fro
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NoReturn
 
 from tui_client import __version__
@@ -22,14 +23,27 @@ from tui_client.core.defaults import (
     GENERATE_DEFAULTS,
     GREEDY_FALLBACK_TEMPERATURE,
     HISTORY_LIST_LIMIT,
+    LIMITS,
+    MAX_N,
     TUI_DEFAULTS,
     VLLM_MAX_LOGPROBS,
 )
-from tui_client.core.protocol import Api, ClientConfig, ClientError, GenerationRequest, SamplingParams, api_key_from_env
+from tui_client.core.protocol import (
+    Api,
+    ClientConfig,
+    ClientError,
+    ErrorKind,
+    GenerationRequest,
+    SamplingParams,
+    api_key_from_env,
+)
 from tui_client.core.storage.config import APIS, Config
 from tui_client.core.storage.export import FORMATS
 
-__all__ = ["DESCRIPTION", "FLAG_OF_FIELD", "build_parsers", "config_from_args", "flag_error", "request_from_args"]
+__all__ = [
+    "DESCRIPTION", "FLAG_OF_FIELD", "build_parsers", "config_from_args", "flag_error", "request_error",
+    "request_from_args",
+]
 
 FLAG_OF_FIELD = {
     "n": "--n",
@@ -76,6 +90,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _int_up_to(high: int, low: int = 1) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high`` (see :data:`LIMITS`)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text}")
+    return value
+
+
 def build_parsers() -> dict[str, argparse.ArgumentParser]:
     """One parser per command: ``tui`` (no command word), ``generate``, ``serve-demo``, ``history``, ``config``."""
     return {"tui": _tui_parser(), "generate": _generate_parser(), "serve-demo": _demo_parser(),
@@ -85,7 +125,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
 def _add_connection_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("server")
     g.add_argument("--host", help=f"server host (default: {DEFAULT_HOST}, or the configured url)")
-    g.add_argument("--port", type=int, help=f"server port (default: {DEFAULT_PORT}, or the configured url)")
+    g.add_argument("--port", type=_int_up_to(LIMITS["port"]), help=f"server port (default: {DEFAULT_PORT}, or the configured url)")
     g.add_argument("--url", help="server URL, overrides --host/--port; may carry a path prefix or an endpoint "
                    f"(http://h:8000/generate) (default: the configured url, else {DEFAULT_HOST}:{DEFAULT_PORT})")
     g.add_argument("--demo", action="store_true",
@@ -94,13 +134,13 @@ def _add_connection_flags(p: argparse.ArgumentParser) -> None:
                    help="protocol: auto asks /v1/models and falls back to /generate (default: configured, else auto)")
     g.add_argument("--model", help="model id (default: the first one /v1/models lists)")
     g.add_argument("--api-key", help="sent as a Bearer token (default: $VLLM_API_KEY or $OPENAI_API_KEY); never printed")
-    g.add_argument("--timeout", type=float,
+    g.add_argument("--timeout", type=_seconds,
                    help=f"seconds to wait for the next byte (default: configured, else {DEFAULT_TIMEOUT:g})")
     g.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     g.add_argument("--ca-bundle", metavar="PATH", help="verify TLS with this CA bundle")
-    g.add_argument("--max-line-bytes", type=int, default=DEFAULT_MAX_LINE_BYTES,
+    g.add_argument("--max-line-bytes", type=_int_up_to(LIMITS["max_line_bytes"]), default=DEFAULT_MAX_LINE_BYTES,
                    help=f"refuse a single streamed line larger than this (default: {DEFAULT_MAX_LINE_BYTES // _MI} MiB)")
-    g.add_argument("--max-total-chars", type=int, default=DEFAULT_MAX_TOTAL_CHARS,
+    g.add_argument("--max-total-chars", type=_int_up_to(LIMITS["max_total_chars"]), default=DEFAULT_MAX_TOTAL_CHARS,
                    help="stop a run whose text passes this many characters, keeping it "
                    f"(default: {DEFAULT_MAX_TOTAL_CHARS // _MI} Mi)")
 
@@ -157,7 +197,7 @@ def _demo_parser() -> argparse.ArgumentParser:
         "/generate, /v1/completions, /v1/chat/completions and /v1/models, for trying the app without a GPU.",
     )
     demo.add_argument("--host", default=DEMO_HOST, help=f"address to bind (default: {DEMO_HOST})")
-    demo.add_argument("--port", type=int, default=DEMO_PORT, help=f"port (default: {DEMO_PORT})")
+    demo.add_argument("--port", type=_int_up_to(LIMITS["port"]), default=DEMO_PORT, help=f"port (default: {DEMO_PORT})")
     demo.add_argument("--token-delay", type=float, default=DEMO_TOKEN_DELAY,
                       help=f"seconds per generation step (default: {DEMO_TOKEN_DELAY:g})")
     demo.add_argument("--api-key", help="require this Bearer token on /v1 routes, as `vllm serve --api-key`")
@@ -174,19 +214,19 @@ def _history_parser() -> argparse.ArgumentParser:
     actions = hist.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
     listing = actions.add_parser("list", help="one run per line, newest first: ID  date  api  model  n  status  prompt",
                                  description="One run per line, newest first: ID  date  api  model  n  status  prompt.")
-    listing.add_argument("--limit", type=int, default=HISTORY_LIST_LIMIT,
+    listing.add_argument("--limit", type=_int_up_to(LIMITS["history_limit"]), default=HISTORY_LIST_LIMIT,
                          help=f"at most this many runs (default: {HISTORY_LIST_LIMIT})")
     listing.add_argument("--search", metavar="TEXT", help="only runs whose prompt or a candidate contains TEXT")
     show = actions.add_parser("show", help="a run in full (Markdown)", description="Print a run in full, as Markdown.")
-    show.add_argument("id", type=int, metavar="ID")
+    show.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
     export = actions.add_parser("export", help="a run as JSON or Markdown",
                                 description="Write a run as JSON (generate --json's document plus prompt and "
                                 "params) or Markdown.")
-    export.add_argument("id", type=int, metavar="ID")
+    export.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
     export.add_argument("--format", choices=list(FORMATS), default="json", help="(default: json)")
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
     delete = actions.add_parser("delete", help="remove a run", description="Remove a run from the history.")
-    delete.add_argument("id", type=int, metavar="ID")
+    delete.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
     return hist
 
 
@@ -244,9 +284,19 @@ def request_from_args(
 
 
 def flag_error(err: ClientError) -> str:
-    """A request or URL problem as the flag that causes it: ``--n: n must be at least 1, got 0``."""
+    """A request or URL problem as the flag that causes it: ``--n: n must be between 1 and 1024, got 0``."""
     flag = FLAG_OF_FIELD.get(err.field or "")
     return f"{flag}: {err.message}" if flag else err.message
+
+
+def request_error(args: argparse.Namespace, settings: Config, field: str, message: str, *, tui: bool = False) -> str:
+    """A request problem named by where the value came from: its flag, else the config file's line."""
+    n = settings.sampling.get("n") if args.n is None else args.n
+    if field == "n" and tui and isinstance(n, int) and n > MAX_N:
+        message += f" (the TUI shows at most {MAX_N} candidates; generate takes up to {LIMITS['n']})"
+    if field in settings.sampling and getattr(args, field, None) in (None, []):
+        return f"{settings.where(f'sampling.{field}')}: sampling.{field}: {message}"
+    return flag_error(ClientError(ErrorKind.INVALID, message, field=field))
 
 
 def config_from_args(args: argparse.Namespace, url: str, settings: Config) -> ClientConfig:

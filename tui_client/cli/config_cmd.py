@@ -7,6 +7,7 @@ import os
 
 from tui_client.core.defaults import GENERATE_DEFAULTS, TUI_DEFAULTS
 from tui_client.core.protocol.client import API_KEY_ENV_VARS
+from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.storage.config import SAMPLING_TYPES, Config
 from tui_client.core.storage.paths import config_path
 from tui_client.core.text.inert_text import make_inert
@@ -31,7 +32,8 @@ def show_config(settings: Config) -> str:
     rows = [("config file", str(settings.path), "found" if settings.found else "not found")]
     for name in ("url", "api", "model", "timeout", "theme"):
         setting = getattr(settings, name)
-        rows.append((name, _shown(setting.value), setting.source))
+        shown = without_userinfo(_shown(setting.value)) if name == "url" else _shown(setting.value)
+        rows.append((name, shown, setting.source))
     key_var = next((v for v in API_KEY_ENV_VARS if os.environ.get(v)), None)
     rows.append(("api-key", "set (not shown)", f"${key_var}") if key_var else
                 ("api-key", "not set", "(--api-key or $VLLM_API_KEY)"))

@@ -18,7 +18,7 @@ __all__ = ["history_command", "save_to_history"]
 def history_command(args: argparse.Namespace) -> int:
     """Run one history action: 0 done, 1 no such run or unusable history."""
     try:
-        with HistoryStore() as store:
+        with HistoryStore(read_only=args.action != "delete") as store:
             if args.action == "list":
                 for summary in store.list(limit=args.limit, search=args.search):
                     preview = summary.prompt_preview
@@ -26,6 +26,8 @@ def history_command(args: argparse.Namespace) -> int:
                         "…" if len(preview) > HISTORY_LIST_PREVIEW_CHARS else "")
                     print(f"{summary.id}  {summary.created:%Y-%m-%d %H:%M}  {summary.api or '-'}  "
                           f"{make_inert(summary.model or '-')}  n={summary.n}  {summary.status.value}  {preview}")
+                for skipped in store.skipped:
+                    print(f"note: {make_inert(skipped)}", file=sys.stderr)
                 return 0
             if args.action == "delete":
                 if store.delete(args.id):

@@ -10,12 +10,21 @@ import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 
-from tui_client.cli.args import build_parsers, config_from_args, flag_error, request_from_args
+from tui_client.cli.args import build_parsers, config_from_args, flag_error, request_error, request_from_args
 from tui_client.cli.config_cmd import print_config_path, print_settings
 from tui_client.cli.history_cmd import history_command, save_to_history
 from tui_client.cli.tui import run_tui
-from tui_client.core.defaults import DEFAULT_HOST, DEFAULT_PORT, DEMO_TOKEN_DELAY, GENERATE_DEFAULTS, TUI_DEFAULTS
-from tui_client.core.protocol import ClientError, ErrorKind
+from tui_client.core.defaults import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEMO_TOKEN_DELAY,
+    GENERATE_DEFAULTS,
+    LIMITS,
+    MAX_N,
+    TUI_DEFAULTS,
+)
+from tui_client.core.protocol import ClientError
+from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.storage.config import Config, ConfigError, load_config
 
 __all__ = ["main", "server_url"]
@@ -53,12 +62,13 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
     # it is known, else by the client once it knows.
     api = args.api or settings.api.value
     problems = request.params.problems(stream=request.stream, client_beams=api in ("completions", "chat"),
-                                       legacy=api == "generate")
+                                       legacy=api == "generate", max_n=LIMITS["n"] if command == "generate" else MAX_N)
     if args.insecure and args.ca_bundle:
         parser.error("--insecure and --ca-bundle contradict each other")
-    if problems and (command == "generate" or args.run):
-        field, message = next(iter(problems.items()))
-        parser.error(flag_error(ClientError(ErrorKind.INVALID, message, field=field)))
+    # The TUI shows other problems next to their field; n it cannot show (the slider's range).
+    if problems and (command == "generate" or args.run or "n" in problems):
+        field = "n" if "n" in problems else next(iter(problems))
+        parser.error(request_error(args, settings, field, problems[field], tui=command == "tui"))
     try:
         with server_url(args, settings) as url:
             config = config_from_args(args, url, settings)
@@ -66,7 +76,7 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
                 from tui_client.cli.generate import run_headless
 
                 if args.insecure:
-                    print(f"warning: TLS verification is off (--insecure) for {url}", file=sys.stderr)
+                    print(f"warning: TLS verification is off (--insecure) for {without_userinfo(url)}", file=sys.stderr)
 
                 on_end = None if args.no_history else save_to_history
                 return asyncio.run(run_headless(config, request, json_output=args.json, on_end=on_end))
@@ -97,10 +107,13 @@ def server_url(args: argparse.Namespace, settings: Config, *, token_delay: float
 
 def _serve_demo(args: argparse.Namespace) -> int:
     """`tui-client serve-demo`: serve until Ctrl-C."""
-    from tui_client.demo.server import serve
+    from tui_client.demo.server import DemoServerError, serve
 
-    print(f"tui-client demo server on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    serve(args.host, args.port, token_delay=args.token_delay, api_key=args.api_key)
+    try:
+        serve(args.host, args.port, token_delay=args.token_delay, api_key=args.api_key)
+    except DemoServerError as err:
+        print(f"tui-client serve-demo: error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -15,7 +15,11 @@ def run_tui(
 ) -> int:
     """Run the app until it quits; 2 when the configured theme does not exist."""
     from tui_client.ui.app import TuiClientApp
+    from tui_client.ui.keys import keymap_problems
 
+    for binding, problem in keymap_problems(settings.keys).items():
+        print(f"tui-client: error: {settings.where(f'keys.{binding}')}: keys.{binding}: {problem}", file=sys.stderr)
+        return 2
     note = "embedded demo server" if demo else None
     if insecure:
         note = "TLS verification off (--insecure)" if note is None else f"{note}; TLS verification off"

@@ -33,7 +33,20 @@ DEFAULT_MAX_TOTAL_CHARS = 256 * 1024 * 1024
 """The most text one run may hold (``--max-total-chars``)."""
 
 MAX_N = 64
-"""The n slider's range (1 to this); the CLI allows more (vLLM has no fixed cap)."""
+"""The n slider's range (1 to this): the TUI refuses more; ``generate`` allows up to ``LIMITS["n"]``."""
+
+LIMITS = MappingProxyType({
+    "n": 1024,  # candidates of one generate run
+    "top_k": 1 << 20,  # beyond any vocabulary
+    "max_tokens": 1 << 24,  # beyond any context window
+    "max_line_bytes": 1 << 32,
+    "max_total_chars": 1 << 32,
+    "run_id": (1 << 63) - 1,  # SQLite's INTEGER
+    "history_limit": (1 << 63) - 1,
+    "port": 65535,
+})
+"""The largest value each integer setting accepts (flags, config file, TUI fields); each is at
+least 1 (``port``: 0, any free one). A value past these is refused with the range, never clamped."""
 
 VLLM_MAX_LOGPROBS = 20
 """vLLM's default ``--max-logprobs``: the most ``--logprobs`` may ask for; a live beam search of

@@ -9,7 +9,9 @@ prompts, logprobs, logit_bias, beam search...) go to :mod:`tui_client.demo.token
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import secrets
 import socket
 import sys
@@ -224,10 +226,26 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+class DemoServerError(Exception):
+    """The demo server cannot listen where asked; ``str()`` is one line."""
+
+
 def _listen(host: str, port: int) -> tuple[socket.socket, str]:
-    """A listening socket (port 0: ephemeral) and its base URL."""
+    """A listening socket (port 0: ephemeral) and its base URL; :class:`DemoServerError` when it cannot."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family)
+    where = f"{f'[{host}]' if family == socket.AF_INET6 else host}:{port}"
+    try:
+        sock = socket.create_server((host, port), family=family)
+    except OverflowError:
+        raise DemoServerError(f"cannot listen on {where}: the port must be 0 to 65535") from None
+    except socket.gaierror as err:
+        raise DemoServerError(f"cannot listen on {where}: {err.strerror} (not a host name this machine knows)") from None
+    except OSError as err:
+        hint = {errno.EADDRINUSE: " (something else listens there: pass another --port)",
+                errno.EADDRNOTAVAIL: " (not an address of this machine: try 127.0.0.1 or 0.0.0.0)",
+                errno.EACCES: " (a port below 1024 needs privileges: pass --port 8000 or above)"}.get(err.errno or 0, "")
+        reason = os.strerror(err.errno) if err.errno else str(err)  # without create_server's "(while attempting…)"
+        raise DemoServerError(f"cannot listen on {where}: {reason}{hint}") from None
     # Inherited by the connections: without it every POST waited ~40 ms (Nagle vs. delayed ACK),
     # so a beam step took that on top of its token_delay.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -7,16 +7,25 @@ keys from the classes' bindings, the keymap applied.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.keys import KEY_ALIASES, Keys
 
-from tui_client.ui.textual_compat import app_keymap
+from tui_client.ui.textual_compat import app_keymap, character_key_name
 
-__all__ = ["KEYS", "Key", "bindings_for", "bindings_with_keymap", "help_sections", "key_of", "known_binding_ids"]
+__all__ = [
+    "KEYS", "MODIFIERS", "Key", "bindings_for", "bindings_with_keymap", "help_sections", "key_of", "keymap_problems",
+    "keys_problem", "known_binding_ids",
+]
+
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+"""What may precede a key name, joined by ``+`` (``ctrl+shift+f5``)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,40 @@ def bindings_for(place: str) -> list[BindingType]:
 def known_binding_ids() -> set[str]:
     """Every binding id the TUI defines (what the config file's ``[keys]`` may remap)."""
     return {key.id for keys in KEYS.values() for key in keys}
+
+
+@functools.cache
+def _key_names() -> frozenset[str]:
+    """Textual's key names: those of ``textual.keys`` and of each printable ASCII character."""
+    names = {key.value.rpartition("+")[2] for key in Keys} | set(KEY_ALIASES)
+    names |= {character_key_name(char) for char in string.printable if char.isprintable()}
+    return frozenset(names)
+
+
+def keys_problem(keys: str) -> str | None:
+    """Why ``keys`` (a ``[keys]`` value: key names, comma-separated) cannot be bound; None when it can.
+
+    A key is modifiers (:data:`MODIFIERS`) and a name, joined by ``+``: a name of ``textual.keys``
+    (``f5``, ``enter``, ``question_mark``) or one printable character."""
+    for key in keys.split(","):
+        key = key.strip()
+        if not key:
+            return "an empty key (a comma at an end, or two in a row; the comma key is `comma`)"
+        *modifiers, name = key.split("+")
+        for modifier in modifiers:
+            if modifier not in MODIFIERS:
+                return f"{key!r}: {modifier!r} is not a modifier (one of {', '.join(MODIFIERS)})"
+        if len(set(modifiers)) < len(modifiers):
+            return f"{key!r}: a modifier given twice"
+        if name not in _key_names() and not (len(name) == 1 and name.isprintable() and not name.isspace()):
+            return (f"{key!r}: {name!r} is not a key name (such as f5, enter, escape, up, space, a, "
+                    "question_mark: the names of textual.keys, or one character)")
+    return None
+
+
+def keymap_problems(keymap: Mapping[str, str]) -> dict[str, str]:
+    """Each binding id of ``keymap`` whose keys cannot be bound, with why (see :func:`keys_problem`)."""
+    return {binding: problem for binding, keys in keymap.items() if (problem := keys_problem(keys)) is not None}
 
 
 def bindings_with_keymap(app: App[Any], bindings: Iterable[BindingType]) -> list[Binding]:

@@ -27,6 +27,14 @@ APP_PRIVATE_NAMES: tuple[tuple[type, str], ...] = ((App, "_exit"), (App, "_keyma
 """The private attributes the functions of this section use (checked by the tests)."""
 
 
+def character_key_name(char: str) -> str:
+    """Textual's name for the key that types ``char`` (``?`` -> ``question_mark``): its private
+    ``textual.keys._character_to_key``, which bindings use for one-character keys."""
+    from textual.keys import _character_to_key
+
+    return _character_to_key(char)
+
+
 def call_after_refresh_scheduled(node: MessagePump, callback: Callable[..., object], *args: Any) -> bool:
     """``node.call_after_refresh(callback, *args)``; False when it could not be scheduled
     (the message pump is closing: the return value is not in Textual's guide)."""

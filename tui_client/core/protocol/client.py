@@ -70,7 +70,10 @@ def normalize_url(url: str) -> tuple[str, Api | None]:
     raw = url.strip()
     if "://" not in raw:
         raw = "http://" + raw
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError as err:  # "http://[::1": Invalid IPv6 URL
+        raise ClientError(ErrorKind.INVALID, f"not a URL ({err}): {url!r}", field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ClientError(ErrorKind.INVALID, f"not an http(s) URL: {url!r}", field="url")
     try:
@@ -282,6 +285,8 @@ class VLLMClient:
             state.server = await self.connect()
             legacy = state.server.api is Api.GENERATE
             request.validate(client_beams=not legacy, legacy=legacy)
+            if legacy and self.config.model:
+                state.notes.append(f"model {self.config.model!r} ignored: the legacy /generate API takes no model name")
             async for event in self._events(request, state):
                 yield event
         except ClientError as exc:

@@ -7,7 +7,17 @@ that line (CLI) or show it in a notification (TUI); they never see a traceback.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
+
+# ``scheme://user:pass@host``: everything up to the authority's last ``@``; and a URL
+# typed without a scheme (``user:pass@host``), where a colon tells it from an e-mail.
+_USERINFO = re.compile(r"(?<=//)[^\s/?#'\"]*@|(?<![^\s'\"(<=])[^\s/?#'\"@:(<=]+:[^\s/?#'\"]*@")
+
+
+def without_userinfo(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it removed, parsable or not."""
+    return _USERINFO.sub("", text)
 
 
 class ErrorKind(str, Enum):
@@ -41,11 +51,11 @@ class ClientError(Exception):
         status: int | None = None,
         field: str | None = None,
     ) -> None:
-        one_line = " ".join(message.split())
+        one_line = without_userinfo(" ".join(message.split()))
         super().__init__(one_line)
         self.kind = kind
         self.message = one_line
-        self.url = url
+        self.url = None if url is None else without_userinfo(url)
         self.status = status
         self.field = field
 

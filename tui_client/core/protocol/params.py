@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from tui_client.core.defaults import VLLM_MAX_LOGPROBS
+from tui_client.core.defaults import LIMITS, VLLM_MAX_LOGPROBS
 from tui_client.core.protocol.errors import ClientError, ErrorKind
 
 
@@ -32,25 +32,27 @@ class SamplingParams:
     length_penalty: float | None = None  # beam search: the score is cumulative logprob / length ** this
     logprobs: int | None = None  # per-token logprobs with this many alternatives; None or 0: off
 
-    def problems(self, *, stream: bool = False, client_beams: bool = False, legacy: bool = False) -> dict[str, str]:
+    def problems(self, *, stream: bool = False, client_beams: bool = False, legacy: bool = False,
+                 max_n: int = LIMITS["n"]) -> dict[str, str]:
         """Every invalid field mapped to a one-line reason (empty when all is well).
 
         ``client_beams``: a streamed beam search is run by the client, step by step
         (``vllm serve``: 2n logprobs a step, within the server's limit). ``legacy``: the
-        server speaks ``/generate``, which has no logprobs.
+        server speaks ``/generate``, which has no logprobs. ``max_n``: the most candidates
+        the front end takes (the TUI's slider: :data:`~tui_client.core.defaults.MAX_N`).
         """
         out: dict[str, str] = {}
-        if not isinstance(self.n, int) or self.n < 1:
-            out["n"] = f"n must be at least 1, got {self.n}"
+        if not _int_in(self.n, 1, max_n):
+            out["n"] = f"n must be between 1 and {max_n}, got {self.n}"
         if self.temperature is not None and not (_finite(self.temperature) and self.temperature >= 0):
             out["temperature"] = f"temperature must be 0 or more, got {self.temperature}"
         if self.top_p is not None and not (_finite(self.top_p) and 0 < self.top_p <= 1):
             out["top_p"] = f"top_p must be in (0, 1], got {self.top_p}"
-        if self.top_k is not None and not (self.top_k == -1 or self.top_k >= 1):
-            out["top_k"] = f"top_k must be -1 (off) or at least 1, got {self.top_k}"
-        if self.max_tokens is not None and self.max_tokens < 1:
-            out["max_tokens"] = f"max_tokens must be at least 1, got {self.max_tokens}"
-        if self.seed is not None and not (-(2**63) <= self.seed < 2**63):
+        if self.top_k is not None and not (self.top_k == -1 or _int_in(self.top_k, 1, LIMITS["top_k"])):
+            out["top_k"] = f"top_k must be -1 (off) or between 1 and {LIMITS['top_k']}, got {self.top_k}"
+        if self.max_tokens is not None and not _int_in(self.max_tokens, 1, LIMITS["max_tokens"]):
+            out["max_tokens"] = f"max_tokens must be between 1 and {LIMITS['max_tokens']}, got {self.max_tokens}"
+        if self.seed is not None and not (isinstance(self.seed, int) and -(2**63) <= self.seed < 2**63):
             out["seed"] = f"seed must fit in 64 bits, got {self.seed}"
         for name in ("presence_penalty", "frequency_penalty"):
             value = getattr(self, name)
@@ -122,6 +124,10 @@ class GenerationRequest:
 
     def with_params(self, **changes: object) -> GenerationRequest:
         return replace(self, params=replace(self.params, **changes))
+
+
+def _int_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _finite(value: float) -> bool:

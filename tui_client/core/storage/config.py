@@ -70,6 +70,12 @@ class Config:
     theme: Setting[str | None] = Setting(None)  # None: the TUI's default
     sampling: dict[str, object] = field(default_factory=dict)  # only what the file sets ("stop" a tuple)
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, for App.set_keymap
+    lines: dict[str, int] = field(default_factory=dict)  # dotted key -> its line in the file
+
+    def where(self, key: str) -> str:
+        """``file:line`` where dotted ``key`` is set (the file alone when unknown), for messages."""
+        line = self.lines.get(key)
+        return f"{self.path}:{line}" if line else str(self.path)
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -77,7 +83,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     path = path or default_path()
     env = os.environ if environ is None else environ
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not part of the TOML
     except FileNotFoundError:
         text, found = "", False
     except UnicodeDecodeError:
@@ -96,7 +102,9 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         line = _line_of(text, problem.key)
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(f"{where}: {problem.key}: {problem.message}") from None
-    return _apply_env(config, env)
+    keys = [f"sampling.{key}" for key in config.sampling] + [f"keys.{key}" for key in config.keys]
+    lines = {key: line for key in keys if (line := _line_of(text, key))}
+    return _apply_env(replace(config, lines=lines), env)
 
 
 class _KeyProblem(Exception):

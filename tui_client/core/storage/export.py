@@ -45,7 +45,11 @@ def run_document(run: StoredRun | RunState) -> dict[str, object]:
 
 
 def to_json(run: StoredRun | RunState) -> str:
-    return orjson.dumps(run_document(run), option=orjson.OPT_INDENT_2).decode() + "\n"
+    doc = run_document(run)
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
+    except orjson.JSONEncodeError:  # an integer past 64 bits, saved before values were bounded
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def to_markdown(run: StoredRun | RunState) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import struct
 import time
@@ -38,6 +37,7 @@ from tui_client.core.protocol import (
     Status,
     Usage,
 )
+from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.storage.paths import history_path
 from tui_client.core.storage.token_blob import pack, unpack
 
@@ -137,8 +137,12 @@ class HistoryStore:
     database cannot be used (unreadable, corrupt, written by a newer tui-client).
     """
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else default_path()
+        self.skipped: list[str] = []
+        """Why :meth:`list` left rows out (unknown status, damaged), one line each."""
+        if read_only and self._open_read_only():
+            return
         with self._errors():
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # private; WAL files follow
@@ -152,6 +156,33 @@ class HistoryStore:
         except HistoryError:
             self._db.close()
             raise
+
+    def _open_read_only(self) -> bool:
+        """Open for reading only (``mode=ro``: a read-only file system or file will do); False
+        when the file must be opened read-write first (an older schema to migrate)."""
+        if not self.path.exists():  # nothing saved yet: an empty history, created nowhere
+            self._db = sqlite3.connect(":memory:", isolation_level=None)
+            with self._errors():
+                self._migrate()
+            return True
+        uri = self.path.resolve().as_uri()
+        with self._errors():
+            try:
+                self._db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=10, isolation_level=None)
+                version = self._version()
+            except sqlite3.OperationalError as err:  # WAL without its -shm file where none can be made
+                if getattr(err, "sqlite_errorname", "") != "SQLITE_CANTOPEN":
+                    raise
+                self._db.close()
+                self._db = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+                version = self._version()
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise HistoryError(f"{self.path}: written by a newer tui-client (schema {version}); not touching it")
+        if version < SCHEMA_VERSION:
+            self._db.close()
+            return False
+        return True
 
     def __enter__(self) -> HistoryStore:
         return self
@@ -174,7 +205,7 @@ class HistoryStore:
                 " usage, first_text_at, ended_at, notes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     created,
-                    _without_credentials(server.url),
+                    without_userinfo(server.url),
                     server.api.value if server.api else None,
                     server.model,
                     server.version,
@@ -186,7 +217,7 @@ class HistoryStore:
                     json.dumps(state.usage.to_json()) if state.usage else None,
                     state.first_text_at,
                     state.ended_at,
-                    json.dumps([_without_credentials(note) for note in state.notes]),
+                    json.dumps([without_userinfo(note) for note in state.notes]),
                     json.dumps(_error_json(state.error)) if state.error else None,
                 ),
             ).lastrowid
@@ -222,10 +253,14 @@ class HistoryStore:
                 f"{where} ORDER BY created DESC, id DESC LIMIT ?",
                 [*args, limit],
             ).fetchall()
-        return [
-            RunSummary(id_, _local_time(created), url, api, model, n, Status(status), preview)
-            for id_, created, url, api, model, n, status, preview in rows
-        ]
+        self.skipped = []
+        summaries = []
+        for id_, created, url, api, model, n, status, preview in rows:
+            try:
+                summaries.append(RunSummary(id_, _local_time(created), url, api, model, int(n), Status(status), preview))
+            except _DAMAGE as err:
+                self.skipped.append(f"run {id_} skipped: {_damage(err)}")
+        return summaries
 
     def get(self, run_id: int) -> StoredRun | None:
         """The whole run, or None when there is no run with this id."""
@@ -243,6 +278,13 @@ class HistoryStore:
                 (run_id,),
             ).fetchall()
             blob = self._db.execute("SELECT data FROM run_tokens WHERE run_id = ?", (run_id,)).fetchone()
+        try:
+            return self._stored_run(run_id, row, cand_rows, blob)
+        except _DAMAGE as err:
+            raise HistoryError(f"history {self.path}: run {run_id} cannot be read: {_damage(err)}") from None
+
+    @staticmethod
+    def _stored_run(run_id: int, row: tuple, cand_rows: list[tuple], blob: tuple | None) -> StoredRun:
         (created, url, api, model, version, prompt, params, stream, status,
          usage, first_text_at, ended_at, notes, error) = row
         state = RunState(
@@ -309,20 +351,21 @@ class HistoryStore:
             raise HistoryError(f"history {self.path}: {' '.join(str(err).split())}") from None
 
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-
-
-def _without_credentials(text: str) -> str:
-    """``text`` with the ``user:password@`` part of every URL in it removed."""
-    return _USERINFO.sub("", text)
-
-
 def _error_json(error: ClientError) -> dict[str, object]:
     doc = error.to_json()
-    doc["message"] = _without_credentials(error.message)
+    doc["message"] = without_userinfo(error.message)
     if error.url:
-        doc["url"] = _without_credentials(error.url)
+        doc["url"] = without_userinfo(error.url)
     return doc
+
+
+_DAMAGE = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, OSError)
+"""What reading a row written by a newer tui-client, or damaged, raises (json, enums, dates)."""
+
+
+def _damage(err: Exception) -> str:
+    reason = " ".join(str(err).split()) or type(err).__name__
+    return f"{reason} (written by a newer tui-client, or damaged)"
 
 
 def _error(doc: dict[str, object]) -> ClientError:

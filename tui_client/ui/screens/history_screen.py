@@ -121,7 +121,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
         except HistoryError as err:
             self._from_thread(self._show_error, str(err))
             return
-        self._from_thread(self._show_runs, search, runs)
+        self._from_thread(self._show_runs, search, runs, store.skipped)
 
     def _from_thread(self, callback: object, *args: object) -> None:
         try:
@@ -129,7 +129,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
         except RuntimeError:  # the app is shutting down
             pass
 
-    def _show_runs(self, search: str, runs: list[RunSummary]) -> None:
+    def _show_runs(self, search: str, runs: list[RunSummary], skipped: list[str] | None = None) -> None:
         if not self.is_attached or search != self.search_text:
             return  # closed, or a newer search is on its way
         table = self.query_one(RunTable)
@@ -158,7 +158,9 @@ class HistoryScreen(Screen[HistoryChoice | None]):
             head = f"{count} run{'s' if count != 1 else ''}, newest first" + (" (the newest)" if count == LIST_LIMIT else "")
         else:
             head = "No runs yet: every run is saved here when it ends."
-        self.query_one("#history-count", Static).update(head)
+        if skipped:
+            head += f" · {len(skipped)} unreadable, not shown ({skipped[0]})"
+        self.query_one("#history-count", Static).update(make_inert(head))
         self._show_detail()
 
     def _show_error(self, message: str) -> None:

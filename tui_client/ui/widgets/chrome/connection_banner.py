@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.text.inert_text import make_inert
 
 
@@ -28,7 +29,7 @@ class ConnectionBanner(Vertical):
     def show_problem(self, url: str, message: str, *, retry_key: str) -> None:
         """Explain that ``url`` does not answer (``message`` is the client's one-liner)."""
         self.message = message
-        self.query_one("#banner-title", Static).update(Content(f"✗ No answer from {make_inert(url)}"))
+        self.query_one("#banner-title", Static).update(Content(f"✗ No answer from {make_inert(without_userinfo(url))}"))
         self.query_one("#banner-message", Static).update(Content(make_inert(message)))
         hints = Content.assemble(
             ("Try  ", "dim"),

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Label
 
 from tui_client.core.protocol import ServerInfo
+from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.text.inert_text import make_inert
 
 CONNECTION_STATES = ("unknown", "connecting", "connected", "failed")
@@ -43,7 +44,7 @@ class ServerBar(Horizontal):
     def set_server(self, server: ServerInfo) -> None:
         """Show where we talk to (URL, protocol once detected, model)."""
         self._server = server
-        self.query_one("#server-url", Label).update(Content(make_inert(server.url)))
+        self.query_one("#server-url", Label).update(Content(make_inert(without_userinfo(server.url))))
         api = self.query_one("#server-api", Label)
         api.update(Content(server.api.value if server.api else "protocol ?"))
         api.set_class(server.api is None, "-unknown")
