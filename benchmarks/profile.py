@@ -20,11 +20,11 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.run import HERE, PYTHON, Server
-from benchmarks.streams import Scenario, paced, recordings, synthetic
+from benchmarks.streams import Scenario, paced, recordings, synthetic, with_logprobs
 
 
 def find(name: str) -> Scenario:
-    for s in recordings() + paced() + synthetic():
+    for s in recordings() + paced() + synthetic() + with_logprobs():
         if s.name == name:
             return s
     raise SystemExit(f"no scenario {name!r}")
