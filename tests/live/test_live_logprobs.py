@@ -32,10 +32,15 @@ needs_openai = pytest.mark.skipif(not OPENAI_URL, reason="VLLM_LIVE_URL not set"
 needs_legacy = pytest.mark.skipif(not LEGACY_URL, reason="VLLM_LIVE_LEGACY_URL not set")
 
 K = 5
-N, MAX_TOKENS, TEMPERATURE, SEED = 2, 16, 0.8, 5
-# SmolLM2's chat template; with this seed one answer to each prompt ends on <|im_end|> within 16 tokens.
-PROMPT = "<|im_start|>user\nSay yes.<|im_end|>\n<|im_start|>assistant\n"
-CHAT_PROMPT = "Say yes in French."
+N, MAX_TOKENS, TEMPERATURE = 2, 16, 0.8
+# (completions prompt, chat prompt, seed). "eos": SmolLM2's chat template; one answer to each
+# ends on <|im_end|> within 16 tokens. "emoji": answers with emoji, whose first byte tokens
+# vLLM sends as "" (the character comes with its last byte).
+CASES = {
+    "eos": ("<|im_start|>user\nSay yes.<|im_end|>\n<|im_start|>assistant\n", "Say yes in French.", 5),
+    "emoji": ("😀😃😄😁😆😅🤣😂🙂", "😀😃😄😁😆", 1),
+}
+PROMPT, _, SEED = CASES["eos"]
 
 WireToken = tuple[str, float, list[tuple[str, float]]]
 """A token as vLLM sent it: its string, logprob and alternatives (in the order sent)."""
@@ -67,18 +72,19 @@ class Raw:
             self.finish[i] = choice["finish_reason"]
 
 
-def body(api: Api, model: str, *, stream: bool) -> dict:
-    out: dict = {"model": model, "n": N, "max_tokens": MAX_TOKENS, "temperature": TEMPERATURE, "seed": SEED}
+def body(api: Api, model: str, *, stream: bool, case: str) -> dict:
+    prompt, chat_prompt, seed = CASES[case]
+    out: dict = {"model": model, "n": N, "max_tokens": MAX_TOKENS, "temperature": TEMPERATURE, "seed": seed}
     if api is Api.CHAT:
-        out.update(messages=[{"role": "user", "content": CHAT_PROMPT}], logprobs=True, top_logprobs=K)
+        out.update(messages=[{"role": "user", "content": chat_prompt}], logprobs=True, top_logprobs=K)
     else:
-        out.update(prompt=PROMPT, logprobs=K)
+        out.update(prompt=prompt, logprobs=K)
     if stream:
         out.update(stream=True, stream_options={"include_usage": True})
     return out
 
 
-async def raw(api: Api, *, stream: bool) -> Raw:
+async def raw(api: Api, *, stream: bool, case: str = "eos") -> Raw:
     assert OPENAI_URL
     base = OPENAI_URL.rstrip("/")
     path = "/v1/chat/completions" if api is Api.CHAT else "/v1/completions"
@@ -86,12 +92,12 @@ async def raw(api: Api, *, stream: bool) -> Raw:
     async with httpx.AsyncClient(timeout=120) as http:
         model = (await http.get(base + "/v1/models")).json()["data"][0]["id"]
         if not stream:
-            doc = (await http.post(base + path, json=body(api, model, stream=False))).raise_for_status().json()
+            doc = (await http.post(base + path, json=body(api, model, stream=False, case=case))).raise_for_status().json()
             for choice in doc["choices"]:
                 out.add(api, choice, stream=False)
             out.usage = doc["usage"]
             return out
-        async with http.stream("POST", base + path, json=body(api, model, stream=True)) as resp:
+        async with http.stream("POST", base + path, json=body(api, model, stream=True, case=case)) as resp:
             resp.raise_for_status()
             async for line in resp.aiter_lines():
                 if line.startswith("data: {"):
@@ -102,10 +108,11 @@ async def raw(api: Api, *, stream: bool) -> Raw:
     return out
 
 
-def request(api: Api, *, stream: bool) -> GenerationRequest:
+def request(api: Api, *, stream: bool, case: str) -> GenerationRequest:
     """What :func:`body` asks for, through the client."""
-    params = SamplingParams(n=N, temperature=TEMPERATURE, max_tokens=MAX_TOKENS, seed=SEED, logprobs=K)
-    return GenerationRequest(CHAT_PROMPT if api is Api.CHAT else PROMPT, params, stream=stream)
+    prompt, chat_prompt, seed = CASES[case]
+    params = SamplingParams(n=N, temperature=TEMPERATURE, max_tokens=MAX_TOKENS, seed=seed, logprobs=K)
+    return GenerationRequest(chat_prompt if api is Api.CHAT else prompt, params, stream=stream)
 
 
 async def run(url: str, req: GenerationRequest, **config: object) -> RunState:
@@ -147,12 +154,13 @@ def check_tokens(cand: Candidate, text: str, wire: list[WireToken], *, most: int
 
 
 @needs_openai
+@pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
 @pytest.mark.parametrize("api", [Api.COMPLETIONS, Api.CHAT], ids=["completions", "chat"])
-async def test_every_token_has_its_logprob_and_sorted_alternatives(api: Api, stream: bool) -> None:
+async def test_every_token_has_its_logprob_and_sorted_alternatives(api: Api, stream: bool, case: str) -> None:
     assert OPENAI_URL
-    expected = await raw(api, stream=stream)
-    state = await run(OPENAI_URL, request(api, stream=stream), api=api)
+    expected = await raw(api, stream=stream, case=case)
+    state = await run(OPENAI_URL, request(api, stream=stream, case=case), api=api)
     assert state.status is Status.FINISHED and not state.notes, (state.error, state.notes)
     assert sorted(state.candidates) == sorted(expected.texts) == list(range(N))
     # Completions: the sampled token first, then the K most likely (K + 1 when it is not one of
@@ -165,12 +173,14 @@ async def test_every_token_has_its_logprob_and_sorted_alternatives(api: Api, str
         assert all(string in dict(sent) for string, _, sent in wire)  # the sampled token is always listed
         if api is Api.CHAT:
             assert all(len(sent) == K for _, _, sent in wire)
-        # Streamed, ``tokens`` counts the events with text: one less than the logprobs when the
-        # candidate ends on end-of-sequence (its event has no text). Not streamed: unknown for n > 1.
-        ends_on_eos = cand.finish_reason == "stop" and cand.token_texts[-1] == ""
-        assert cand.tokens == (len(wire) - ends_on_eos if stream else None)
-    assert any(c.finish_reason == "stop" and c.token_texts[-1] == "" for c in state.ordered()), \
-        "no candidate ended on end-of-sequence: the test needs one (pick another seed)"
+        # Streamed, ``tokens`` counts the events with text, so not the tokens whose text is "": an
+        # end-of-sequence token, a character's first bytes. Not streamed: unknown for n > 1.
+        assert cand.tokens == (sum(1 for text in cand.token_texts if text) if stream else None)
+    if case == "eos":
+        assert any(c.finish_reason == "stop" and c.token_texts[-1] == "" for c in state.ordered()), \
+            "no candidate ended on end-of-sequence: the test needs one (pick another seed)"
+    else:
+        assert any("" in c.token_texts[:-1] for c in state.ordered()), "no character came in pieces (pick another seed)"
     # vLLM counts the end-of-sequence token: usage is the number of logprob entries.
     assert expected.usage is not None and state.usage is not None
     assert state.usage.completion_tokens == expected.usage["completion_tokens"] == sum(
