@@ -35,12 +35,14 @@ import os
 import random
 import resource
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 from benchmarks.streams import Scenario
 from tui_client.core.protocol import ClientConfig, RunState, VLLMClient, apis
+from tui_client.core.storage.paths import DATA_DIR_ENV
 
 SIZE = (200, 60)
 RUN_TIMEOUT = 600.0
@@ -485,7 +487,10 @@ def main() -> None:
     if mode == "floor":
         result = asyncio.run(measure_floor(scenario, url))
     elif mode == "app":
-        result = asyncio.run(measure_app(scenario, url))
+        # The app saves each run to the history: to a throwaway one, not the user's.
+        with tempfile.TemporaryDirectory(prefix="bench-data-") as data:
+            os.environ[DATA_DIR_ENV] = data
+            result = asyncio.run(measure_app(scenario, url))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     Path(out).write_text(json.dumps(result))
