@@ -29,17 +29,20 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import inspect
 import json
 import os
 import random
 import resource
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 from benchmarks.streams import Scenario
 from tui_client.core.protocol import ClientConfig, RunState, VLLMClient, apis
+from tui_client.core.storage.paths import DATA_DIR_ENV
 
 SIZE = (200, 60)
 RUN_TIMEOUT = 600.0
@@ -124,9 +127,24 @@ def _pct(values: list[float], q: float) -> float | None:
     return ordered[k]
 
 
+def token_result(state: RunState) -> dict[str, object]:
+    """With ``--logprobs``: each candidate's token count and cumulative logprob, and a digest
+    of every token (text, logprob, alternatives), to compare the app's with the floor's."""
+    if not state.request.params.logprobs:
+        return {}
+    cands = state.ordered()
+    every = [repr((c.index, c.token_texts, c.token_logprobs, c.token_tops)) for c in cands]
+    return {
+        "token_counts": [len(c.token_texts) for c in cands],
+        "cumulative_logprobs": [c.cumulative_logprob for c in cands],
+        "token_digest": digest(every),
+    }
+
+
 def run_result(state: RunState, t0: float, t1: float, cpu: float, *, startup: float | None) -> dict[str, object]:
     """What the floor and the app both report about one run."""
     return {
+        **token_result(state),
         "wall": t1 - t0,
         "cpu": cpu,
         "status": state.status.value,
@@ -341,6 +359,8 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         await asyncio.wait_for(app.workers.wait_for_complete(), 30)
         await pilot.pause()
         assert app.server_info is not None, "the app did not connect"
+        if request.params.logprobs:
+            result["probability_view"] = await probability_view(app, pilot)
         prompt_len = len(app.main.prompt.text)
         # Key latency with the app idle, for reference.
         idle_thread = threading.Thread(target=probe.key_thread, args=(prompt_len, 2), daemon=True)
@@ -395,6 +415,7 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         ui_growth = maxrss_mb() - base_peak
         worker_growth = max(0.0, worker_peak - worker_rss0) if worker else 0.0
         result = {
+            **result,
             **run_result(state, t0, t1, (c1 - c0) + (w1 - w0), startup=(first_text - t0) if first_text else None),
             "ui_cpu": c1 - c0,
             "worker_cpu": w1 - w0,
@@ -440,6 +461,22 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
     return result
 
 
+async def probability_view(app, pilot) -> bool:
+    """Turn the probability view on (``MainScreen.action_probabilities``), if the app has it;
+    the keys still go to the prompt."""
+    action = getattr(app.main, "action_probabilities", None)
+    if action is None:
+        return False
+    outcome = action()
+    if inspect.isawaitable(outcome):
+        await outcome
+    await pilot.pause()
+    if app.focused is not app.main.prompt:
+        app.main.prompt.focus()
+        await pilot.pause()
+    return True
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
@@ -450,7 +487,10 @@ def main() -> None:
     if mode == "floor":
         result = asyncio.run(measure_floor(scenario, url))
     elif mode == "app":
-        result = asyncio.run(measure_app(scenario, url))
+        # The app saves each run to the history: to a throwaway one, not the user's.
+        with tempfile.TemporaryDirectory(prefix="bench-data-") as data:
+            os.environ[DATA_DIR_ENV] = data
+            result = asyncio.run(measure_app(scenario, url))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     Path(out).write_text(json.dumps(result))

@@ -25,15 +25,15 @@ import time
 from pathlib import Path
 
 from benchmarks.beams import live_beam_entry
-from benchmarks.streams import Scenario, paced, recordings, synthetic
+from benchmarks.streams import Scenario, paced, recordings, synthetic, with_logprobs
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
 MAX_BYTES = 1_000_000_000
 """Streams larger than this are listed as skipped (legacy n=64 x 4096 is ~2.9 GB)."""
 
-TARGETS = {"legacy-n16-t4096", "openai-n64-t1024"}
-"""The scenarios the issue sets targets for: measured ``--target-repeat`` times."""
+TARGETS = {"legacy-n16-t4096", "openai-n64-t1024", "openai-lp5-n64-t1024"}
+"""The scenarios the issues set targets for: measured ``--target-repeat`` times."""
 
 PROCESS_TIMEOUT = 900
 
@@ -44,8 +44,8 @@ def scenarios(quick: bool) -> list[Scenario]:
         return recs + paced() + [
             Scenario("legacy", 16, 1024), Scenario("legacy", 16, 4096),
             Scenario("openai", 16, 1024), Scenario("openai", 64, 1024), Scenario("openai", 64, 4096),
-        ]
-    return recordings() + paced() + synthetic()
+        ] + with_logprobs()
+    return recordings() + paced() + synthetic() + with_logprobs()
 
 
 class Server:
@@ -142,6 +142,9 @@ def run_scenario(scenario: Scenario, repeat: int, *, app: bool = True) -> dict[s
     if floor and app_run:
         if floor.get("digest") != app_run.get("digest"):
             problems.append("the app's final texts differ from the floor's")
+        problems += token_problems(scenario, floor, app_run)
+        if "probability_view" in app_run:
+            entry["probability_view"] = all(r.get("probability_view") for r in apps if "failed" not in r)
         if not app_run.get("panels_match_state"):
             problems.append("a panel does not show its candidate's final text")
         for r in (floor, app_run):
@@ -151,6 +154,21 @@ def run_scenario(scenario: Scenario, repeat: int, *, app: bool = True) -> dict[s
     if problems:
         entry["problems"] = problems
     return entry
+
+
+def token_problems(scenario: Scenario, floor: dict[str, object], app: dict[str, object]) -> list[str]:
+    """With logprobs: the app's tokens (count, cumulative logprob, every token) are the floor's,
+    and a synthetic stream's every token has its logprob."""
+    if not scenario.request().params.logprobs:
+        return []
+    out = []
+    for key, what in (("token_counts", "token counts"), ("cumulative_logprobs", "cumulative logprobs"),
+                      ("token_digest", "tokens (texts, logprobs, alternatives)")):
+        if floor.get(key) != app.get(key):
+            out.append(f"the app's {what} differ from the floor's")
+    if scenario.logprobs and floor.get("token_counts") != [scenario.tokens] * scenario.n:
+        out.append(f"the floor did not read {scenario.tokens} tokens with logprobs for each candidate")
+    return out
 
 
 # -- the table ------------------------------------------------------------------------
@@ -211,11 +229,15 @@ def targets(entries: list[dict[str, object]]) -> list[tuple[str, bool | None, st
     by = {e["scenario"]: e for e in entries}
     out: list[tuple[str, bool | None, str]] = []
     for name, label in (("legacy-n16-t4096", "legacy n=16 x 4096 at full speed: app total <= 1.5x floor"),
-                        ("openai-n64-t1024", "OpenAI n=64 x 1024 at full speed: app total <= 1.5x floor")):
+                        ("openai-n64-t1024", "OpenAI n=64 x 1024 at full speed: app total <= 1.5x floor"),
+                        ("openai-lp5-n64-t1024", "OpenAI --logprobs 5 n=64 x 1024 at full speed: app total <= 1.5x floor")):
         e = by.get(name)
         if e and "ratio" in e:
             ratio = e["ratio"]
-            out.append((label, ratio <= 1.5, f"{ratio:.2f}x ({e['app_wall_median']:.2f} s vs {e['floor_wall_median']:.2f} s)"))  # type: ignore[operator, index]
+            view = {True: "; probability view on", False: "; probability view not in this app (action_probabilities)"}.get(
+                e.get("probability_view"), "")  # type: ignore[call-overload]
+            out.append((label, ratio <= 1.5, f"{ratio:.2f}x ({e['app_wall_median']:.2f} s vs {e['floor_wall_median']:.2f} s)"  # type: ignore[operator, index]
+                        + view))
         else:
             out.append((label, None, "not measured"))
     beams = next((e for e in entries if str(e["scenario"]).startswith("live-beam")), None)
@@ -235,8 +257,8 @@ def targets(entries: list[dict[str, object]]) -> list[tuple[str, bool | None, st
                     f"worst {p95:.0f} ms ({worst['scenario']}); " + ", ".join(
                         f"{e['scenario']} {e['app']['frame_p95_ms']:.0f}" for e in n16)  # type: ignore[index]
                     + (f"; all {len(pooled)} frames at n=16 together: p95 {pooled_p95:.0f} ms" if pooled_p95 else "")))
-    keyed = [e for e in measured if e.get("key_p95_ms_pooled") is not None and e["scenario"] in TARGETS | {
-        s for s in by if "paced" in str(s)}]
+    keyed = [e for e in measured if e.get("key_p95_ms_pooled") is not None and (e["scenario"] in TARGETS | {
+        s for s in by if "paced" in str(s)} or (e.get("spec") or {}).get("logprobs"))]  # type: ignore[union-attr]
     if keyed:
         worst = max(keyed, key=lambda e: e["key_p95_ms_pooled"])  # type: ignore[arg-type, return-value]
         p95 = worst["key_p95_ms_pooled"]
@@ -271,7 +293,8 @@ def memory_growth(measured: list[dict[str, object]]) -> list[dict[str, object]]:
         spec = e["spec"]
         assert isinstance(spec, dict)
         if spec["kind"] in ("legacy", "openai"):
-            series.setdefault((str(spec["kind"]), int(spec["n"])), []).append(e)  # type: ignore[call-overload]
+            kind = str(spec["kind"]) + (f" lp{spec['logprobs']}" if spec.get("logprobs") else "")
+            series.setdefault((kind, int(spec["n"])), []).append(e)  # type: ignore[call-overload]
     out = []
     for (kind, n), es in sorted(series.items()):
         if len(es) < 2:

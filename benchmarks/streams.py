@@ -6,7 +6,9 @@ uvicorn sends them) and the :class:`~tui_client.core.protocol.GenerationRequest`
 sends for it. Building is deterministic: the floor and the app read the same bytes.
 
 Synthetic text is word-like: tokens of 4-6 characters (a space and a word), with
-punctuation and a line break now and then, each candidate from its own seed.
+punctuation and a line break now and then, each candidate from its own seed. The
+``openai-lp5-*`` streams also carry each token's logprob and its 5 most likely
+alternatives, in the shape of vLLM 0.32's ``--logprobs`` completions stream.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,12 +44,13 @@ class Scenario:
     tokens: int = 0
     recording: str | None = None  # path relative to tests/fixtures
     speedup: float = 0.0  # recordings: 0 = as fast as possible, else replayed at their timing sped up this much
+    logprobs: int = 0  # synthetic OpenAI: each token's logprob and this many alternatives (0: none)
 
     @property
     def name(self) -> str:
         if self.kind == "recording":
             return "rec:" + Path(self.recording or "").stem + (f" paced x{self.speedup:g}" if self.speedup else "")
-        return f"{self.kind}-n{self.n}-t{self.tokens}"
+        return f"{self.kind}{f'-lp{self.logprobs}' if self.logprobs else ''}-n{self.n}-t{self.tokens}"
 
     @property
     def api(self) -> Api:
@@ -78,16 +82,18 @@ class Scenario:
             chars_per_token = 5.3
             per_line = self.n * (len(PROMPT) + 4)
             return int(self.tokens * per_line + self.n * chars_per_token * self.tokens * (self.tokens + 1) / 2)
-        return self.n * self.tokens * 243 + 300
+        return self.n * self.tokens * (243 + (80 + 28 * self.logprobs if self.logprobs else 0)) + 300
 
     def request(self) -> GenerationRequest:
         if self.kind == "recording":
             body = self._recording()["request"]["json"]
             prompt = body.get("prompt") or body["messages"][0]["content"]
             fields = {k: body[k] for k in ("n", "temperature", "top_p", "top_k", "max_tokens", "seed") if k in body}
-            params = SamplingParams(**fields, stop=tuple(body.get("stop", ())))
+            logprobs = body.get("top_logprobs") if body.get("logprobs") is True else body.get("logprobs")  # chat | completions
+            params = SamplingParams(**fields, stop=tuple(body.get("stop", ())), logprobs=logprobs)
             return GenerationRequest(prompt, params, stream=bool(body.get("stream", False)))
-        return GenerationRequest(PROMPT, SamplingParams(n=self.n, temperature=1.0, max_tokens=self.tokens), stream=True)
+        params = SamplingParams(n=self.n, temperature=1.0, max_tokens=self.tokens, logprobs=self.logprobs or None)
+        return GenerationRequest(PROMPT, params, stream=True)
 
     def _recording(self) -> dict:
         return _load_recording(self.recording or "")
@@ -112,7 +118,8 @@ class Scenario:
             blobs, payload = _blobs(_legacy_lines(texts))
             headers = [("content-type", "application/json"), ("transfer-encoding", "chunked")]
         else:
-            blobs, payload = _blobs(_openai_events(texts))
+            logprobs = [_candidate_logprobs(t, self.logprobs, seed=2000 + i) for i, t in enumerate(texts)] if self.logprobs else None
+            blobs, payload = _blobs(_openai_events(texts, logprobs))
             headers = [("content-type", "text/event-stream; charset=utf-8"), ("transfer-encoding", "chunked")]
         return 200, headers, blobs, payload
 
@@ -186,20 +193,56 @@ def _legacy_lines(texts: list[list[str]]):
         yield b'{"text": ["' + sep.join(full[: e[s]] for full, e in zip(fulls, ends)) + b'"]}\n'
 
 
-def _openai_events(texts: list[list[str]]):
-    """``/v1/completions`` SSE as vLLM 0.32 writes it: one choice per event, finish on the last token."""
+def _candidate_logprobs(tokens: list[str], k: int, *, seed: int) -> list[bytes]:
+    """Each token's ``"logprobs"`` value, as vLLM 0.32 writes it for one token of a stream
+    (``tests/fixtures/vllm-0.32.0-openai/completions-stream-logprobs-n2.json``):
+    ``{"text_offset":[..],"token_logprobs":[..],"tokens":[..],"top_logprobs":[{..}]}``.
+
+    The alternatives dict is not sorted: the sampled token first, then the ``k`` most
+    likely, most likely first, the sampled one not twice (so ``k`` or ``k + 1`` entries).
+    The sampled token is the most likely half the time, another of the ``k`` a third of
+    the time, else less likely than all of them. Logprobs are float32 values, as vLLM's.
+    """
+    rng = random.Random(seed)
+    words = [" " + w for w in dict.fromkeys(_WORDS)]
+    out: list[bytes] = []
+    offset = 0
+    for token in tokens:
+        values = array("f", [0.0] * (k + 1))
+        value = -rng.expovariate(2.0)
+        for j in range(k + 1):
+            values[j] = value
+            value -= rng.expovariate(1.5)
+        roll = rng.random()
+        rank = 0 if roll < 0.5 else (rng.randrange(1, k) if roll < 0.83 and k > 1 else k)
+        others = [values[j] for j in range(k) if j != rank]  # the k most likely but the sampled one
+        top = [(token, values[rank])] + list(zip(rng.sample([w for w in words if w != token], len(others)), others))
+        piece = _json_str(token)
+        out.append(b'{"text_offset":[%d],"token_logprobs":[%s],"tokens":["%s"],"top_logprobs":[{%s}]}' % (
+            offset, repr(top[0][1]).encode(), piece,
+            b",".join(b'"%s":%s' % (_json_str(t), repr(v).encode()) for t, v in top)))
+        offset += len(token)
+    return out
+
+
+def _openai_events(texts: list[list[str]], logprobs: list[list[bytes]] | None = None):
+    """``/v1/completions`` SSE as vLLM 0.32 writes it: one choice per event, finish on the last token.
+
+    ``logprobs``: each candidate's tokens' ``"logprobs"`` values (else ``null``)."""
     head = b'data: {"id":"cmpl-bench0000000000","object":"text_completion","created":1795688808,"model":"' + MODEL.encode() + b'","choices":[{"index":'
     steps = len(texts[0]) if texts else 0
     n = len(texts)
     for s in range(steps):
         reason = b'"length"' if s == steps - 1 else b"null"
         for i in range(n):
-            yield b'%s%d,"text":"%s","logprobs":null,"finish_reason":%s,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}\n\n' % (
-                head, i, _json_str(texts[i][s]), reason)
+            yield b'%s%d,"text":"%s","logprobs":%s,"finish_reason":%s,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}\n\n' % (
+                head, i, _json_str(texts[i][s]), logprobs[i][s] if logprobs else b"null", reason)
     completion = n * steps
+    # (vLLM ends the usage event with a system_fingerprint: kept out of the older streams, as they were measured)
+    fingerprint = b',"system_fingerprint":"vllm-0.32.0-3b9e3481"' if logprobs else b""
     yield (b'data: {"id":"cmpl-bench0000000000","object":"text_completion","created":1795688808,"model":"'
-           + MODEL.encode() + b'","choices":[],"usage":{"prompt_tokens":4,"total_tokens":%d,"completion_tokens":%d}}\n\n'
-           % (completion + 4, completion))
+           + MODEL.encode() + b'","choices":[],"usage":{"prompt_tokens":4,"total_tokens":%d,"completion_tokens":%d}%s}\n\n'
+           % (completion + 4, completion, fingerprint))
     yield b"data: [DONE]\n\n"
 
 
@@ -223,6 +266,14 @@ def _blobs(pieces) -> tuple[list[bytes], int]:
 
 def synthetic(kinds=("legacy", "openai"), ns=(1, 4, 16, 64), tokens=(256, 1024, 4096)) -> list[Scenario]:
     return [Scenario(kind, n, t) for kind in kinds for n in ns for t in tokens]
+
+
+LOGPROBS_K = 5
+
+
+def with_logprobs() -> list[Scenario]:
+    """Synthetic completions streams with each token's logprob and 5 alternatives."""
+    return [Scenario("openai", n, 1024, logprobs=LOGPROBS_K) for n in (16, 64)]
 
 
 def recordings() -> list[Scenario]:
