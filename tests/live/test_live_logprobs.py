@@ -173,9 +173,9 @@ async def test_every_token_has_its_logprob_and_sorted_alternatives(api: Api, str
         assert all(string in dict(sent) for string, _, sent in wire)  # the sampled token is always listed
         if api is Api.CHAT:
             assert all(len(sent) == K for _, _, sent in wire)
-        # Streamed, ``tokens`` counts the events with text, so not the tokens whose text is "": an
-        # end-of-sequence token, a character's first bytes. Not streamed: unknown for n > 1.
-        assert cand.tokens == (sum(1 for text in cand.token_texts if text) if stream else None)
+        # Streamed, ``tokens`` counts vLLM's events, one a token (also those whose text is "": an
+        # end-of-sequence token, a character's first bytes). Not streamed: unknown for n > 1.
+        assert cand.tokens == (len(wire) if stream else None)
     if case == "eos":
         assert any(c.finish_reason == "stop" and c.token_texts[-1] == "" for c in state.ordered()), \
             "no candidate ended on end-of-sequence: the test needs one (pick another seed)"
