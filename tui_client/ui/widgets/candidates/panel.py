@@ -716,7 +716,11 @@ class CandidatePanel(ScrollView, can_focus=True):
                 style = style + dim_color
             if cursor_start <= a < cursor_end:
                 style = style + cursor
-            segments.append(Segment(text[a:b], style))
+            if segments and segments[-1][1] is style:  # the same look as the token before: one segment
+                segments[-1] = Segment(segments[-1][0] + text[a:b], style)
+            else:
+                segments.append(Segment(text[a:b], style))
+        # (Fewer segments: each one costs the compositor, in every frame the row is painted.)
         strip = Strip(segments, cell_len(text[start:end])).crop_extend(0, width, base)
         return self._rows.put(key, strip)
 
