@@ -125,6 +125,9 @@ def test_an_ascii_stdout_gets_escapes_not_a_traceback(json_output: bool) -> None
     assert "Traceback" not in out.stderr
     if json_output:
         assert json.loads(out.stdout)["candidates"][0]["text"] == "こんにちは 世界 🌍"
+        exported = run_cli("history", "export", "1", "--format", "json", env={"PYTHONIOENCODING": "ascii"})
+        assert exported.returncode == 0 and exported.stdout.isascii()
+        assert json.loads(exported.stdout)["candidates"][0]["text"] == "こんにちは 世界 🌍"
     else:
         assert "Prompt: 'caf\\xe9'" in out.stdout
         assert "\\u3053\\u3093" in out.stdout  # こん
