@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,15 @@ from tui_client.core.storage.config import ENV_VARS
 from tui_client.core.storage.paths import CONFIG_ENV, DATA_DIR_ENV
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`generate` reads a piped stdin as its prompt: the processes the tests start read
+    /dev/null, never the test runner's own pipe (which may stay open)."""
+    if not os.isatty(0):
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
 
 
 @pytest.fixture(autouse=True)

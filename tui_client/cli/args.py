@@ -181,10 +181,15 @@ def _generate_parser() -> argparse.ArgumentParser:
         prog="tui-client generate",
         description="Generate n candidates and print them: `Beam candidate i: '...'` lines, redrawn "
         "in place while streaming on a terminal, plain when piped; or one JSON document with --json. "
-        "Exit status 0 on success, 1 when the run failed (the text received is still printed), 2 on bad flags.",
+        "Exit status 0 on success, 1 when the run failed (the text received is still printed), 2 on bad flags, "
+        "130 on ctrl+c, 143 on SIGTERM and 129 on SIGHUP (the text so far is printed and saved), 141 when "
+        "stdout's reader quits (| head).",
     )
     _add_connection_flags(gen)
     _add_request_flags(gen, GENERATE_DEFAULTS)
+    prompt = next(a for a in gen._actions if a.dest == "prompt")
+    prompt.help = (f"the prompt; - reads it from stdin, as does piped stdin without --prompt "
+                   f"(default: {GENERATE_DEFAULTS['prompt']!r})")
     gen.add_argument("--json", action="store_true", help="print one JSON document (also on failure)")
     gen.add_argument("--no-history", action="store_true", help="do not save the run to the history")
     return gen

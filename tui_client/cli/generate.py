@@ -6,16 +6,19 @@ a streaming run is redrawn in place every :data:`REDRAW_INTERVAL`, piped only th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 import orjson
 from rich.cells import cell_len
 
+from tui_client.cli.streams import escape_json_for
 from tui_client.core.protocol import (
     Api,
     Candidate,
@@ -29,6 +32,10 @@ from tui_client.core.protocol import (
 
 REDRAW_INTERVAL = 0.05
 """Shortest time between two redraws of the live terminal view (seconds)."""
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that end a run like ctrl+c (the text so far is printed and saved); the exit
+status is then 128 + the signal's number (143, 129), 130 for ctrl+c."""
 
 
 def candidate_lines(state: RunState, *, logprobs: bool = False) -> list[str]:
@@ -53,17 +60,23 @@ def logprob_line(cand: Candidate) -> str:
 
 
 class LiveView:
-    """Redraws the candidate lines in place on a terminal, one physical line each."""
+    """Redraws the candidate lines in place on a terminal, one physical line each; a change
+    that comes too soon after a redraw is drawn :data:`REDRAW_INTERVAL` later (the stream may stall)."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.drawn = 0
         self.last = 0.0
+        self._later: asyncio.TimerHandle | None = None
 
     def draw(self, state: RunState, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.last < REDRAW_INTERVAL:
+            if self._later is None:
+                self._later = asyncio.get_running_loop().call_later(
+                    REDRAW_INTERVAL - (now - self.last), self.draw, state)
             return
+        self._cancel_later()
         self.last = now
         size = shutil.get_terminal_size()
         width, room = max(size.columns - 1, 20), max(size.lines - 3, 1)
@@ -77,9 +90,15 @@ class LiveView:
         self.drawn = len(shown)
 
     def clear(self) -> None:
+        self._cancel_later()
         if self.drawn:
             self.out.write(f"\x1b[{self.drawn}F\x1b[J")
         self.drawn = 0
+
+    def _cancel_later(self) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
 
 
 def _fit(line: str, width: int) -> str:
@@ -93,6 +112,30 @@ def _fit(line: str, width: int) -> str:
     while cell_len(tail) > room:  # wide characters take two cells
         tail = tail[1:]
     return head + "…" + tail
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stopped_by: list[int]) -> Iterator[None]:
+    """While the run goes, :data:`STOP_SIGNALS` cancel it as ctrl+c does (noted in ``stopped_by``)."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    installed = []
+
+    def stop(signum: int) -> None:
+        if not stopped_by and task is not None:
+            stopped_by.append(signum)
+            task.cancel()
+
+    for signum in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, stop, signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal
+            continue
+        installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
 
 
 def summary(state: RunState) -> str:
@@ -132,21 +175,24 @@ async def run_headless(
         out.write(f"Prompt: {request.prompt!r}\n\n")
         out.flush()
     state: RunState | None = None
+    stopped_by: list[int] = []
     async with VLLMClient(config) as client:
         try:
-            async for event in client.generate(request):
-                state = event.state
-                if live is not None and not isinstance(event, RunEnded):
-                    live.draw(state)
+            with _stop_on_signals(stopped_by):
+                async for event in client.generate(request):
+                    state = event.state
+                    if live is not None and not isinstance(event, RunEnded):
+                        live.draw(state)
         except asyncio.CancelledError:
-            pass
-    assert state is not None  # generate always yields RunEnded
+            if state is None:  # cancelled before the server answered
+                state = RunState(request, client.describe())
+                state.finish(Status.CANCELLED)
     if on_end is not None:
         on_end(state)
     if live is not None:
         live.clear()
     if json_output:
-        out.write(orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        out.write(escape_json_for(out, orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2).decode()) + "\n")
     else:
         for line in candidate_lines(state, logprobs=bool(request.params.logprobs)):
             out.write(line + "\n")
@@ -160,6 +206,9 @@ async def run_headless(
         err.write(f"error: {state.error}{kept}\n")
         return 1
     if state.status is Status.CANCELLED:
+        if stopped_by:
+            err.write(f"cancelled by {signal.Signals(stopped_by[0]).name}\n")
+            return 128 + stopped_by[0]
         err.write("cancelled\n")
         return 130
     if err.isatty():

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tui_client.cli.streams import escape_json_for
 from tui_client.core.defaults import HISTORY_LIST_PREVIEW_CHARS
 from tui_client.core.protocol import RunState
 from tui_client.core.storage.export import FORMATS
@@ -45,6 +46,8 @@ def history_command(args: argparse.Namespace) -> int:
         return 0
     text = FORMATS[args.format](run)
     if args.output is None:
+        if args.format == "json":
+            text = escape_json_for(sys.stdout, text)  # stays JSON on an ASCII stdout
         print(make_inert(text) if sys.stdout.isatty() else text, end="")  # a terminal obeys escapes
         return 0
     try:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from tui_client.cli.args import build_parsers, config_from_args, flag_error, request_error, request_from_args
 from tui_client.cli.config_cmd import print_config_path, print_settings
 from tui_client.cli.history_cmd import history_command, save_to_history
+from tui_client.cli.streams import quiet_broken_pipe, read_stdin_prompt, tolerant_stdio
 from tui_client.cli.tui import run_tui
 from tui_client.core.defaults import (
     DEFAULT_HOST,
@@ -31,7 +32,18 @@ __all__ = ["main", "server_url"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default: ``sys.argv[1:]``) and run the command; returns the exit status."""
+    """Parse ``argv`` (default: ``sys.argv[1:]``) and run the command; returns the exit status
+    (141 when stdout's reader went away, as ``| head`` does)."""
+    tolerant_stdio()
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+    except KeyboardInterrupt:  # ctrl+c before a run began (reading stdin, say)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parsers = build_parsers()
     command = argv[0] if argv and argv[0] in parsers and argv[0] != "tui" else "tui"
@@ -57,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Config) -> int:
     """Check the request, connect (or start the demo server), then run headless or the TUI."""
     defaults = GENERATE_DEFAULTS if command == "generate" else TUI_DEFAULTS
+    if command == "generate":
+        args.prompt = read_stdin_prompt(args.prompt)
     request = request_from_args(args, defaults, settings.sampling)
     # A live beam search's width limit and logprobs depend on the protocol: checked here when
     # it is known, else by the client once it knows.

@@ -13,7 +13,8 @@ __all__ = ["run_tui"]
 def run_tui(
     config: ClientConfig, request: GenerationRequest, settings: Config, *, run_on_start: bool, demo: bool, insecure: bool
 ) -> int:
-    """Run the app until it quits; 2 when the configured theme does not exist."""
+    """Run the app until it quits; 2 when the configured theme does not exist, 143 / 129
+    after SIGTERM / SIGHUP (a run going is saved first)."""
     from tui_client.ui.app import TuiClientApp
     from tui_client.ui.keys import keymap_problems
 

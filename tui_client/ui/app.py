@@ -7,6 +7,8 @@ keys and actions are :class:`~tui_client.ui.main_screen.MainScreen`, the default
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
@@ -36,6 +38,10 @@ UI_DIR = Path(__file__).parent
 
 DEFAULT_REQUEST = request_from(TUI_DEFAULTS)
 """What the controls show when no request is passed in."""
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that quit the app like a cancel: a run going is saved, the terminal restored,
+and the exit status is 128 + the signal's number (143, 129)."""
 
 
 class TuiClientApp(App[None]):
@@ -78,6 +84,8 @@ class TuiClientApp(App[None]):
                 self.theme = name
                 break
         self._theme_seen = self.theme
+        self._signals_caught: list[int] = []
+        self._stopped_by: int | None = None
         if keymap:
             self.set_keymap(dict(keymap))
 
@@ -93,6 +101,7 @@ class TuiClientApp(App[None]):
         yield from self.main.main_widgets()  # into the default screen, the main one
 
     def on_mount(self) -> None:
+        self._catch_stop_signals()
         self.main.start()
         if self.run_on_start:
             self.call_after_refresh(self.main.action_run)
@@ -138,6 +147,24 @@ class TuiClientApp(App[None]):
             self.notify(make_inert(f"Saved, but the config file's theme ({self.config_theme}) is used at startup"),
                         markup=False)
 
+    def _catch_stop_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, self._stop_by_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+                continue
+            self._signals_caught.append(signum)
+
+    def _stop_by_signal(self, signum: int) -> None:
+        """SIGTERM or SIGHUP: quit as a cancel does (the run worker's end saves the run)."""
+        if self._stopped_by is None:
+            self._stopped_by = signum
+            self.exit(return_code=128 + signum)
+
     async def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._signals_caught:
+            loop.remove_signal_handler(signum)
         self.pacer.resume_gc(now=True)
         await self.session.aclose()

@@ -17,6 +17,7 @@ from textual.widgets import Label, Switch, TextArea
 from tui_client.core.defaults import MAX_N
 from tui_client.core.protocol import GenerationRequest, SamplingParams
 from tui_client.ui.widgets.controls.n_slider import NSlider
+from tui_client.ui.widgets.controls.prompt_area import PromptArea
 from tui_client.ui.widgets.controls.sampling_form import SamplingForm
 from tui_client.ui.widgets.controls.switch_row import SwitchRow
 
@@ -34,7 +35,7 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         self._request = request
 
     def compose(self) -> ComposeResult:
-        prompt = TextArea(
+        prompt = PromptArea(
             self._request.prompt,
             soft_wrap=True,
             tab_behavior="focus",
