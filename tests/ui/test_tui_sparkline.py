@@ -16,7 +16,7 @@ BLOCKS = "▁▂▃▄▅▆▇█"
 def expected_spark(logprobs: list[float], edge: int, title: str) -> str:
     """Computed directly: as many cells as the border leaves (at most 32, none under 6), each
     the mean probability of an equal share of the tokens."""
-    cells = min(32, edge - 4 - len(title) - 1)
+    cells = min(32, edge - 6 - len(title) - 1)
     if cells < 6:
         return ""
     n = len(logprobs)

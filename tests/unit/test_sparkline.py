@@ -102,8 +102,8 @@ def test_taking_new_tokens_costs_only_the_new_ones() -> None:
 
 def test_the_width_left_by_the_title() -> None:
     title = len("Candidate 0")
-    assert sparkline_cells(4 + title + 1 + SPARKLINE_MIN_CELLS, title) == SPARKLINE_MIN_CELLS
-    assert sparkline_cells(4 + title + SPARKLINE_MIN_CELLS, title) == 0  # one short of the minimum
+    assert sparkline_cells(6 + title + 1 + SPARKLINE_MIN_CELLS, title) == SPARKLINE_MIN_CELLS
+    assert sparkline_cells(6 + title + SPARKLINE_MIN_CELLS, title) == 0  # one short of the minimum
     assert sparkline_cells(200, title) == SPARKLINE_MAX_CELLS
     assert sparkline_cells(0, title) == 0
 

@@ -21,8 +21,8 @@ NO_PROBABILITY = " "
 
 def sparkline_cells(edge: int, title: int) -> int:
     """How many cells fit in a top border ``edge`` cells wide after a title ``title`` cells
-    long and a space (Textual keeps a corner and a blank at each end); 0 under the minimum."""
-    cells = min(SPARKLINE_MAX_CELLS, edge - 4 - title - 1)
+    long and a space (Textual keeps a corner, a cell of edge and a blank at each end: 6 cells); 0 under the minimum."""
+    cells = min(SPARKLINE_MAX_CELLS, edge - 6 - title - 1)
     return cells if cells >= SPARKLINE_MIN_CELLS else 0
 
 
