@@ -196,8 +196,12 @@ async def test_non_streaming_run_shows_a_waiting_state_then_all_panels(slow_demo
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(app, pilot)
         await pilot.press("ctrl+j")
-        await pilot.pause(0.1)
-        assert app.query_one(WaitingNotice).display
+        # (Polled, not a fixed pause: on a loaded machine the run's worker may start late.)
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if app.query_one(WaitingNotice).display:
+                break
+        assert app.query_one(WaitingNotice).display and app.main.running
         assert not app.query_one(CandidateGrid).display
         await wait_idle(app, pilot)
         assert not app.query_one(WaitingNotice).display
