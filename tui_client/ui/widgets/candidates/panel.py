@@ -317,6 +317,8 @@ class CandidatePanel(ScrollView, can_focus=True):
             self._spans.clear()
         if cand.token_texts:
             self._spans.sync(cand.token_texts, cand.token_logprobs)
+        if self._cursor is not None and self._cursor >= len(self._spans):
+            self.close_tokens()  # its tokens went (another candidate in this place)
         beam_running = (not run.status.done) if run.beams else None
         self._apply_view(view_candidate(cand, error, following=self._following, beam_running=beam_running))
 
