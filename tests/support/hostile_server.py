@@ -234,14 +234,19 @@ class HostileServer(ScriptedServer):
         return await self._respond(req, writer)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+def serve_from_command_line(server: Callable[[str], ScriptedServer], scenarios: dict[str, Scenario], doc: str | None) -> None:
+    """``python <module> SCENARIO``: serve one scenario until Ctrl-C, printing its URL."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenario", choices=sorted(scenarios))
     args = parser.parse_args()
-    with HostileServer(args.scenario) as server:
-        print(f"{args.scenario} on {server.url} (Ctrl-C to stop)", flush=True)
+    with server(args.scenario) as running:
+        print(f"{args.scenario} on {running.url} (Ctrl-C to stop)", flush=True)
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+
+
+if __name__ == "__main__":
+    serve_from_command_line(HostileServer, SCENARIOS, __doc__)

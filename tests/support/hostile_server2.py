@@ -9,15 +9,13 @@ generation requests so far). Run one by hand::
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import socket
 import struct
-import time
 from collections.abc import Awaitable, Callable
 
-from hostile_server import SSE_HEAD, Writer, delta, good_sse, send
+from hostile_server import SSE_HEAD, Writer, delta, good_sse, send, serve_from_command_line
 from replay_server import Received, ScriptedServer
 
 Scenario = Callable[["HostileServer2", Received, Writer], Awaitable[bool]]
@@ -224,13 +222,4 @@ class HostileServer2(ScriptedServer):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    args = parser.parse_args()
-    with HostileServer2(args.scenario) as server:
-        print(f"{args.scenario} on {server.url} (Ctrl-C to stop)", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    serve_from_command_line(HostileServer2, SCENARIOS, __doc__)
