@@ -89,6 +89,7 @@ class MainScreen(Screen[None]):
         self.grid = CandidateGrid(id="candidates")
         self.inspector = TokenInspector(id="token-inspector")
         self._inspected: CandidatePanel | None = None  # the panel whose token cursor the inspector shows
+        self._legend: tuple[object, Content] | None = None  # (the shades it was made from, the key)
         self.running = False
         self._last_panel: CandidatePanel | None = None
         self._clock: Timer | None = None
@@ -300,10 +301,14 @@ class MainScreen(Screen[None]):
         self.app.pacer.mark_dirty()  # the summary's key
 
     def _probability_legend(self) -> Content | None:
-        panels = self.grid.panels
-        if not (self.grid.probability_view and panels):
+        """The probability view's key for the summary (built again only when the shades change)."""
+        panel = self.grid.panel(0)
+        if not self.grid.probability_view or panel is None:
             return None
-        return probability_legend(panels[0].probability_shades(), PROBABILITY_LEVELS)
+        shades = panel.probability_shades()
+        if self._legend is None or self._legend[0] is not shades:
+            self._legend = (shades, probability_legend(shades, PROBABILITY_LEVELS))
+        return self._legend[1]
 
     # -- the token inspector --------------------------------------------------------------
 
