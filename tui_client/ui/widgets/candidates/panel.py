@@ -13,12 +13,9 @@ While streaming the panel follows the end of its text; scrolling up stops that,
 
 from __future__ import annotations
 
-from itertools import pairwise
 from pathlib import Path
 from typing import ClassVar
 
-from rich.cells import cell_len
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import BindingType
@@ -57,7 +54,7 @@ from tui_client.ui.widgets.candidates.scrollbar import (
 )
 from tui_client.ui.widgets.candidates.sparkline import ConfidenceSparkline, sparkline_cells
 from tui_client.ui.widgets.candidates.text_styles import PanelLook
-from tui_client.ui.widgets.candidates.token_spans import NO_LEVEL, TokenSpans
+from tui_client.ui.widgets.candidates.token_spans import TokenSpans
 
 __all__ = ["CANCELLED", "FAILED", "FINISHED", "MISSING", "CandidatePanel"]  # the states: see panel_view
 
@@ -108,7 +105,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._following = True
         self._quiet_scroll = False
         self._look = PanelLook(self)
-        self._rows = RowCache(self._look.rows, self._look.marks, self._look.bar_cell)
+        self._rows = RowCache(self._look.rows, self._look.marks, self._look.bar_cell, self._look.token_styles)
         self._render_width = 40  # the text's columns (the scrollbar's is right of them)
         self._drag = ScrollbarDrag()
         self._lines_top: int | None = None  # while render_lines runs: the scroll offset
@@ -679,52 +676,16 @@ class CandidatePanel(ScrollView, can_focus=True):
         return self._rows.marked(start, end, dim, hi_start, hi_end, text, width)
 
     def _token_strip(self, start: int, end: int, width: int) -> Strip:
-        """A text row cut at its tokens: shaded by probability (the probability view), the
-        divergence marks on top, the inspector's cursor over its token. Cached by what it shows:
-        the tokens a row has, and their levels, never change once they have arrived."""
-        spans, marks, text = self._spans, self._marks, self._wrapped.text
+        """A text row cut at its tokens: shaded (the probability view), the divergence marks
+        on top, the inspector's cursor over its token (see :meth:`RowCache.tokens`)."""
+        marks, text = self._marks, self._wrapped.text
         if marks.marking or marks.tails:
             dim, hi_start, hi_end = marks.in_row(start, end, text)
         else:
             dim = hi_start = hi_end = start
-        cursor_start = cursor_end = start
-        if self._cursor is not None:
-            a, b = spans.span(self._cursor)
-            cursor_start, cursor_end = min(max(a, start), end), min(max(b, start), end)
-        covered = min(spans.end, end)
-        shading = self._shading
-        key = (_TOKENS, start, end, covered, dim, hi_start, hi_end, cursor_start, cursor_end, shading)
-        strip = self._rows.get(key, width)
-        if strip is not None:
-            return strip
-        look = self._look
-        base = look.rows()[0]
-        shades = look.shades() if shading else None
-        shared, unique = look.marks()[:2]
-        dim_color = Style(color=shared.color)
-        cursor = look.cursor()
-        cuts = sorted({start, end, dim, hi_start, hi_end, cursor_start, cursor_end, covered, *spans.cuts(start, covered)})
-        segments = []
-        index_at, level_of = spans.index_at, spans.level
-        for a, b in pairwise(cuts):
-            style = base
-            if shades is not None and a < covered:
-                level = level_of(index_at(a))  # type: ignore[arg-type]
-                if level != NO_LEVEL:
-                    style = shades[level]
-            if hi_start <= a < hi_end:
-                style = unique
-            elif a < dim:
-                style = style + dim_color
-            if cursor_start <= a < cursor_end:
-                style = style + cursor
-            if segments and segments[-1][1] is style:  # the same look as the token before: one segment
-                segments[-1] = Segment(segments[-1][0] + text[a:b], style)
-            else:
-                segments.append(Segment(text[a:b], style))
-        # (Fewer segments: each one costs the compositor, in every frame the row is painted.)
-        strip = Strip(segments, cell_len(text[start:end])).crop_extend(0, width, base)
-        return self._rows.put(key, strip)
+        cursor = self._spans.span(self._cursor) if self._cursor is not None else None
+        return self._rows.tokens(start, end, text, width, self._spans, (dim, hi_start, hi_end), cursor,
+                                 shading=self._shading)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # What every row needs, looked up once for all of them (each costs a walk up the DOM).

@@ -17,6 +17,8 @@ from rich.style import Style
 from textual.cache import LRUCache
 from textual.strip import Strip
 
+from tui_client.ui.widgets.candidates.token_spans import NO_LEVEL, TokenSpans
+
 __all__ = ["STRIP_CACHE_SIZE", "RowCache", "RowKind", "marker_text"]
 
 STRIP_CACHE_SIZE = 64
@@ -33,16 +35,18 @@ class RowKind(IntEnum):
     MARKER = 3  # the tails marker ("… 123 shared chars"): (MARKER, shared, -1)
     MARKED = 4  # a text line with divergence marks: (MARKED, start, end, dim, hi_start, hi_end)
     FORKED = 5  # a text line of a beam just taken over, new from ``fork`` on: (FORKED, start, end, fork)
-    TOKENS = 6  # a text line cut at its tokens (probability view, inspector): see CandidatePanel._token_strip
+    TOKENS = 6  # a text line cut at its tokens (probability view, inspector): see RowCache.tokens
 
 
 # Module names for the members: an IntEnum attribute lookup costs more than a global.
 _MARKER = RowKind.MARKER
 _MARKED = RowKind.MARKED
 _FORKED = RowKind.FORKED
+_TOKENS = RowKind.TOKENS
 
 Styles = tuple[Style, Style, Style]
 Marks = tuple[Style, Style, Style, Style]  # shared, unique, tails marker, a beam's new text
+TokenStyles = tuple[tuple[Style, ...], Style]  # a style per probability level, the token cursor's
 
 
 def marker_text(shared: int) -> str:
@@ -58,16 +62,18 @@ class RowCache:
     when a row is drawn anew (they may compute and cache in their turn).
     """
 
-    __slots__ = ("_bar_cell", "_barred", "_marks", "_rows", "_styles")
+    __slots__ = ("_bar_cell", "_barred", "_marks", "_rows", "_styles", "_token_styles")
 
     def __init__(self, styles: Callable[[], Styles], marks: Callable[[], Marks],
-                 bar_cell: Callable[[int], Strip], size: int = STRIP_CACHE_SIZE) -> None:
+                 bar_cell: Callable[[int], Strip], token_styles: Callable[[], TokenStyles] | None = None,
+                 size: int = STRIP_CACHE_SIZE) -> None:
         self._rows: LRUCache[tuple[int, ...], Strip] = LRUCache(size)
         # The row is kept beside the joined strip, to check that the id is still its own.
         self._barred: LRUCache[tuple[int, int], tuple[Strip, Strip]] = LRUCache(size)
         self._styles = styles
         self._marks = marks
         self._bar_cell = bar_cell
+        self._token_styles = token_styles
 
     def clear(self) -> None:
         """Forget the rows (their text moved: a new text, width or notice)."""
@@ -127,12 +133,49 @@ class RowCache:
             self._rows[key] = strip
         return strip
 
-    def get(self, key: tuple[int, ...], width: int) -> Strip | None:
-        """The row cached under ``key`` (rows that build their own strips), if ``width`` wide."""
+    def tokens(self, start: int, end: int, text: str, width: int, spans: TokenSpans, marks: tuple[int, int, int],
+               cursor: tuple[int, int] | None, *, shading: bool) -> Strip:
+        """``text[start:end]`` cut at its tokens: each one's shade by its level (``shading``),
+        dimmed up to ``marks[0]`` and highlighted in ``marks[1:]`` (see :meth:`marked`), the
+        token at ``cursor`` (its span) in the cursor's style. Neighbouring tokens drawn alike
+        are one segment (the compositor pays per segment, each frame the row is painted).
+        Cached by what the row shows: the tokens it has, and their levels, never change once
+        they have arrived."""
+        dim, hi_start, hi_end = marks
+        cursor_start = cursor_end = start
+        if cursor is not None:
+            cursor_start, cursor_end = min(max(cursor[0], start), end), min(max(cursor[1], start), end)
+        covered = min(spans.end, end)
+        key = (_TOKENS, start, end, covered, dim, hi_start, hi_end, cursor_start, cursor_end, shading)
         strip = self._rows.get(key)
-        return strip if strip is not None and strip.cell_length == width else None
-
-    def put(self, key: tuple[int, ...], strip: Strip) -> Strip:
+        if strip is not None and strip.cell_length == width:
+            return strip
+        assert self._token_styles is not None
+        base = self._styles()[0]
+        level_styles, cursor_style = self._token_styles()
+        shades = level_styles if shading else None
+        shared, unique = self._marks()[:2]
+        dim_color = Style(color=shared.color)
+        cuts = sorted({start, end, dim, hi_start, hi_end, cursor_start, cursor_end, covered, *spans.cuts(start, covered)})
+        segments: list[Segment] = []
+        index_at, level_of = spans.index_at, spans.level
+        for a, b in pairwise(cuts):
+            style = base
+            if shades is not None and a < covered:
+                level = level_of(index_at(a))  # type: ignore[arg-type]
+                if level != NO_LEVEL:
+                    style = shades[level]
+            if hi_start <= a < hi_end:
+                style = unique
+            elif a < dim:
+                style = style + dim_color
+            if cursor_start <= a < cursor_end:
+                style = style + cursor_style
+            if segments and segments[-1][1] is style:
+                segments[-1] = Segment(segments[-1][0] + text[a:b], style)
+            else:
+                segments.append(Segment(text[a:b], style))
+        strip = Strip(segments, cell_len(text[start:end])).crop_extend(0, width, base)
         self._rows[key] = strip
         return strip
 

@@ -129,6 +129,10 @@ class PanelLook:
             self._shades = tuple(shades)
         return self._shades
 
+    def token_styles(self) -> tuple[tuple[Style, ...], Style]:
+        """(:meth:`shades`, :meth:`cursor`): what rows cut at their tokens are drawn in."""
+        return self.shades(), self.cursor()
+
     def cursor(self) -> Style:
         """What the token inspector's cursor adds to a token's style."""
         if self._cursor is None:
