@@ -183,6 +183,20 @@ async def one_char_then_die(server: HostileServer2, req: Received, w: Writer) ->
     return False
 
 
+EMOJI_TOKENS = ["I ❤", "\ufe0f", " tea ☺\ufe0f", " 🏳\ufe0f", "\u200d🌈", " 👍", "🏽", " 1\ufe0f\u20e3",
+                " 👨\u200d👩\u200d👧", " and", " more"]
+"""Emoji whose width terminals disagree on (VS16, ZWJ, a skin tone), split across tokens."""
+
+
+async def emoji(server: HostileServer2, req: Received, w: Writer) -> bool:
+    """Two candidates saying :data:`EMOJI_TOKENS` eight times over, one token per event."""
+    w.write(SSE_HEAD)
+    tokens = EMOJI_TOKENS * 8
+    pieces = [delta(i, t) for t in tokens for i in range(2)]
+    await send(w, *pieces, delta(0, "", "length"), delta(1, "", "length"), DONE, b"")
+    return False
+
+
 SCENARIOS: dict[str, Scenario] = {
     "done-keep-open": done_keep_open,
     "after-done": after_done,
@@ -192,6 +206,7 @@ SCENARIOS: dict[str, Scenario] = {
     "no-index": no_index,
     "null-choices-usage": null_choices_usage,
     "japanese-chat": japanese_chat,
+    "emoji": emoji,
     "close-first-post": close_first_post,
     "reset-before-headers": reset_before_headers,
     "close-before-headers": close_before_headers,

@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui_client.core.text.inert_text import is_inert, make_inert
+from tui_client.core.text.inert_text import fold_cells, is_inert, make_inert
 
 
 def test_plain_text_is_returned_unchanged() -> None:
@@ -78,5 +78,21 @@ def test_deltas_can_be_made_inert_one_at_a_time(a: str, b: str) -> None:
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Zl", "Zp"))))
-def test_printable_text_is_untouched(text: str) -> None:
-    assert make_inert(text) == text
+def test_printable_text_is_untouched_when_exact(text: str) -> None:
+    assert make_inert(text, exact=True) == text
+    assert make_inert(text) == fold_cells(text)
+
+
+def test_emoji_parts_of_ambiguous_width_are_dropped_for_display() -> None:
+    # VS16, ZWJ, skin tones: rich and the terminals disagree on their width (issue #16, item 14).
+    assert make_inert("I ❤️ 🏳️‍🌈 👍🏽 1️⃣") == "I ❤ 🏳🌈 👍 1⃣"
+    assert make_inert("I ❤️ 🏳️‍🌈 👍🏽\x1b", exact=True) == "I ❤️ 🏳️‍🌈 👍🏽␛"
+    assert make_inert("\ufe0f") == "" and fold_cells("👍🏿") == "👍"
+    plain = "no emoji here ❤ 中文"
+    assert make_inert(plain) is plain and fold_cells(plain) is plain
+
+
+@given(st.text(), st.text())
+def test_folding_is_per_character(a: str, b: str) -> None:
+    assert fold_cells(a + b) == fold_cells(a) + fold_cells(b)
+    assert not any(char in fold_cells(a) for char in "\ufe0f\u200d\U0001f3fb\U0001f3ff")

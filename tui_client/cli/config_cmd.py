@@ -23,7 +23,7 @@ def print_config_path() -> int:
 
 def print_settings(settings: Config) -> int:
     """`config show`, printed inert (the file's values are the user's text)."""
-    print(make_inert(show_config(settings)), end="")
+    print(make_inert(show_config(settings), exact=True), end="")
     return 0
 
 

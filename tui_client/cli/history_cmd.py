@@ -26,9 +26,9 @@ def history_command(args: argparse.Namespace) -> int:
                     preview = repr(preview[:HISTORY_LIST_PREVIEW_CHARS]) + (
                         "…" if len(preview) > HISTORY_LIST_PREVIEW_CHARS else "")
                     print(f"{summary.id}  {summary.created:%Y-%m-%d %H:%M}  {summary.api or '-'}  "
-                          f"{make_inert(summary.model or '-')}  n={summary.n}  {summary.status.value}  {preview}")
+                          f"{make_inert(summary.model or '-', exact=True)}  n={summary.n}  {summary.status.value}  {preview}")
                 for skipped in store.skipped:
-                    print(f"note: {make_inert(skipped)}", file=sys.stderr)
+                    print(f"note: {make_inert(skipped, exact=True)}", file=sys.stderr)
                 return 0
             if args.action == "delete":
                 if store.delete(args.id):
@@ -42,13 +42,13 @@ def history_command(args: argparse.Namespace) -> int:
     if run is None:
         return _no_such_run(args.id)
     if args.action == "show":
-        print(make_inert(FORMATS["md"](run)), end="")
+        print(make_inert(FORMATS["md"](run), exact=True), end="")
         return 0
     text = FORMATS[args.format](run)
     if args.output is None:
         if args.format == "json":
             text = escape_json_for(sys.stdout, text)  # stays JSON on an ASCII stdout
-        print(make_inert(text) if sys.stdout.isatty() else text, end="")  # a terminal obeys escapes
+        print(make_inert(text, exact=True) if sys.stdout.isatty() else text, end="")  # a terminal obeys escapes
         return 0
     try:
         Path(args.output).write_text(text, encoding="utf-8")

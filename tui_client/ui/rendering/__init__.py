@@ -1,1 +1,1 @@
-"""How frames reach the screen: the pacer, the garbage-collector policy, the frame budget, the tuning."""
+"""How frames reach the screen: the pacer, the garbage-collector policy, the frame budget, the tuning, folded lines."""

@@ -33,6 +33,7 @@ from tui_client.core.storage.history import (
 from tui_client.core.text.inert_text import make_inert
 from tui_client.ui.keys import bindings_for
 from tui_client.ui.screens.confirm_screen import ConfirmScreen
+from tui_client.ui.widgets.controls.folded_input import FoldedInput
 
 LIST_LIMIT = 500
 """Runs listed at most (the newest); a search looks through all of them."""
@@ -87,7 +88,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
         with Vertical(id="history"):
             with Horizontal(id="history-top"):
                 yield Static(Content("History"), id="history-title")
-                yield Input(placeholder="Search prompts and candidates… (/)", compact=True, id="history-search")
+                yield FoldedInput(placeholder="Search prompts and candidates… (/)", compact=True, id="history-search")
             yield Static(id="history-count", markup=False)
             yield RunTable(cursor_type="row", zebra_stripes=True, id="history-table")
             yield Static(id="history-detail", markup=False)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from textual import events
+from textual.strip import Strip
 from textual.widgets import TextArea
+
+from tui_client.ui.rendering.folded_strip import fold_strip
 
 __all__ = ["PromptArea"]
 
@@ -15,7 +18,10 @@ class PromptArea(TextArea):
     edit, so a long one-line prompt pasted as keys (a terminal without bracketed paste,
     tmux's plain paste) costs time per key that grows with the line: quadratic in all.
     Here the keys waiting in the queue become one insert, made before any other key,
-    click or action is handled, so what the prompt ends up holding is the same."""
+    click or action is handled, so what the prompt ends up holding is the same.
+
+    Lines are drawn without VS16, ZWJ and skin tones (:func:`fold_strip`), so an emoji
+    such as ``❤️`` takes the cells the terminal gives it; the text keeps them."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -57,6 +63,9 @@ class PromptArea(TextArea):
         text, self._typed = "".join(self._typed), []
         start, end = self.selection
         self._replace_via_keyboard(text, start, end)
+
+    def render_line(self, y: int) -> Strip:
+        return fold_strip(super().render_line(y))
 
     async def _on_mouse_down(self, event: events.MouseDown) -> None:
         self.insert_typed()  # the click places the cursor after the text typed before it

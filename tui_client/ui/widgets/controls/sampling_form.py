@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, Switch
 from tui_client.core.defaults import VLLM_MAX_LOGPROBS
 from tui_client.core.protocol import SamplingParams
 from tui_client.core.text.inert_text import make_inert
+from tui_client.ui.widgets.controls.folded_input import FoldedInput
 from tui_client.ui.widgets.controls.switch_row import SwitchRow
 
 
@@ -127,7 +128,7 @@ class SamplingForm(Vertical):
             text = format_field(field, getattr(self._initial, field.name))
             with Horizontal(classes="field-row"):
                 yield Label(Content(field.label), classes="field-label")
-                field_input = Input(
+                field_input = FoldedInput(
                     text,
                     placeholder=field.placeholder,
                     type={float: "number", int: "integer"}.get(field.kind, "text"),
