@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import NoReturn
@@ -176,6 +177,16 @@ def _tui_parser() -> argparse.ArgumentParser:
     return tui
 
 
+def _run_candidate(value: str) -> tuple[int, int]:
+    """``12:0`` -> (12, 0)."""
+    run, sep, candidate = value.partition(":")
+    if not (sep and re.fullmatch("[0-9]{1,19}", run) and re.fullmatch("[0-9]{1,5}", candidate)) \
+            or not 1 <= int(run) <= LIMITS["run_id"]:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a history run and one of its candidates, as RUN:CANDIDATE "
+                                         "(12:0; `tui-client history list` shows the runs)")
+    return int(run), int(candidate)
+
+
 def _generate_parser() -> argparse.ArgumentParser:
     gen = _Parser(
         prog="tui-client generate",
@@ -190,6 +201,11 @@ def _generate_parser() -> argparse.ArgumentParser:
     prompt = next(a for a in gen._actions if a.dest == "prompt")
     prompt.help = (f"the prompt; - reads it from stdin, as does piped stdin without --prompt "
                    f"(default: {GENERATE_DEFAULTS['prompt']!r})")
+    gen.add_argument("--continue-from", type=_run_candidate, metavar="RUN:CANDIDATE",
+                     help="go on from a history run's candidate (12:0): completions and /generate send its prompt + "
+                     "that text (+ --prompt, appended); chat sends the conversation with that text as the "
+                     "assistant's turn, then --prompt as the next user turn (without --prompt the model goes on "
+                     "with its reply). Its parameters, unless flags change them")
     gen.add_argument("--json", action="store_true", help="print one JSON document (also on failure)")
     gen.add_argument("--no-history", action="store_true", help="do not save the run to the history")
     return gen
@@ -224,6 +240,12 @@ def _history_parser() -> argparse.ArgumentParser:
     listing.add_argument("--search", metavar="TEXT", help="only runs whose prompt or a candidate contains TEXT")
     show = actions.add_parser("show", help="a run in full (Markdown)", description="Print a run in full, as Markdown.")
     show.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
+    show.add_argument("--json", action="store_true", help="as JSON instead (with its parent, when it has one)")
+    tree = actions.add_parser("tree", help="a run and the runs continued or forked from it, as a tree",
+                              description="Print a run and its descendants, one line each, indented: ID, which "
+                              "candidate of its parent it goes on from (and where, for a fork), n, status, and "
+                              "the end of its prompt.")
+    tree.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
     export = actions.add_parser("export", help="a run as JSON or Markdown",
                                 description="Write a run as JSON (generate --json's document plus prompt and "
                                 "params) or Markdown.")

@@ -1,4 +1,4 @@
-"""`tui-client history list|show|export|delete`, and saving a headless run to the history."""
+"""`tui-client history list|show|tree|export|delete`, and saving a headless run to the history."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from tui_client.cli.streams import escape_json_for
 from tui_client.core.defaults import HISTORY_LIST_PREVIEW_CHARS
 from tui_client.core.protocol import RunState
-from tui_client.core.storage.export import FORMATS
-from tui_client.core.storage.history import HistoryError, HistoryStore
+from tui_client.core.storage.export import FORMATS, describe_parent
+from tui_client.core.storage.history import TREE_TAIL_CHARS, HistoryError, HistoryStore, TreeLine
 from tui_client.core.text.inert_text import make_inert
 
 __all__ = ["history_command", "save_to_history"]
@@ -30,6 +30,15 @@ def history_command(args: argparse.Namespace) -> int:
                 for skipped in store.skipped:
                     print(f"note: {make_inert(skipped, exact=True)}", file=sys.stderr)
                 return 0
+            if args.action == "tree":
+                lines = store.tree(args.id)
+                if not lines:
+                    return _no_such_run(args.id)
+                root = store.get(args.id)
+                origin = root.request().parent if root is not None else None
+                for line in tree_lines(lines, origin_note=describe_parent(origin) if origin else None):
+                    print(line)
+                return 0
             if args.action == "delete":
                 if store.delete(args.id):
                     print(f"deleted run {args.id}")
@@ -42,7 +51,10 @@ def history_command(args: argparse.Namespace) -> int:
     if run is None:
         return _no_such_run(args.id)
     if args.action == "show":
-        print(make_inert(FORMATS["md"](run), exact=True), end="")
+        if args.json:
+            print(escape_json_for(sys.stdout, FORMATS["json"](run)), end="")  # JSON escapes every control character
+        else:
+            print(make_inert(FORMATS["md"](run), exact=True), end="")
         return 0
     text = FORMATS[args.format](run)
     if args.output is None:
@@ -57,6 +69,23 @@ def history_command(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote run {args.id} to {args.output}", file=sys.stderr)
     return 0
+
+
+def tree_lines(lines: list[TreeLine], *, origin_note: str | None = None) -> list[str]:
+    """``12  n=4  finished  '…end of its prompt'``, each child indented under its parent with
+    the candidate it goes on from (``c1``, a fork ``c1@40``)."""
+    out = []
+    for line in lines:
+        if line.depth == 0:
+            where = f"  (from {origin_note})" if origin_note else ""
+        else:
+            at = f"@{line.offset}" if line.offset is not None else ""
+            where = f"  c{line.candidate}{at}"
+        tail = ("…" if len(line.prompt_tail) >= TREE_TAIL_CHARS else "") + line.prompt_tail
+        shown = repr(tail) if tail else "(the reply, continued)"  # chat with no next turn
+        indent = "  " * line.depth + ("└ " if line.depth else "")
+        out.append(f"{indent}{line.id}{where}  n={line.n}  {line.status}  {shown}")
+    return out
 
 
 def save_to_history(state: RunState) -> None:

@@ -71,7 +71,16 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
     defaults = GENERATE_DEFAULTS if command == "generate" else TUI_DEFAULTS
     if command == "generate":
         args.prompt = read_stdin_prompt(args.prompt)
-    request = request_from_args(args, defaults, settings.sampling)
+    if command == "generate" and args.continue_from is not None:
+        from tui_client.cli.continuation import ContinuationError, continued_request
+
+        try:
+            request = continued_request(args, defaults)
+        except ContinuationError as err:
+            print(f"tui-client: error: {err}", file=sys.stderr)
+            return 2
+    else:
+        request = request_from_args(args, defaults, settings.sampling)
     # A live beam search's width limit and logprobs depend on the protocol: checked here when
     # it is known, else by the client once it knows.
     api = args.api or settings.api.value

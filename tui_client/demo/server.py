@@ -42,9 +42,11 @@ def _usage(gen: Generation, prompt_tokens: int) -> dict[str, int]:
     return {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens + completion, "completion_tokens": completion}
 
 
-def _chat_prompt(messages: Any) -> str:
-    """The conversation as text, ending with a paragraph break so the answer starts afresh."""
-    return "".join(f"{m.get('content') or ''}\n\n" for m in chat_messages(messages))
+def _chat_prompt(messages: Any, *, continue_final: bool = False) -> str:
+    """The conversation as text, ending with a paragraph break so the answer starts afresh
+    (``continue_final``: ending with the last message as it is, so the answer goes on with it)."""
+    text = "".join(f"{m.get('content') or ''}\n\n" for m in chat_messages(messages))
+    return text[:-2] if continue_final and text else text
 
 
 def create_app(
@@ -141,7 +143,7 @@ def create_app(
         if is_token_level(body, chat):
             return await tokens.complete(request, body, chat)
         if chat:
-            prompt = _chat_prompt(body.get("messages"))
+            prompt = _chat_prompt(body.get("messages"), continue_final=body.get("continue_final_message") is True)
             prompt_tokens = len(tokenize(prompt)) + 4 * len(body["messages"])  # + template tokens
             body["max_tokens"] = body.get("max_completion_tokens") or body.get("max_tokens")
         else:

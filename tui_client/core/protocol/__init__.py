@@ -6,7 +6,7 @@ it), so the headless CLI, the TUI and the tests share it.
 
 from tui_client.core.protocol.client import DEFAULT_URL, ClientConfig, VLLMClient, api_key_from_env, normalize_url
 from tui_client.core.protocol.errors import ClientError, ErrorKind
-from tui_client.core.protocol.params import GenerationRequest, SamplingParams
+from tui_client.core.protocol.params import GenerationRequest, Parent, SamplingParams, Turn
 from tui_client.core.protocol.state import (
     Api,
     Candidate,
@@ -29,6 +29,8 @@ __all__ = [
     "ClientError",
     "ErrorKind",
     "GenerationRequest",
+    "Parent",
+    "Turn",
     "RunEnded",
     "RunEvent",
     "RunStarted",

@@ -468,7 +468,9 @@ class ChatAdapter(_OpenAIAdapter):
     path = "/v1/chat/completions"
 
     def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
-        body = {"messages": [{"role": "user", "content": request.prompt}], **self._common_body(request, model)}
+        body = {"messages": request.messages(), **self._common_body(request, model)}
+        if request.continues_reply:  # vLLM's fields for going on with the last assistant message
+            body.update(add_generation_prompt=False, continue_final_message=True)
         if request.params.logprobs:
             body.update(logprobs=True, top_logprobs=request.params.logprobs)
         return body

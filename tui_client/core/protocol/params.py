@@ -108,12 +108,55 @@ class SamplingParams:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """One message of a chat conversation before the prompt (``role``: ``user`` or ``assistant``)."""
+
+    role: str
+    content: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class Parent:
+    """Where a run came from: candidate ``candidate`` of history run ``run``, cut at character
+    ``offset`` of its text (None: its whole text, a continuation)."""
+
+    run: int
+    candidate: int
+    offset: int | None = None
+
+    def to_json(self) -> dict[str, int | None]:
+        return {"run": self.run, "candidate": self.candidate, "offset": self.offset}
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
-    """One run: a prompt, its sampling parameters, streaming or not."""
+    """One run: a prompt, its sampling parameters, streaming or not.
+
+    Chat only: ``turns`` is the conversation before the prompt. An empty prompt after an
+    assistant turn asks the model to go on with that turn (a fork inside a reply).
+    ``parent`` is not sent: the history keeps it to draw the run tree.
+    """
 
     prompt: str
     params: SamplingParams = field(default_factory=SamplingParams)
     stream: bool = True
+    turns: tuple[Turn, ...] = ()
+    parent: Parent | None = None
+
+    def messages(self) -> list[dict[str, str]]:
+        """The chat messages: the turns, then the prompt as the user's (unless it continues a reply)."""
+        messages = [turn.to_json() for turn in self.turns]
+        if not self.continues_reply:
+            messages.append({"role": "user", "content": self.prompt})
+        return messages
+
+    @property
+    def continues_reply(self) -> bool:
+        """True when the last turn is the assistant's and the prompt is empty: the model goes on with it."""
+        return not self.prompt and bool(self.turns) and self.turns[-1].role == "assistant"
 
     def validate(self, *, client_beams: bool = False, legacy: bool = False) -> None:
         """Raise :class:`ClientError` (kind INVALID) naming the first bad field."""

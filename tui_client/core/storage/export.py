@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 import orjson
 
-from tui_client.core.protocol import Candidate, RunState
+from tui_client.core.protocol import Candidate, Parent, RunState
 from tui_client.core.storage.history import StoredRun
 
-__all__ = ["FORMATS", "run_document", "to_json", "to_markdown"]
+__all__ = ["FORMATS", "describe_parent", "run_document", "to_json", "to_markdown"]
 
 TIMING = {
     "time_to_first_text": "first text {:.2f} s",
@@ -27,6 +27,12 @@ TIMING = {
     "tokens_per_second": "{:.1f} tok/s",
     "chars_per_second": "{:.0f} chars/s",
 }
+
+
+def describe_parent(parent: Parent) -> str:
+    """``run 12, candidate 1`` (a continuation) or ``run 12, candidate 1 at character 40`` (a fork)."""
+    where = f" at character {parent.offset}" if parent.offset is not None else ""
+    return f"run {parent.run}, candidate {parent.candidate}{where}"
 
 
 def run_document(run: StoredRun | RunState) -> dict[str, object]:
@@ -37,8 +43,11 @@ def run_document(run: StoredRun | RunState) -> dict[str, object]:
         "prompt": request.prompt,
         "params": request.params.as_dict(),
         "stream": request.stream,
+        "parent": request.parent.to_json() if request.parent else None,
         **state.to_json(),
     }
+    if request.turns:
+        doc["turns"] = [turn.to_json() for turn in request.turns]
     if isinstance(run, StoredRun):
         doc = {"id": run.id, "created": run.created.isoformat(timespec="seconds"), **doc}
     return doc
@@ -69,6 +78,10 @@ def to_markdown(run: StoredRun | RunState) -> str:
     if state.error is not None:
         lines.append(f"- **Error:** {_code(state.error.message)}")
     lines += [f"- **Note:** {_code(note)}" for note in state.notes]
+    if request.parent is not None:
+        lines.append(f"- **From:** {describe_parent(request.parent)}")
+    for turn in request.turns:
+        lines += ["", f"## {turn.role.capitalize()}", "", *_fenced(turn.content)]
     lines += ["", "## Prompt", "", *_fenced(request.prompt), "", "## Parameters", "",
               "| parameter | value |", "| --- | --- |", f"| stream | {'on' if request.stream else 'off'} |"]
     for name, value in request.params.as_dict().items():

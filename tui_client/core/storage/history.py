@@ -31,17 +31,19 @@ from tui_client.core.protocol import (
     ClientError,
     ErrorKind,
     GenerationRequest,
+    Parent,
     RunState,
     SamplingParams,
     ServerInfo,
     Status,
+    Turn,
     Usage,
 )
 from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.storage.paths import history_path
 from tui_client.core.storage.token_blob import pack, unpack
 
-__all__ = ["HistoryError", "HistoryStore", "RunSummary", "StoredRun", "default_path"]
+__all__ = ["HistoryError", "HistoryStore", "RunSummary", "StoredRun", "TreeLine", "default_path"]
 
 PREVIEW_CHARS = 200
 
@@ -86,7 +88,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             data BLOB NOT NULL
         )""",
     ),
+    (  # the run tree (a run continued or forked from a candidate of another) and chat turns
+        "ALTER TABLE runs ADD COLUMN parent_run INTEGER",  # kept when that run is deleted
+        "ALTER TABLE runs ADD COLUMN parent_candidate INTEGER",
+        "ALTER TABLE runs ADD COLUMN parent_offset INTEGER",  # NULL: its whole text
+        "ALTER TABLE runs ADD COLUMN turns TEXT",  # JSON: [{"role", "content"}], the chat before the prompt
+        "CREATE INDEX runs_by_parent ON runs (parent_run)",
+    ),
 )
+TREE_TAIL_CHARS = 60
+"""How much of the end of each run's prompt a tree line shows."""
+TREE_MAX_DEPTH = 1000
+"""A tree is followed this deep at most (a damaged file could make a loop)."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -111,6 +124,20 @@ class RunSummary:
     n: int
     status: Status
     prompt_preview: str  # the first PREVIEW_CHARS characters of the prompt
+    parent: int | None = None  # the run it was continued or forked from
+
+
+@dataclass(frozen=True)
+class TreeLine:
+    """One run of a tree: how deep, the run, which of its parent's candidates, the prompt's end."""
+
+    depth: int
+    id: int
+    candidate: int | None
+    offset: int | None
+    n: int
+    status: str
+    prompt_tail: str
 
 
 @dataclass
@@ -198,11 +225,13 @@ class HistoryStore:
         if not state.status.done:
             raise ValueError(f"only an ended run can be saved (this one is {state.status.value})")
         request, server = state.request, state.server
+        parent = request.parent
         created = time.time() - (time.monotonic() - state.started)
         with self._errors(), self._transaction():
             run_id = self._db.execute(
                 "INSERT INTO runs (created, url, api, model, server_version, prompt, params, stream, n, status,"
-                " usage, first_text_at, ended_at, notes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " usage, first_text_at, ended_at, notes, error, parent_run, parent_candidate, parent_offset, turns)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     created,
                     without_userinfo(server.url),
@@ -219,6 +248,10 @@ class HistoryStore:
                     state.ended_at,
                     json.dumps([without_userinfo(note) for note in state.notes]),
                     json.dumps(_error_json(state.error)) if state.error else None,
+                    parent.run if parent else None,
+                    parent.candidate if parent else None,
+                    parent.offset if parent else None,
+                    json.dumps([turn.to_json() for turn in request.turns]) if request.turns else None,
                 ),
             ).lastrowid
             self._db.executemany(
@@ -249,15 +282,16 @@ class HistoryStore:
             args = [pattern, pattern]
         with self._errors():
             rows = self._db.execute(
-                f"SELECT id, created, url, api, model, n, status, substr(prompt, 1, {PREVIEW_CHARS}) FROM runs "
+                f"SELECT id, created, url, api, model, n, status, substr(prompt, 1, {PREVIEW_CHARS}), parent_run FROM runs "
                 f"{where} ORDER BY created DESC, id DESC LIMIT ?",
                 [*args, limit],
             ).fetchall()
         self.skipped = []
         summaries = []
-        for id_, created, url, api, model, n, status, preview in rows:
+        for id_, created, url, api, model, n, status, preview, parent in rows:
             try:
-                summaries.append(RunSummary(id_, _local_time(created), url, api, model, int(n), Status(status), preview))
+                summaries.append(RunSummary(id_, _local_time(created), url, api, model, int(n), Status(status), preview,
+                                            parent if isinstance(parent, int) else None))
             except _DAMAGE as err:
                 self.skipped.append(f"run {id_} skipped: {_damage(err)}")
         return summaries
@@ -267,7 +301,8 @@ class HistoryStore:
         with self._errors():
             row = self._db.execute(
                 "SELECT created, url, api, model, server_version, prompt, params, stream, status, usage,"
-                " first_text_at, ended_at, notes, error FROM runs WHERE id = ?",
+                " first_text_at, ended_at, notes, error, parent_run, parent_candidate, parent_offset, turns"
+                " FROM runs WHERE id = ?",
                 (run_id,),
             ).fetchone()
             if row is None:
@@ -286,9 +321,11 @@ class HistoryStore:
     @staticmethod
     def _stored_run(run_id: int, row: tuple, cand_rows: list[tuple], blob: tuple | None) -> StoredRun:
         (created, url, api, model, version, prompt, params, stream, status,
-         usage, first_text_at, ended_at, notes, error) = row
+         usage, first_text_at, ended_at, notes, error, parent_run, parent_candidate, parent_offset, turns) = row
+        parent = Parent(parent_run, parent_candidate, parent_offset) if parent_run is not None else None
         state = RunState(
-            request=GenerationRequest(prompt, _params(json.loads(params)), stream=bool(stream)),
+            request=GenerationRequest(prompt, _params(json.loads(params)), stream=bool(stream),
+                                      turns=_turns(json.loads(turns)) if turns else (), parent=parent),
             server=ServerInfo(url, Api(api) if api else None, model, version),
             status=Status(status),
             usage=Usage.from_json(json.loads(usage)) if usage else None,
@@ -312,6 +349,58 @@ class HistoryStore:
                 if idx in state.candidates:
                     state.candidates[idx].add_tokens(texts, values, tops)
         return StoredRun(run_id, _local_time(created), state)
+
+    def children(self, run_id: int) -> list[RunSummary]:
+        """The runs continued or forked from ``run_id``, oldest first."""
+        with self._errors():
+            ids = [row[0] for row in self._db.execute(
+                "SELECT id FROM runs WHERE parent_run = ? ORDER BY created, id", (run_id,)).fetchall()]
+        return [summary for summary in (self.summary(i) for i in ids) if summary is not None]
+
+    def summary(self, run_id: int) -> RunSummary | None:
+        """One run's list line (None: no such run)."""
+        with self._errors():
+            row = self._db.execute(
+                f"SELECT id, created, url, api, model, n, status, substr(prompt, 1, {PREVIEW_CHARS}), parent_run"
+                " FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return RunSummary(row[0], _local_time(row[1]), row[2], row[3], row[4], int(row[5]), Status(row[6]), row[7],
+                              row[8] if isinstance(row[8], int) else None)
+        except _DAMAGE as err:
+            raise HistoryError(f"history {self.path}: run {run_id} cannot be read: {_damage(err)}") from None
+
+    def tree(self, run_id: int) -> list[TreeLine]:
+        """``run_id`` and its descendants, depth first, children oldest first (empty: no such run)."""
+        with self._errors():
+            rows = self._db.execute(
+                """WITH RECURSIVE tree (id, depth, path) AS (
+                       SELECT id, 0, printf('%020d', id) FROM runs WHERE id = ?
+                       UNION ALL
+                       SELECT runs.id, tree.depth + 1, tree.path || '/' || printf('%020d', runs.id)
+                       FROM runs JOIN tree ON runs.parent_run = tree.id
+                       WHERE tree.depth < ?
+                   )
+                   SELECT tree.depth, runs.id, runs.parent_candidate, runs.parent_offset, runs.n, runs.status,
+                          substr(runs.prompt, -?) FROM tree JOIN runs ON runs.id = tree.id ORDER BY tree.path""",
+                (run_id, TREE_MAX_DEPTH, TREE_TAIL_CHARS),
+            ).fetchall()
+        return [TreeLine(depth, id_, cand, offset, n, status, tail or "") for depth, id_, cand, offset, n, status, tail in rows]
+
+    def root_of(self, run_id: int) -> int:
+        """The oldest ancestor of ``run_id`` still in the history (itself when it has none)."""
+        seen = {run_id}
+        with self._errors():
+            while True:
+                row = self._db.execute("SELECT parent_run FROM runs WHERE id = ?", (run_id,)).fetchone()
+                parent = row[0] if row else None
+                if not isinstance(parent, int) or parent in seen:
+                    return run_id
+                if self._db.execute("SELECT 1 FROM runs WHERE id = ?", (parent,)).fetchone() is None:
+                    return run_id  # deleted: the tree starts here
+                seen.add(parent)
+                run_id = parent
 
     def delete(self, run_id: int) -> bool:
         """Remove a run; False when there was none with this id."""
@@ -376,6 +465,17 @@ def _error(doc: dict[str, object]) -> ClientError:
         url=url if isinstance(url, str) else None,
         status=status if isinstance(status, int) else None,
     )
+
+
+def _turns(doc: object) -> tuple[Turn, ...]:
+    if not isinstance(doc, list):
+        raise TypeError("turns is not a list")
+    turns = []
+    for item in doc:
+        if not (isinstance(item, dict) and isinstance(item.get("role"), str) and isinstance(item.get("content"), str)):
+            raise TypeError("a turn is not {role, content}")
+        turns.append(Turn(item["role"], item["content"]))
+    return tuple(turns)
 
 
 def _params(doc: dict[str, object]) -> SamplingParams:
