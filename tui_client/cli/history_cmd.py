@@ -9,8 +9,8 @@ from pathlib import Path
 from tui_client.cli.streams import escape_json_for
 from tui_client.core.defaults import HISTORY_LIST_PREVIEW_CHARS
 from tui_client.core.protocol import RunState
-from tui_client.core.storage.export import FORMATS, describe_parent
-from tui_client.core.storage.history import TREE_TAIL_CHARS, HistoryError, HistoryStore, TreeLine
+from tui_client.core.storage.export import FORMATS, describe_parent, tree_lines
+from tui_client.core.storage.history import HistoryError, HistoryStore
 from tui_client.core.text.inert_text import make_inert
 
 __all__ = ["history_command", "save_to_history"]
@@ -69,23 +69,6 @@ def history_command(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote run {args.id} to {args.output}", file=sys.stderr)
     return 0
-
-
-def tree_lines(lines: list[TreeLine], *, origin_note: str | None = None) -> list[str]:
-    """``12  n=4  finished  '…end of its prompt'``, each child indented under its parent with
-    the candidate it goes on from (``c1``, a fork ``c1@40``)."""
-    out = []
-    for line in lines:
-        if line.depth == 0:
-            where = f"  (from {origin_note})" if origin_note else ""
-        else:
-            at = f"@{line.offset}" if line.offset is not None else ""
-            where = f"  c{line.candidate}{at}"
-        tail = ("…" if len(line.prompt_tail) >= TREE_TAIL_CHARS else "") + line.prompt_tail
-        shown = repr(tail) if tail else "(the reply, continued)"  # chat with no next turn
-        indent = "  " * line.depth + ("└ " if line.depth else "")
-        out.append(f"{indent}{line.id}{where}  n={line.n}  {line.status}  {shown}")
-    return out
 
 
 def save_to_history(state: RunState) -> None:

@@ -172,7 +172,8 @@ class RunSession:
     def save(self, state: RunState) -> int:
         """Save an ended run (from any thread); its history id. Raises ``HistoryError``."""
         with self.history() as store:
-            return store.save(state)
+            state.history_id = store.save(state)
+            return state.history_id
 
     async def aclose(self) -> None:
         """Stop the stream worker and close the client."""

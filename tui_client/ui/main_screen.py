@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
@@ -30,13 +31,16 @@ from tui_client.core.protocol import (
     ServerInfo,
     Status,
 )
+from tui_client.core.protocol.continuation import ParentLink
 from tui_client.core.protocol.token_facts import token_facts
+from tui_client.core.storage.export import describe_parent
 from tui_client.core.storage.history import HistoryError, StoredRun
 from tui_client.core.text.inert_text import make_inert
 from tui_client.core.transport.stream_worker import WorkerUnavailable
 from tui_client.ui.commands import main_commands
 from tui_client.ui.divergence_marks import DivergenceMarks, comparison_refused
 from tui_client.ui.export_action import export_run
+from tui_client.ui.go_on import plan_go_on
 from tui_client.ui.keys import bindings_for, help_sections, key_of
 from tui_client.ui.panel_order import PanelOrder, sort_refused
 from tui_client.ui.rendering.frame_budget import FrameBudget
@@ -103,6 +107,7 @@ class MainScreen(Screen[None]):
         # History: the run shown came from it (loaded_run), or was saved as run_history_id.
         self.loaded_run: StoredRun | None = None
         self.run_history_id: int | None = None
+        self._late_parent: tuple[GenerationRequest, ParentLink] | None = None
 
     # -- layout -------------------------------------------------------------------------
 
@@ -256,7 +261,7 @@ class MainScreen(Screen[None]):
             if sidebar.display:
                 sidebar.focus_field(name)
             return
-        if not request.prompt.strip():
+        if not request.prompt.strip() and not request.continues_reply:
             self.notify("Type a prompt first", severity="warning", markup=False)
             self._show_controls()
             self.prompt.focus()
@@ -265,6 +270,9 @@ class MainScreen(Screen[None]):
         if session.client is None:
             self.notify(make_inert(str(session.client_error)), title="Cannot run", severity="error", markup=False)
             return
+        source = sidebar.parent_source()
+        # Saved in the background: a run gone on from one that just ended learns its parent's id when it is saved.
+        self._late_parent = (request, source) if isinstance(source, ParentLink) and request.parent is None else None
         self.run_generation(request)
 
     def action_cancel(self) -> None:
@@ -342,9 +350,50 @@ class MainScreen(Screen[None]):
             for other in self.grid.panels:
                 at = other.token_at(shared) if other.candidate is not None else None
                 parting.append((other.index, None if at is None else token_facts(other.candidate, at, k)))  # type: ignore[arg-type]
-        keys = "←/→ token · ↑/↓ line · ] / [ same place, next / previous panel · escape closes"
+        keys = ("←/→ token · ↑/↓ line · ] / [ same place, next / previous panel · a / A pick an alternative · "
+                "enter forks there with it · escape closes")
         self.inspector.show_token(f"Candidate {panel.index}", cand, index, k=k, parting=parting, parted_at=parted_at,
                                   keys=keys)
+
+    # -- going on from a candidate -------------------------------------------------------
+
+    @on(CandidatePanel.GoOn)
+    def _go_on(self, event: CandidatePanel.GoOn) -> None:
+        """enter on a panel: continue it; with the token cursor on: fork at that token."""
+        panel, fork = event.panel, None
+        if event.fork:
+            facts, alternative = self.inspector.facts, self.inspector.chosen_alternative
+            if facts is None or alternative is None:
+                self.notify("No alternative to fork with here (the server sent none for this token)",
+                            severity="warning", markup=False)
+                return
+            fork = (facts.offset, alternative)
+        plan = plan_go_on(self.app.run_state, panel.index, fork=fork)
+        if isinstance(plan, str):
+            self.notify(plan, severity="warning", markup=False)
+            return
+        panel.close_tokens()
+        self.sidebar.go_on(plan.request, plan.source)
+        if plan.run_now:
+            self.action_run()
+            return
+        self._show_controls()
+        self.prompt.focus()
+        self.notify(f"Candidate {panel.index} is the model's turn now: type your reply, then {self.key_of('run')} "
+                    f"({self.key_of('cut_turn')} takes it back)", markup=False)
+
+    @on(CandidatePanel.PickAlternative)
+    def _pick_alternative(self, event: CandidatePanel.PickAlternative) -> None:
+        if event.panel is self._inspected and not self.inspector.pick(event.step):
+            self.notify("No other alternative for this token", severity="warning", markup=False)
+
+    def action_cut_turn(self) -> None:
+        if not self.sidebar.cut_turn():
+            self.notify("No conversation to cut back (chat: enter on a candidate starts one)", markup=False)
+
+    def action_new_chat(self) -> None:
+        if self.sidebar.new_chat():
+            self.notify("A new conversation: the turns so far are forgotten", markup=False)
 
     def _inspect_focused(self, panel: CandidatePanel) -> None:
         """The token cursor is on and focus moved to ``panel``: the cursor goes with it, to the
@@ -571,6 +620,9 @@ class MainScreen(Screen[None]):
                 pacer.mark_dirty()  # the panels left out come first in the next frame
             shared = self.marks.update(self.grid.panels)
         origin = f"from history #{self.loaded_run.id}" if self.loaded_run is not None else None
+        if request.parent is not None:
+            came = f"↳ {describe_parent(request.parent)}"
+            origin = f"{origin} · {came}" if origin else came
         self.summary.show_state(state, stream=request.stream, origin=origin, shared=shared,
                                 legend=self._probability_legend(), order=self.order.summary(state))
         if self._inspected is not None:
@@ -613,6 +665,11 @@ class MainScreen(Screen[None]):
     def _save_run(self, state: RunState) -> None:
         """Save an ended run to the history: in a thread, a failure is a warning."""
         session = self.app.session
+        if self._late_parent is not None and self._late_parent[0] == state.request:
+            parent = self._late_parent[1].resolve()
+            if parent is not None:
+                state.request = replace(state.request, parent=parent)
+            self._late_parent = None
         if not session.worth_saving(state):
             return
         if self._ui_alive():

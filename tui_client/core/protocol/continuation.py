@@ -7,11 +7,27 @@ or (no next turn) asks the model to go on with that reply (vLLM's ``continue_fin
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from tui_client.core.protocol.params import GenerationRequest, Parent, Turn
+from tui_client.core.protocol.state import RunState
 
-__all__ = ["continue_from", "fork_at"]
+__all__ = ["ParentLink", "continue_from", "fork_at"]
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    """A run gone on from: its state (whose history id may come later: it is saved in the
+    background), the candidate and where in its text (None: all of it)."""
+
+    state: RunState
+    candidate: int
+    offset: int | None = None
+
+    def resolve(self) -> Parent | None:
+        """The parent as the history names it; None while the run has no history id."""
+        run = self.state.history_id
+        return Parent(run, self.candidate, self.offset) if run is not None else None
 
 
 def continue_from(request: GenerationRequest, text: str, *, chat: bool, next_turn: str = "",
@@ -32,7 +48,7 @@ def continue_from(request: GenerationRequest, text: str, *, chat: bool, next_tur
 
 
 def fork_at(request: GenerationRequest, text: str, offset: int, alternative: str, *, chat: bool,
-            parent_run: int | None, candidate: int) -> GenerationRequest:
-    """The request that goes on from ``text[:offset] + alternative``: another choice at a token."""
-    parent = Parent(parent_run, candidate, offset) if parent_run is not None else None
+            parent: Parent | None = None) -> GenerationRequest:
+    """The request that goes on from ``text[:offset] + alternative``: another choice at a token
+    (chat: inside the reply, which the model then goes on with)."""
     return continue_from(request, text[:offset] + alternative, chat=chat, parent=parent)

@@ -222,6 +222,7 @@ class RunState:
     bytes_received: int = 0  # response body bytes read so far
     body_ended_at: float | None = None  # seconds since ``started`` when the response body ended
     beam_step: int = 0  # beam runs: rankings received so far (a step of the search each)
+    history_id: int | None = None  # its id in the history, once saved (or when read from it)
 
     @property
     def beams(self) -> bool:

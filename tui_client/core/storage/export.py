@@ -17,9 +17,9 @@ from collections.abc import Callable
 import orjson
 
 from tui_client.core.protocol import Candidate, Parent, RunState
-from tui_client.core.storage.history import StoredRun
+from tui_client.core.storage.history import TREE_TAIL_CHARS, StoredRun, TreeLine
 
-__all__ = ["FORMATS", "describe_parent", "run_document", "to_json", "to_markdown"]
+__all__ = ["FORMATS", "describe_parent", "run_document", "to_json", "to_markdown", "tree_lines"]
 
 TIMING = {
     "time_to_first_text": "first text {:.2f} s",
@@ -33,6 +33,24 @@ def describe_parent(parent: Parent) -> str:
     """``run 12, candidate 1`` (a continuation) or ``run 12, candidate 1 at character 40`` (a fork)."""
     where = f" at character {parent.offset}" if parent.offset is not None else ""
     return f"run {parent.run}, candidate {parent.candidate}{where}"
+
+
+def tree_lines(lines: list[TreeLine], *, origin_note: str | None = None, mark: int | None = None) -> list[str]:
+    """``12  n=4  finished  '…end of its prompt'``, each child indented under its parent with
+    the candidate it goes on from (``c1``, a fork ``c1@40``); run ``mark`` gets a ``▶``."""
+    out = []
+    for line in lines:
+        if line.depth == 0:
+            where = f"  (from {origin_note})" if origin_note else ""
+        else:
+            at = f"@{line.offset}" if line.offset is not None else ""
+            where = f"  c{line.candidate}{at}"
+        tail = ("…" if len(line.prompt_tail) >= TREE_TAIL_CHARS else "") + line.prompt_tail
+        shown = repr(tail) if tail else "(the reply, continued)"  # chat with no next turn
+        indent = "  " * line.depth + ("└ " if line.depth else "")
+        pointer = "▶ " if mark is not None and line.id == mark else ""
+        out.append(f"{indent}{pointer}{line.id}{where}  n={line.n}  {line.status}  {shown}")
+    return out
 
 
 def run_document(run: StoredRun | RunState) -> dict[str, object]:

@@ -348,6 +348,7 @@ class HistoryStore:
             for idx, (texts, values, tops) in unpacked.items():
                 if idx in state.candidates:
                     state.candidates[idx].add_tokens(texts, values, tops)
+        state.history_id = run_id
         return StoredRun(run_id, _local_time(created), state)
 
     def children(self, run_id: int) -> list[RunSummary]:

@@ -24,6 +24,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui_client.core.defaults import HISTORY_LIST_PREVIEW_CHARS
+from tui_client.core.storage.export import tree_lines
 from tui_client.core.storage.history import (
     HistoryError,
     HistoryStore,
@@ -72,7 +73,8 @@ class RunTable(DataTable[object]):
 
 
 class HistoryScreen(Screen[HistoryChoice | None]):
-    """The history browser. Keys: enter load, r re-run, e edit, delete/x delete, / search, escape back."""
+    """The history browser. Keys: enter load, r re-run, e edit, delete/x delete, / search, p parent,
+    c child, escape back; the selected run's tree is under its details."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings_for("history")
     CSS_PATH = "history_screen.tcss"
@@ -83,6 +85,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
         self._runs: dict[int, RunSummary] = {}
         self._search_timer: Timer | None = None
         self._busy = False  # a run is being read whole (one choice at a time)
+        self._tree: tuple[int, list[str], list[int]] | None = None  # (run, its tree's lines, its children)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history"):
@@ -102,6 +105,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
         table.add_column("model", key="model")
         table.add_column("n", key="n")
         table.add_column("status", key="status")
+        table.add_column("from", key="from")
         table.add_column("prompt", key="prompt")
         table.focus()
         self.query_one("#history-count", Static).update("loading…")
@@ -145,6 +149,7 @@ class HistoryScreen(Screen[HistoryChoice | None]):
                 Text(make_inert(run.model or "-")[:32]),
                 Text(str(run.n), justify="right"),
                 Text(run.status.value, style=_STATUS_STYLES.get(run.status.value, "")),
+                Text(f"↳ #{run.parent}" if run.parent is not None else "", style="dim"),
                 Text(one_line(run.prompt_preview)[:80]),
                 key=str(run.id),
             )
@@ -188,7 +193,29 @@ class HistoryScreen(Screen[HistoryChoice | None]):
         where = f"#{run.id} · {run.created:%Y-%m-%d %H:%M:%S} · {run.url} · {run.api or '?'}"
         if run.model:
             where += f" · {run.model}"
-        detail.update(Content(make_inert(where) + "\n" + make_inert(run.prompt_preview, tab_size=4)))
+        text = make_inert(where) + "\n" + make_inert(run.prompt_preview, tab_size=4)
+        tree = self._tree
+        if tree is not None and tree[0] == run.id and len(tree[1]) > 1:
+            text += "\n" + "\n".join(make_inert(line, tab_size=1) for line in tree[1])
+        detail.update(Content(text))
+        if tree is None or tree[0] != run.id:
+            self.load_tree(run.id)
+
+    @work(thread=True, exclusive=True, group="history-tree", exit_on_error=False)
+    def load_tree(self, run_id: int) -> None:
+        """Read the tree the run belongs to (in a thread), then show it under the run's details."""
+        try:
+            with self._open_store() as store:
+                lines = store.tree(store.root_of(run_id))
+                children = [child.id for child in store.children(run_id)]
+        except HistoryError:
+            return  # the details without the tree; the list says what is wrong
+        self._from_thread(self._tree_loaded, run_id, tree_lines(lines, mark=run_id), children)
+
+    def _tree_loaded(self, run_id: int, lines: list[str], children: list[int]) -> None:
+        self._tree = (run_id, lines, children)
+        if self.is_attached and self.selected_id == run_id:
+            self._show_detail()
 
     @on(Input.Changed, "#history-search")
     def _search_changed(self) -> None:
@@ -210,6 +237,29 @@ class HistoryScreen(Screen[HistoryChoice | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_parent(self) -> None:
+        run = self._runs.get(self.selected_id or -1)
+        if run is None or run.parent is None:
+            self.notify("This run was not continued or forked from another", markup=False)
+            return
+        self._go_to(run.parent)
+
+    def action_child(self) -> None:
+        tree = self._tree
+        if tree is None or tree[0] != self.selected_id or not tree[2]:
+            self.notify("No run was continued or forked from this one", markup=False)
+            return
+        self._go_to(tree[2][0])
+
+    def _go_to(self, run_id: int) -> None:
+        if run_id not in self._runs:
+            why = "clear the search to see it" if self.search_text else "it is older than the list shows, or deleted"
+            self.notify(f"Run #{run_id} is not in this list ({why})", severity="warning", markup=False)
+            return
+        table = self.query_one(RunTable)
+        table.move_cursor(row=table.get_row_index(str(run_id)))
+        table.focus()
 
     def action_search(self) -> None:
         self.query_one("#history-search", Input).focus()

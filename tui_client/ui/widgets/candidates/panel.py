@@ -81,6 +81,23 @@ class CandidatePanel(ScrollView, can_focus=True):
             super().__init__()
             self.panel = panel
 
+    class GoOn(Message):
+        """Go on from this candidate: continue its text (``fork`` False) or fork it at the token
+        cursor with the alternative the inspector has picked."""
+
+        def __init__(self, panel: CandidatePanel, *, fork: bool) -> None:
+            super().__init__()
+            self.panel = panel
+            self.fork = fork
+
+    class PickAlternative(Message):
+        """Pick the next (``step`` 1) or previous alternative of the token under the cursor."""
+
+        def __init__(self, panel: CandidatePanel, step: int) -> None:
+            super().__init__()
+            self.panel = panel
+            self.step = step
+
     class Copied(Message):
         """The panel's text went to the clipboard."""
 
@@ -456,9 +473,20 @@ class CandidatePanel(ScrollView, can_focus=True):
     def action_close_tokens(self) -> None:
         self.close_tokens()
 
+    def action_go_on(self) -> None:
+        self.post_message(self.GoOn(self, fork=False))
+
+    def action_fork(self) -> None:
+        self.post_message(self.GoOn(self, fork=True))
+
+    def action_alternative(self, step: int) -> None:
+        self.post_message(self.PickAlternative(self, step))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("token_step", "close_tokens"):
+        if action in ("token_step", "close_tokens", "fork", "alternative"):
             return self._cursor is not None  # else the key does what it does without the cursor
+        if action == "go_on":
+            return self._cursor is None
         return True
 
     def _apply_view(self, view: PanelView) -> None:

@@ -1,4 +1,4 @@
-"""The left column: prompt, n, stream, sampling fields, and the greedy hint.
+"""The left column: the conversation (chat), prompt, n, stream, sampling fields, and the greedy hint.
 
 Tab order follows the column: prompt -> n -> stream -> fields.
 """
@@ -16,6 +16,8 @@ from textual.widgets import Label, Switch, TextArea
 
 from tui_client.core.defaults import MAX_N
 from tui_client.core.protocol import GenerationRequest, SamplingParams
+from tui_client.core.protocol.continuation import ParentLink
+from tui_client.ui.widgets.controls.conversation import ConversationView, Source
 from tui_client.ui.widgets.controls.n_slider import NSlider
 from tui_client.ui.widgets.controls.prompt_area import PromptArea
 from tui_client.ui.widgets.controls.sampling_form import SamplingForm
@@ -33,8 +35,15 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
     def __init__(self, request: GenerationRequest, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._request = request
+        self.conversation = ConversationView(id="conversation")
+        """Chat: the turns the next run sends before the prompt."""
+        self._continued: tuple[str, Source] | None = None
+        """Completions: the prompt a continuation or fork wrote, and where it came from (while
+        the prompt still starts with it, the next run goes on from there)."""
+        self.conversation.set_turns(request.turns, self._sources_for(request))
 
     def compose(self) -> ComposeResult:
+        yield self.conversation
         prompt = PromptArea(
             self._request.prompt,
             soft_wrap=True,
@@ -70,14 +79,69 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
     def read_request(self) -> tuple[GenerationRequest, dict[str, str]]:
         """The request the controls describe and its problems ({field: message})."""
         params, problems = self.query_one(SamplingForm).read(self._request.params, n=self.n, stream=self.stream)
-        return GenerationRequest(self.prompt_text, params, stream=self.stream), problems
+        source = self.parent_source()
+        parent = source.resolve() if isinstance(source, ParentLink) else source
+        return GenerationRequest(self.prompt_text, params, stream=self.stream, turns=self.conversation.turns,
+                                 parent=parent), problems
+
+    def parent_source(self) -> Source:
+        """Where the next run goes on from (see :class:`ConversationView` and :meth:`go_on`)."""
+        if self.conversation.turns:
+            return self.conversation.source
+        if self._continued is not None and self.prompt_text.startswith(self._continued[0]):
+            return self._continued[1]
+        return None
+
+    def go_on(self, request: GenerationRequest, source: Source) -> None:
+        """Put a continuation or fork (:mod:`~tui_client.core.protocol.continuation`) in the
+        prompt and the conversation; the parameters stay as the controls have them."""
+        old_turns, old_sources = self.conversation.turns, self.conversation.sources
+        sources: list[Source] = [old_sources[i] if i < len(old_turns) and old_turns[i] == turn else None
+                                 for i, turn in enumerate(request.turns)]
+        if request.turns:
+            sources[-1] = source  # the last turn is the candidate's (it is the assistant's)
+        self.conversation.set_turns(request.turns, tuple(sources))
+        self._continued = None if request.turns else (request.prompt, source)
+        self._load_prompt(request.prompt)
+        self.validate()
+
+    def cut_turn(self) -> bool:
+        """Drop the conversation's last exchange; its user turn goes back into the prompt. False: no turns."""
+        if not self.conversation.turns:
+            return False
+        text = self.conversation.cut()
+        if text is not None:
+            self._load_prompt(text)
+        self.validate()
+        return True
+
+    def new_chat(self) -> bool:
+        """Forget the conversation; False when there was none."""
+        if not self.conversation.turns:
+            return False
+        self.conversation.set_turns(())
+        self.validate()
+        return True
+
+    def _load_prompt(self, text: str) -> None:
+        prompt = self.query_one("#prompt", TextArea)
+        prompt.load_text(text)
+        prompt.move_cursor(prompt.document.end)
+
+    @staticmethod
+    def _sources_for(request: GenerationRequest) -> tuple[Source, ...]:
+        """The sources a stored request's turns are known to have: its parent made the last one."""
+        sources: list[Source] = [None] * len(request.turns)
+        if sources:
+            sources[-1] = request.parent
+        return tuple(sources)
 
     def set_request(self, request: GenerationRequest) -> None:
-        """Show ``request`` in the controls: prompt, n, stream and every sampling field."""
+        """Show ``request`` in the controls: prompt, conversation, n, stream and every sampling field."""
         self._request = request
-        prompt = self.query_one("#prompt", TextArea)
-        prompt.load_text(request.prompt)
-        prompt.move_cursor(prompt.document.end)
+        self.conversation.set_turns(request.turns, self._sources_for(request))
+        self._continued = (request.prompt, request.parent) if request.parent and not request.turns else None
+        self._load_prompt(request.prompt)
         slider = self.query_one("#n", NSlider)
         slider.value = min(max(request.params.n, slider.minimum), slider.maximum)
         self.query_one("#stream", Switch).value = request.stream
