@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input, TextArea  # noqa: E402
 
-from tui_client.core.protocol import ClientConfig, GenerationRequest, SamplingParams  # noqa: E402
+from tui_client.core.protocol import Api, ClientConfig, GenerationRequest, SamplingParams  # noqa: E402
 from tui_client.demo.server import DemoServer  # noqa: E402
 from tui_client.ui.app import TuiClientApp  # noqa: E402
 
@@ -144,6 +144,36 @@ async def inspect_where_they_part(app: TuiClientApp, pilot: Pilot) -> None:
     await pilot.press("i")
 
 
+async def chat_on(app: TuiClientApp, pilot: Pilot) -> None:
+    """Two chat turns gone on from candidates, a third run streamed; then a fork shown in the tree."""
+    await run_to_end(app, pilot)
+    app.main.grid.panels[1].focus()
+    await pilot.press("enter")
+    await pilot.pause()
+    app.main.prompt.load_text("And what happened next?")
+    await run_to_end(app, pilot)
+    app.main.grid.panels[0].focus()
+    await pilot.press("enter")
+    await pilot.pause()
+    app.main.prompt.load_text("Tell it as a poem.")
+    await run_to_end(app, pilot)
+    app.main.grid.panels[2].focus()
+
+
+async def history_tree(app: TuiClientApp, pilot: Pilot) -> None:
+    """A run, two continuations and a fork at a token, then F2 on the fork."""
+    await run_to_end(app, pilot)
+    for panel, keys in ((1, ["enter"]), (0, ["enter"]), (2, ["i", "right", "right", "a", "enter"])):
+        app.main.grid.panels[panel].focus()
+        await pilot.press(*keys)
+        await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+        await pilot.pause()
+    await pilot.press("f2")
+    await asyncio.sleep(0.3)
+    await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+    await pilot.pause()
+
+
 def request(n: int, max_tokens: int = 96, seed: int = 42, prompt: str = PROMPT) -> GenerationRequest:
     return GenerationRequest(prompt, SamplingParams(n=n, temperature=0.8, max_tokens=max_tokens, seed=seed))
 
@@ -165,6 +195,17 @@ async def main(out: Path, only: str | None = None) -> None:
         with ReplayServer(rec) as server:
             await shoot(TuiClientApp(ClientConfig(url=server.url), lp, demo_url_note="replay of a real vLLM"),
                         (140, 30), out / "tokens-inspector.svg", inspect_where_they_part)
+    if only is None or only == "chat-conversation":
+        with DemoServer(port=free_port(), token_delay=0.0) as fast:
+            chat = GenerationRequest("Tell me about the sea.", SamplingParams(n=3, temperature=0.9, max_tokens=40, seed=4))
+            await shoot(TuiClientApp(ClientConfig(url=fast.url, api=Api.CHAT), chat, demo_url_note=note), (160, 36),
+                        out / "chat-conversation.svg", chat_on)
+    if only is None or only == "history-tree":
+        with DemoServer(port=free_port(), token_delay=0.0) as fast:
+            lp = GenerationRequest("The old lighthouse keeper", SamplingParams(n=3, temperature=0.9, max_tokens=24, seed=8,
+                                                                               logprobs=5))
+            await shoot(TuiClientApp(ClientConfig(url=fast.url), lp, demo_url_note=note), (140, 30),
+                        out / "history-tree.svg", history_tree)
     if only is None or only == "beams-live-n4":
         with DemoServer(port=0, token_delay=0.15) as slow:
             live = GenerationRequest("The capital of France is", SamplingParams(n=4, temperature=0.0, max_tokens=48, beam_search=True))
@@ -200,7 +241,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the SVGs")
     parser.add_argument("--only", help="make only this screenshot (its file name without .svg): beams-live-n4, "
-                                       "tokens-probabilities-n3 or tokens-inspector")
+                                       "tokens-probabilities-n3, tokens-inspector, chat-conversation or history-tree")
     args = parser.parse_args()
     out_dir = args.out.resolve()
     with tempfile.TemporaryDirectory(prefix="tui-client-shots-") as data:

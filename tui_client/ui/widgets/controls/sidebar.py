@@ -24,6 +24,10 @@ from tui_client.ui.widgets.controls.sampling_form import SamplingForm
 from tui_client.ui.widgets.controls.switch_row import SwitchRow
 
 
+PROMPT_PLACEHOLDER = "Type a prompt…"
+REPLY_PLACEHOLDER = "Your reply… (empty: the model goes on with its turn)"
+
+
 class ControlsSidebar(VerticalScroll, can_focus=False):
     """Everything that describes the next run; :meth:`read_request` builds it."""
 
@@ -50,7 +54,7 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
             tab_behavior="focus",
             show_line_numbers=False,
             highlight_cursor_line=False,
-            placeholder="Type a prompt…",
+            placeholder=PROMPT_PLACEHOLDER,
             id="prompt",
         )
         prompt.border_title = "Prompt"
@@ -112,6 +116,7 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         text = self.conversation.cut()
         if text is not None:
             self._load_prompt(text)
+        self._sync_placeholder()
         self.validate()
         return True
 
@@ -120,6 +125,7 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         if not self.conversation.turns:
             return False
         self.conversation.set_turns(())
+        self._sync_placeholder()
         self.validate()
         return True
 
@@ -127,6 +133,11 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         prompt = self.query_one("#prompt", TextArea)
         prompt.load_text(text)
         prompt.move_cursor(prompt.document.end)
+        self._sync_placeholder()
+
+    def _sync_placeholder(self) -> None:
+        self.query_one("#prompt", TextArea).placeholder = (
+            REPLY_PLACEHOLDER if self.conversation.turns else PROMPT_PLACEHOLDER)
 
     @staticmethod
     def _sources_for(request: GenerationRequest) -> tuple[Source, ...]:
