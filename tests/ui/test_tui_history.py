@@ -137,7 +137,7 @@ async def test_list_search_and_load_a_run_back(demo_url: str) -> None:
         assert [r[0] for r in listed] == [str(run_id) for run_id, *_ in runs]  # newest first
         assert [r[4] for r in listed] == ["2", "3", "2"]
         assert all(r[5] == "finished" and r[2] == "completions" and r[3] == "demo-markov" for r in listed)
-        assert [r[6] for r in listed] == ["A storm", "The hill", "The sea"]
+        assert [r[7] for r in listed] == ["A storm", "The hill", "The sea"]  # after the "from" column
 
         # Search: prompts, and candidate texts.
         await pilot.press("slash")
@@ -145,7 +145,7 @@ async def test_list_search_and_load_a_run_back(demo_url: str) -> None:
         await type_text(pilot, "hill")
         await asyncio.sleep(0.3)
         await settle(app, pilot)
-        assert [r[6] for r in rows(screen)] == ["The hill"]
+        assert [r[7] for r in rows(screen)] == ["The hill"]
         with HistoryStore() as store:
             sea = store.get(runs[2][0])
         assert sea is not None

@@ -8,13 +8,15 @@ from tui_client.ui.keys import KEYS, bindings_for, known_binding_ids
 
 IDS = {
     "main": ["app.run", "app.cancel", "app.reconnect", "app.switch_pane", "app.toggle_controls", "app.help",
-             "app.divergence", "app.tails", "app.probabilities", "app.sort", "app.history", "app.export_markdown", "app.export_json",
+             "app.divergence", "app.tails", "app.probabilities", "app.sort", "app.history", "app.cut_turn", "app.new_chat", "app.export_markdown", "app.export_json",
              "app.copy_all"],
     "candidate": ["candidate.copy", "candidate.inspect", "candidate.token_next", "candidate.token_previous",
-                  "candidate.close_tokens", "candidate.maximize", "candidate.next", "candidate.previous", "candidate.follow"],
+                  "candidate.close_tokens", "candidate.continue", "candidate.fork", "candidate.alternative",
+                  "candidate.alternative_previous", "candidate.maximize", "candidate.next", "candidate.previous", "candidate.follow"],
     "nslider": ["nslider.less", "nslider.more", "nslider.page_less", "nslider.page_more", "nslider.minimum",
                 "nslider.maximum"],
-    "history": ["history.close", "history.rerun", "history.edit", "history.delete", "history.search"],
+    "history": ["history.close", "history.rerun", "history.edit", "history.delete", "history.search", "history.parent",
+                "history.child"],
     "history.table": ["history.load"],
     "help": ["help.close"],
     "confirm": ["confirm.yes", "confirm.no"],
