@@ -43,7 +43,7 @@ def raw_chat(messages: list[dict[str, str]], model: str, **extra: object) -> lis
 
 @needs_openai
 async def test_a_chat_candidate_becomes_the_assistant_turn_on_a_real_vllm() -> None:
-    first = await run(GenerationRequest("Name a fruit.", PARAMS, stream=True))
+    first = await run(GenerationRequest("Name a fruit.", PARAMS, stream=False))
     reply = first.candidates[1].text
     assert reply
     request = continue_from(first.request, reply, chat=True, next_turn="Why that one?")
@@ -56,7 +56,7 @@ async def test_a_chat_candidate_becomes_the_assistant_turn_on_a_real_vllm() -> N
 
 @needs_openai
 async def test_a_reply_is_continued_in_place_on_a_real_vllm() -> None:
-    first = await run(GenerationRequest("Count from one to ten in words.", PARAMS, stream=True))
+    first = await run(GenerationRequest("Count from one to ten in words.", PARAMS, stream=False))
     reply = first.candidates[0].text
     request = continue_from(first.request, reply, chat=True)  # no next turn: the model goes on with its reply
     assert request.continues_reply
