@@ -94,7 +94,7 @@ class BeamRunner:
         """Tokenize and find EOS: the search, or why it cannot run here (then vLLM's own runs)."""
         request, api = self.state.request, self.state.server.api
         if api is Api.CHAT:
-            body: dict[str, Any] = {"model": self.model, "messages": [{"role": "user", "content": request.prompt}],
+            body: dict[str, Any] = {"model": self.model, "messages": request.messages(),
                                     "add_generation_prompt": True, "return_token_strs": True}  # fmt: skip
         else:
             body = {"model": self.model, "prompt": request.prompt, "return_token_strs": True}
