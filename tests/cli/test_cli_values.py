@@ -113,7 +113,7 @@ def test_a_damaged_or_newer_history_row_is_skipped_or_refused_and_the_rest_shown
                               "(written by a newer tui-client, or damaged)\n")
 
     assert cli("history", "show", "1", home=tmp_path).returncode == 0
-    for what in ("status", "error_kind", "json"):
+    for what in ("status", "error_kind", "json", "extra"):
         shown = cli("history", "show", str(ids[what]), home=tmp_path)
         assert f"run {ids[what]} cannot be read: " in assert_one_line(shown, 1)
         assert shown.stdout == ""

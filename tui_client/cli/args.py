@@ -222,8 +222,11 @@ def _history_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=_int_up_to(LIMITS["history_limit"]), default=HISTORY_LIST_LIMIT,
                          help=f"at most this many runs (default: {HISTORY_LIST_LIMIT})")
     listing.add_argument("--search", metavar="TEXT", help="only runs whose prompt or a candidate contains TEXT")
-    show = actions.add_parser("show", help="a run in full (Markdown)", description="Print a run in full, as Markdown.")
+    show = actions.add_parser("show", help="a run in full (Markdown, or JSON with --json)",
+                              description="Print a run in full, as Markdown; with --json as `history export`'s "
+                              "JSON (prompt, system, params, extra, candidates...).")
     show.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
+    show.add_argument("--json", action="store_true", help="print the run's JSON document instead")
     export = actions.add_parser("export", help="a run as JSON or Markdown",
                                 description="Write a run as JSON (generate --json's document plus prompt and "
                                 "params) or Markdown.")

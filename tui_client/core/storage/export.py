@@ -30,13 +30,16 @@ TIMING = {
 
 
 def run_document(run: StoredRun | RunState) -> dict[str, object]:
-    """``generate --json``'s document, plus prompt, params and stream (and id, created)."""
+    """``generate --json``'s document, plus prompt, params, stream, system (the chat API's
+    system prompt, or null) and extra (the extra fields sent) (and id, created)."""
     state = run.state if isinstance(run, StoredRun) else run
     request = state.request
     doc: dict[str, object] = {
         "prompt": request.prompt,
         "params": request.params.as_dict(),
         "stream": request.stream,
+        "system": request.system or None,
+        "extra": dict(request.extra),
         **state.to_json(),
     }
     if isinstance(run, StoredRun):
@@ -69,12 +72,17 @@ def to_markdown(run: StoredRun | RunState) -> str:
     if state.error is not None:
         lines.append(f"- **Error:** {_code(state.error.message)}")
     lines += [f"- **Note:** {_code(note)}" for note in state.notes]
+    if request.system:
+        lines += ["", "## System prompt", "", *_fenced(request.system)]
     lines += ["", "## Prompt", "", *_fenced(request.prompt), "", "## Parameters", "",
               "| parameter | value |", "| --- | --- |", f"| stream | {'on' if request.stream else 'off'} |"]
     for name, value in request.params.as_dict().items():
         if value is None or value is False or value == []:
             continue  # left to the server
         cell = _code(json.dumps(value, ensure_ascii=False)).replace("|", "\\|") if name == "stop" else str(value)
+        lines.append(f"| {name} | {cell} |")
+    for name, value in request.extra.items():  # sent as they are: shown as the JSON sent
+        cell = _code(json.dumps(value, ensure_ascii=False)).replace("|", "\\|")
         lines.append(f"| {name} | {cell} |")
     for cand in state.ordered():
         facts = [cand.status.value]
