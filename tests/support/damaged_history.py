@@ -12,8 +12,9 @@ from tui_client.core.storage.history import MIGRATIONS
 UNKNOWN_STATUS = "from-the-future"
 
 
-def add_damaged_rows(db: Path, like: int = 1) -> dict[str, int]:
-    """Copies of run ``like`` with one thing each a reader cannot take; their ids by what is wrong."""
+def add_damaged_rows(db: Path, like: int = 1, *, extra: bool = False) -> dict[str, int]:
+    """Copies of run ``like`` with one thing each a reader cannot take; their ids by what is wrong
+    (with ``extra``, also one whose extra fields are not a JSON object)."""
     ids: dict[str, int] = {}
     with sqlite3.connect(db) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(runs)") if row[1] != "id"]
@@ -25,7 +26,7 @@ def add_damaged_rows(db: Path, like: int = 1) -> dict[str, int]:
             "json": {"params": "{not json"},
             "huge_max_tokens": {"params": json.dumps({**params, "max_tokens": 10**20})},  # before values were bounded
         }
-        if "extra" in row:  # schema 3 on
+        if extra:
             damaged["extra"] = {"extra": "[1, 2]"}
         for what, changes in damaged.items():
             values = {**row, **changes, "created": row["created"] + len(ids) + 1}

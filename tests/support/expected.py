@@ -55,8 +55,8 @@ def expected_legacy(rec: Recording) -> list[str]:
 
 
 SAMPLING_KEYS = ("n", "temperature", "top_p", "top_k", "max_tokens", "seed")
-WIRE_KEYS = ("model", "prompt", "messages", "stream", "stream_options", "stop", "use_beam_search", "logprobs",
-             "top_logprobs", *SAMPLING_KEYS)
+WIRE_KEYS = ("model", "prompt", "messages", "stream", "stream_options", "stop", "use_beam_search", "best_of",
+             "length_penalty", "logprobs", "top_logprobs", *SAMPLING_KEYS)
 """The recorded body's keys a request's own fields make; any other key is an extra field."""
 
 
@@ -68,7 +68,7 @@ def request_for(rec: Recording) -> GenerationRequest:
     fields = {k: body[k] for k in SAMPLING_KEYS if k in body}
     logprobs = body.get("top_logprobs") if body.get("logprobs") is True else body.get("logprobs")  # chat | completions
     params = SamplingParams(**fields, stop=tuple(body.get("stop", ())), beam_search=body.get("use_beam_search", False),
-                            logprobs=logprobs)
+                            length_penalty=body.get("length_penalty"), logprobs=logprobs)
     extra = {k: v for k, v in body.items() if k not in WIRE_KEYS}
     return GenerationRequest(prompt, params, stream=body.get("stream", False), system=roles.get("system"), extra=extra)
 

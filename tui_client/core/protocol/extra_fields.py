@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -151,9 +151,12 @@ def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def parse_lines(text: str) -> tuple[dict[str, Any], list[tuple[int, str]]]:
+def parse_lines(
+    text: str, check: Callable[[str], str | None] | None = None
+) -> tuple[dict[str, Any], list[tuple[int, str]]]:
     """``KEY=VALUE`` lines (blank lines and ``#`` comments skipped) -> the fields and the
-    problems as (line number, message); a later line wins over an earlier one."""
+    problems as (line number, message), ``check(key)`` saying what is wrong with a key
+    (a front end's own fields); a later line wins over an earlier one."""
     fields: dict[str, Any] = {}
     problems: list[tuple[int, str]] = []
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 may sit in a value
@@ -164,6 +167,10 @@ def parse_lines(text: str) -> tuple[dict[str, Any], list[tuple[int, str]]]:
             key, value = parse_param(line)
         except ValueError as err:
             problems.append((number, str(err)))
+            continue
+        problem = check(key) if check is not None else None
+        if problem:
+            problems.append((number, problem))
             continue
         fields.pop(key, None)
         fields[key] = value
