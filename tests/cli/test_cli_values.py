@@ -103,7 +103,7 @@ def test_serve_demo_where_it_cannot_listen_is_one_line(tmp_path: Path) -> None:
 def test_a_damaged_or_newer_history_row_is_skipped_or_refused_and_the_rest_shown(tmp_path: Path, demo_url: str) -> None:
     made = cli("generate", "--url", demo_url, "--prompt", "good run", home=tmp_path)
     assert made.returncode == 0, made.stderr
-    ids = add_damaged_rows(tmp_path / "data" / "history.sqlite3")
+    ids = add_damaged_rows(tmp_path / "data" / "history.sqlite3", extra=True)
 
     listing = cli("history", "list", home=tmp_path)
     assert listing.returncode == 0 and "Traceback" not in listing.stderr
@@ -113,7 +113,7 @@ def test_a_damaged_or_newer_history_row_is_skipped_or_refused_and_the_rest_shown
                               "(written by a newer tui-client, or damaged)\n")
 
     assert cli("history", "show", "1", home=tmp_path).returncode == 0
-    for what in ("status", "error_kind", "json"):
+    for what in ("status", "error_kind", "json", "extra"):
         shown = cli("history", "show", str(ids[what]), home=tmp_path)
         assert f"run {ids[what]} cannot be read: " in assert_one_line(shown, 1)
         assert shown.stdout == ""

@@ -54,14 +54,23 @@ def expected_legacy(rec: Recording) -> list[str]:
     return sorted(final)
 
 
+SAMPLING_KEYS = ("n", "temperature", "top_p", "top_k", "max_tokens", "seed")
+WIRE_KEYS = ("model", "prompt", "messages", "stream", "stream_options", "stop", "use_beam_search", "best_of",
+             "length_penalty", "logprobs", "top_logprobs", *SAMPLING_KEYS)
+"""The recorded body's keys a request's own fields make; any other key is an extra field."""
+
+
 def request_for(rec: Recording) -> GenerationRequest:
+    """The request that sends the recorded body: its own fields, the system message, the rest as extra."""
     body = rec.request["json"]
-    prompt = body.get("prompt") or body["messages"][0]["content"]
-    fields = {k: body[k] for k in ("n", "temperature", "top_p", "top_k", "max_tokens", "seed") if k in body}
+    roles = {m["role"]: m["content"] for m in body.get("messages", [])}
+    prompt = body.get("prompt") or roles["user"]
+    fields = {k: body[k] for k in SAMPLING_KEYS if k in body}
     logprobs = body.get("top_logprobs") if body.get("logprobs") is True else body.get("logprobs")  # chat | completions
     params = SamplingParams(**fields, stop=tuple(body.get("stop", ())), beam_search=body.get("use_beam_search", False),
-                            logprobs=logprobs)
-    return GenerationRequest(prompt, params, stream=body.get("stream", False))
+                            length_penalty=body.get("length_penalty"), logprobs=logprobs)
+    extra = {k: v for k, v in body.items() if k not in WIRE_KEYS}
+    return GenerationRequest(prompt, params, stream=body.get("stream", False), system=roles.get("system"), extra=extra)
 
 
 Token = tuple[str, float, list[tuple[str, float]]]

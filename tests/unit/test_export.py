@@ -21,9 +21,10 @@ def test_json_is_generate_json_plus_the_request(tmp_path: Path) -> None:
     state = ended_run()
     doc = json.loads(to_json(state))
     assert GENERATE_JSON_KEYS <= set(doc)
-    generate_json = {k: v for k, v in doc.items() if k not in ("prompt", "params", "stream", "parent")}
+    generate_json = {k: v for k, v in doc.items() if k not in ("prompt", "params", "stream", "system", "extra", "parent")}
     assert generate_json == json.loads(json.dumps(state.to_json()))
-    assert doc["prompt"] == "Once upon" and doc["stream"] is True and doc["parent"] is None
+    assert doc["prompt"] == "Once upon" and doc["stream"] is True and doc["system"] is None and doc["extra"] == {}
+    assert doc["parent"] is None
     assert doc["params"] == {**state.request.params.as_dict(), "stop": ["\n", "|"]}
     with HistoryStore(tmp_path / "h.sqlite3") as store:
         stored = store.get(store.save(state))

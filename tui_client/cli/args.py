@@ -29,6 +29,7 @@ from tui_client.core.defaults import (
     TUI_DEFAULTS,
     VLLM_MAX_LOGPROBS,
 )
+from tui_client.cli.streams import read_prompt_file
 from tui_client.core.protocol import (
     Api,
     ClientConfig,
@@ -38,6 +39,7 @@ from tui_client.core.protocol import (
     SamplingParams,
     api_key_from_env,
 )
+from tui_client.core.protocol.extra_fields import OWN_FIELDS, merge, parse_extra, parse_param
 from tui_client.core.storage.config import APIS, Config
 from tui_client.core.storage.export import FORMATS
 
@@ -60,6 +62,11 @@ FLAG_OF_FIELD = {
     "length_penalty": "--length-penalty",
     "logprobs": "--logprobs",
     "url": "--url",
+    "prompt": "--prompt",
+    "model": "--model",
+    "stream": "--stream/--no-stream",
+    "system": "--system",
+    "extra": "--param/--extra",
 }
 """The flag that sets each request field, for naming it in an error."""
 
@@ -78,7 +85,17 @@ commands:
 
 Settings come from the flags, then $TUI_CLIENT_URL / $TUI_CLIENT_API /
 $TUI_CLIENT_MODEL, then the config file (`tui-client config path`; url, api, model,
-timeout, theme, [sampling], [keys]; never the API key), then the defaults below.
+timeout, theme, system, [sampling], [params], [keys]; never the API key), then the
+defaults below.
+"""
+
+EXTRA_HELP = """More vLLM request fields (min_p, repetition_penalty, min_tokens, ignore_eos, logit_bias,
+structured_outputs, ...) are sent as they are: the config file's [params], then each
+--param KEY=VALUE (the VALUE is JSON when it parses as JSON: min_p=0.05 a number,
+ignore_eos=true a boolean, "0.5" a string; else the text itself), then each --extra JSON
+object, merged last; a later one wins key by key and null removes a key. A field the app
+sets itself (prompt, messages, model, stream, n, temperature, ...: each has its flag) is
+refused, naming its flag.
 """
 
 _MI = 1024 * 1024
@@ -117,6 +134,41 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _param(text: str) -> tuple[str, object]:
+    """An argparse type: ``KEY=VALUE``, an extra request field (see :data:`EXTRA_HELP`)."""
+    try:
+        key, value = parse_param(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    _refuse_own_field(key, "--param")
+    return key, value
+
+
+def _extra(text: str) -> dict[str, object]:
+    """An argparse type: a JSON object of extra request fields."""
+    try:
+        fields = parse_extra(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    for key in fields:
+        _refuse_own_field(key, "--extra")
+    return fields
+
+
+def _refuse_own_field(key: str, flag: str) -> None:
+    if key in OWN_FIELDS:
+        own = OWN_FIELDS[key]
+        raise argparse.ArgumentTypeError(f"{key} is set by {FLAG_OF_FIELD.get(own, own)}, not {flag}")
+
+
+def _prompt_file(path: str) -> str:
+    """An argparse type: the whole file at ``path``, as the prompt."""
+    try:
+        return read_prompt_file(path)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def build_parsers() -> dict[str, argparse.ArgumentParser]:
     """One parser per command: ``tui`` (no command word), ``generate``, ``serve-demo``, ``history``, ``config``."""
     return {"tui": _tui_parser(), "generate": _generate_parser(), "serve-demo": _demo_parser(),
@@ -148,7 +200,13 @@ def _add_connection_flags(p: argparse.ArgumentParser) -> None:
 
 def _add_request_flags(p: argparse.ArgumentParser, defaults: Mapping[str, object]) -> None:
     g = p.add_argument_group("request", "a [sampling] value in the config file replaces the default shown")
-    g.add_argument("--prompt", help=f"the prompt (default: {defaults['prompt']!r})")
+    prompt = g.add_mutually_exclusive_group()
+    prompt.add_argument("--prompt", help=f"the prompt (default: {defaults['prompt']!r})")
+    prompt.add_argument("--prompt-file", type=_prompt_file, metavar="PATH",
+                        help="the prompt is this file, whole: its newlines kept, the last one too (UTF-8)")
+    g.add_argument("--system", metavar="TEXT",
+                   help="the chat API's system prompt, sent as the first message (needs --api chat; "
+                   "default: the config file's system, in chat mode)")
     g.add_argument("--n", type=int, help=f"number of candidates (default: {defaults['n']})")
     g.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                    help=f"stream the candidates as they grow (default: {'on' if defaults['stream'] else 'off'})")
@@ -166,6 +224,12 @@ def _add_request_flags(p: argparse.ArgumentParser, defaults: Mapping[str, object
     g.add_argument("--logprobs", type=int, metavar="K",
                    help=f"each token's logprob and its K most likely alternatives, 0 to {VLLM_MAX_LOGPROBS} "
                    f"(vLLM's default --max-logprobs); not on /generate (default: {defaults['logprobs']}, off)")
+    x = p.add_argument_group("extra request fields", EXTRA_HELP)
+    x.add_argument("--param", action="append", default=[], type=_param, metavar="KEY=VALUE",
+                   help="an extra field: min_p=0.05, ignore_eos=true (repeatable)")
+    x.add_argument("--extra", action="append", default=[], type=_extra, metavar="JSON",
+                   help='a JSON object merged into the request body: \'{"structured_outputs": {"choice": ["yes", "no"]}}\' '
+                   "(repeatable)")
 
 
 def _tui_parser() -> argparse.ArgumentParser:
@@ -238,9 +302,11 @@ def _history_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=_int_up_to(LIMITS["history_limit"]), default=HISTORY_LIST_LIMIT,
                          help=f"at most this many runs (default: {HISTORY_LIST_LIMIT})")
     listing.add_argument("--search", metavar="TEXT", help="only runs whose prompt or a candidate contains TEXT")
-    show = actions.add_parser("show", help="a run in full (Markdown)", description="Print a run in full, as Markdown.")
+    show = actions.add_parser("show", help="a run in full (Markdown, or JSON with --json)",
+                              description="Print a run in full, as Markdown; with --json as `history export`'s "
+                              "JSON (prompt, system, params, extra, candidates...).")
     show.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
-    show.add_argument("--json", action="store_true", help="as JSON instead (with its parent, when it has one)")
+    show.add_argument("--json", action="store_true", help="print the run's JSON document instead (with its parent, when it has one)")
     tree = actions.add_parser("tree", help="a run and the runs continued or forked from it, as a tree",
                               description="Print a run and its descendants, one line each, indented: ID, which "
                               "candidate of its parent it goes on from (and where, for a fork), n, status, and "
@@ -273,10 +339,13 @@ def _config_parser() -> argparse.ArgumentParser:
 
 
 def request_from_args(
-    args: argparse.Namespace, defaults: Mapping[str, object], configured: Mapping[str, object] | None = None
+    args: argparse.Namespace, defaults: Mapping[str, object], configured: Mapping[str, object] | None = None,
+    *, configured_params: Mapping[str, object] | None = None, system: str | None = None,
 ) -> GenerationRequest:
     """The request the flags describe: each field from its flag, else the config
-    file's [sampling] (``configured``), else the front end's ``defaults``."""
+    file's [sampling] (``configured``), else the front end's ``defaults``; the extra fields
+    are the file's [params] (``configured_params``), then --param, then --extra; the system
+    prompt --system, else the file's ``system``."""
     configured = configured or {}
 
     def pick(name: str) -> object:
@@ -307,7 +376,11 @@ def request_from_args(
         length_penalty=args.length_penalty,
         logprobs=pick("logprobs"),  # type: ignore[arg-type]
     )
-    return GenerationRequest(str(pick("prompt")), params, stream=bool(pick("stream")))
+    prompt = args.prompt_file if getattr(args, "prompt_file", None) is not None else pick("prompt")
+    extra = merge(configured_params or {}, dict(getattr(args, "param", [])), *getattr(args, "extra", []))
+    system_text = system if getattr(args, "system", None) is None else args.system
+    return GenerationRequest(str(prompt), params, stream=bool(pick("stream")), system=system_text or None,
+                             extra=extra)
 
 
 def flag_error(err: ClientError) -> str:

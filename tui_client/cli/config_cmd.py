@@ -30,7 +30,7 @@ def print_settings(settings: Config) -> int:
 def show_config(settings: Config) -> str:
     """Each setting, its effective value and its source, in aligned columns."""
     rows = [("config file", str(settings.path), "found" if settings.found else "not found")]
-    for name in ("url", "api", "model", "timeout", "theme"):
+    for name in ("url", "api", "model", "timeout", "theme", "system"):
         setting = getattr(settings, name)
         shown = without_userinfo(_shown(setting.value)) if name == "url" else _shown(setting.value)
         rows.append((name, shown, setting.source))
@@ -45,6 +45,7 @@ def show_config(settings: Config) -> str:
             rows.append((f"sampling.{name}", both, "default"))
         else:
             rows.append((f"sampling.{name}", "-", "default (the server's)"))
+    rows += [(f"params.{key}", json.dumps(value, ensure_ascii=False), "file") for key, value in settings.params.items()]
     rows += [(f"keys.{binding}", keys, "file") for binding, keys in settings.keys.items()]
     width = max(len(name) for name, _, _ in rows)
     value_width = max(len(value) for _, value, _ in rows)
@@ -54,6 +55,8 @@ def show_config(settings: Config) -> str:
 def _shown(value: object) -> str:
     if value is None:
         return "-"
+    if isinstance(value, str) and not value.isprintable():
+        return json.dumps(value, ensure_ascii=False)  # a system prompt's newlines, on one line
     if isinstance(value, tuple):
         return json.dumps(list(value), ensure_ascii=False)
     return f"{value:g}" if isinstance(value, float) else str(value)

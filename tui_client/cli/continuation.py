@@ -21,8 +21,9 @@ class ContinuationError(Exception):
 def continued_request(args: argparse.Namespace, defaults: Mapping[str, object]) -> GenerationRequest:
     """The flags' request, going on from ``args.continue_from``; its API becomes ``args.api`` when none is given.
 
-    The parameters are the parent run's, changed by the flags given; ``--prompt`` is the next
-    user turn (chat) or text appended after the candidate's (completions, ``/generate``).
+    The parameters, system prompt and extra fields are the parent run's, changed by the flags
+    given; ``--prompt`` (or ``--prompt-file``) is the next user turn (chat) or text appended
+    after the candidate's (completions, ``/generate``).
     """
     run_id, index = args.continue_from
     flag = f"--continue-from {run_id}:{index}"
@@ -46,9 +47,9 @@ def continued_request(args: argparse.Namespace, defaults: Mapping[str, object]) 
         raise ContinuationError(f"{flag}: run {run_id} was a {api.value} run; go on from it with --api {api.value} "
                                 "(a chat conversation and a plain prompt do not convert)")
     inherited: dict[str, object] = {**parent.params.as_dict(), "stream": parent.stream, "prompt": ""}
-    flags = request_from_args(args, defaults, inherited)
+    flags = request_from_args(args, defaults, inherited, configured_params=parent.extra, system=parent.system)
     params = replace(flags.params, beam_search=flags.params.beam_search or parent.params.beam_search,
                      length_penalty=parent.params.length_penalty if args.length_penalty is None else args.length_penalty)
-    base = replace(parent, params=params, stream=flags.stream)
-    return continue_from(base, candidates[index].text, chat=chat, next_turn=args.prompt or "",
+    base = replace(parent, params=params, stream=flags.stream, system=flags.system, extra=flags.extra)
+    return continue_from(base, candidates[index].text, chat=chat, next_turn=flags.prompt,
                          parent=Parent(run_id, index))

@@ -50,15 +50,13 @@ def history_command(args: argparse.Namespace) -> int:
         return 1
     if run is None:
         return _no_such_run(args.id)
-    if args.action == "show":
-        if args.json:
-            print(escape_json_for(sys.stdout, FORMATS["json"](run)), end="")  # JSON escapes every control character
-        else:
-            print(make_inert(FORMATS["md"](run), exact=True), end="")
+    if args.action == "show" and not args.json:
+        print(make_inert(FORMATS["md"](run), exact=True), end="")
         return 0
-    text = FORMATS[args.format](run)
-    if args.output is None:
-        if args.format == "json":
+    fmt = "json" if args.action == "show" else args.format
+    text = FORMATS[fmt](run)
+    if getattr(args, "output", None) is None:
+        if fmt == "json":
             text = escape_json_for(sys.stdout, text)  # stays JSON on an ASCII stdout
         print(make_inert(text, exact=True) if sys.stdout.isatty() else text, end="")  # a terminal obeys escapes
         return 0

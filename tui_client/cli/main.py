@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from tui_client.cli.args import build_parsers, config_from_args, flag_error, request_error, request_from_args
 from tui_client.cli.config_cmd import print_config_path, print_settings
@@ -24,7 +25,7 @@ from tui_client.core.defaults import (
     MAX_N,
     TUI_DEFAULTS,
 )
-from tui_client.core.protocol import ClientError
+from tui_client.core.protocol import ClientError, normalize_url
 from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.storage.config import Config, ConfigError, load_config
 
@@ -69,7 +70,7 @@ def _main(argv: Sequence[str] | None) -> int:
 def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Config) -> int:
     """Check the request, connect (or start the demo server), then run headless or the TUI."""
     defaults = GENERATE_DEFAULTS if command == "generate" else TUI_DEFAULTS
-    if command == "generate":
+    if command == "generate" and args.prompt_file is None:
         args.prompt = read_stdin_prompt(args.prompt)
     if command == "generate" and args.continue_from is not None:
         from tui_client.cli.continuation import ContinuationError, continued_request
@@ -80,12 +81,18 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
             print(f"tui-client: error: {err}", file=sys.stderr)
             return 2
     else:
-        request = request_from_args(args, defaults, settings.sampling)
-    # A live beam search's width limit and logprobs depend on the protocol: checked here when
-    # it is known, else by the client once it knows.
-    api = args.api or settings.api.value
-    problems = request.params.problems(stream=request.stream, client_beams=api in ("completions", "chat"),
-                                       legacy=api == "generate", max_n=LIMITS["n"] if command == "generate" else MAX_N)
+        request = request_from_args(args, defaults, settings.sampling, configured_params=settings.params,
+                                    system=settings.system.value)
+    # A live beam search's width limit, logprobs and a system prompt depend on the protocol:
+    # checked here when it is known, else by the client once it knows.
+    api = _known_api(args, settings)
+    if args.system and api != "chat":
+        parser.error("--system: a system prompt is for the chat API: use --api chat (completions and /generate "
+                     "take the prompt alone)")
+    if api != "chat":
+        request = replace(request, system=None)  # the config file's: the chat API's default
+    problems = request.problems(client_beams=api in ("completions", "chat"), legacy=api == "generate",
+                                max_n=LIMITS["n"] if command == "generate" else MAX_N)
     if args.insecure and args.ca_bundle:
         parser.error("--insecure and --ca-bundle contradict each other")
     # The TUI shows other problems next to their field; n it cannot show (the slider's range).
@@ -109,6 +116,20 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _known_api(args: argparse.Namespace, settings: Config) -> str:
+    """The protocol chosen (--api, $TUI_CLIENT_API, the file) or implied by the URL's endpoint; ``auto``
+    when it is left to detection (a URL that cannot be used is reported later)."""
+    api = args.api or settings.api.value
+    if api != "auto" or args.demo:
+        return api
+    url = args.url or (None if args.host is not None or args.port is not None else settings.url.value)
+    try:
+        implied = normalize_url(url)[1] if url else None
+    except ClientError:
+        return api
+    return implied.value if implied else api
 
 
 @contextlib.contextmanager

@@ -1,5 +1,5 @@
 """What the CLI's output survives: a reader that quits early (``| head``), a terminal or
-pipe that cannot encode the text, and the prompt read from stdin."""
+pipe that cannot encode the text, and the prompt read from stdin or a file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import signal
 import sys
 from typing import TextIO
 
-__all__ = ["BROKEN_PIPE_STATUS", "escape_json_for", "quiet_broken_pipe", "read_stdin_prompt", "tolerant_stdio"]
+from tui_client.core.defaults import PROMPT_FILE_MAX_BYTES
+
+__all__ = [
+    "BROKEN_PIPE_STATUS", "escape_json_for", "quiet_broken_pipe", "read_prompt_file", "read_stdin_prompt",
+    "tolerant_stdio",
+]
 
 BROKEN_PIPE_STATUS = 128 + signal.SIGPIPE
 """Exit status when the reader of stdout went away: what a tool killed by SIGPIPE returns."""
@@ -69,3 +74,20 @@ def read_stdin_prompt(prompt: str | None, stdin: TextIO | None = None) -> str | 
     if prompt is None and not text:
         return None  # nothing piped (stdin is /dev/null, say): the default prompt
     return text
+
+
+def read_prompt_file(path: str, limit: int = PROMPT_FILE_MAX_BYTES) -> str:
+    """``--prompt-file``: the whole file, newlines kept (``\\r\\n`` too; a UTF-8 BOM is not
+    part of it). ValueError (one line) when it is missing, unreadable, too big or not UTF-8."""
+    shown = repr(path)
+    try:
+        with open(path, "rb") as file:
+            data = file.read(limit + 1)
+    except OSError as err:
+        raise ValueError(f"cannot read {shown}: {err.strerror or err}") from None
+    if len(data) > limit:
+        raise ValueError(f"{shown} is over {limit // (1024 * 1024)} MiB: too big for a prompt")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{shown} is not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start})") from None

@@ -52,6 +52,9 @@ VLLM_MAX_LOGPROBS = 20
 """vLLM's default ``--max-logprobs``: the most ``--logprobs`` may ask for; a live beam search of
 width n asks for 2n a step."""
 
+PROMPT_FILE_MAX_BYTES = 64 * 1024 * 1024
+"""The largest ``--prompt-file`` read (a bigger file, or ``/dev/zero``, is refused, not read to the end)."""
+
 SEED_PROMPT = "San Francisco is a"
 """vLLM's example client's default prompt (``generate`` without ``--prompt``)."""
 

@@ -23,7 +23,6 @@ from textual.timer import Timer
 from textual.widgets import TextArea
 
 from tui_client.core.protocol import (
-    Api,
     ClientError,
     ErrorKind,
     GenerationRequest,
@@ -133,8 +132,7 @@ class MainScreen(Screen[None]):
         """The prompt field (made by the controls column)."""
 
         session = self.app.session
-        if session.config.api is not None:  # else known once connected
-            self.sidebar.set_beams_stream(session.config.api is Api.GENERATE)
+        self.sidebar.set_api(session.describe().api)  # None: known once connected
         self.set_narrow(self.app.size.width)
         self.prompt.focus()
         self.prompt.move_cursor(self.prompt.document.end)
@@ -205,7 +203,7 @@ class MainScreen(Screen[None]):
 
     def _connected(self, info: ServerInfo) -> None:
         self.app.server_info = info
-        self.sidebar.set_beams_stream(info.api is Api.GENERATE)
+        self.sidebar.set_api(info.api)
         self.server_bar.set_server(info)
         self.server_bar.set_connection("connected")
         self.banner.hide()

@@ -42,6 +42,17 @@ class Adapter:
     def body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
         raise NotImplementedError
 
+    def request_body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
+        """The body sent: :meth:`body`, then the request's extra fields. An extra field the
+        body already has (a front end lets none through) is refused, never sent twice."""
+        body = self.body(request, model)
+        taken = [key for key in request.extra if key in body]
+        if taken:
+            raise ClientError(ErrorKind.INVALID, f"{taken[0]} is set by the app itself in this request, not as an "
+                              "extra field", field="extra")
+        body.update(request.extra)
+        return body
+
     def feed(self, chunk: bytes) -> set[int]:
         """Apply one network read of a streaming answer; return the changed indices."""
         raise NotImplementedError

@@ -284,7 +284,7 @@ class VLLMClient:
             request.validate()
             state.server = await self.connect()
             legacy = state.server.api is Api.GENERATE
-            request.validate(client_beams=not legacy, legacy=legacy)
+            request.validate(client_beams=not legacy, legacy=legacy, chat=state.server.api is Api.CHAT)
             if legacy and self.config.model:
                 state.notes.append(f"model {self.config.model!r} ignored: the legacy /generate API takes no model name")
             async for event in self._events(request, state):
@@ -316,13 +316,15 @@ class VLLMClient:
             runner = BeamRunner(self, state)
             search = await runner.prepare()
             if not isinstance(search, str):
+                if request.extra:
+                    state.notes.append(f"the live beam search does not send the extra fields ({', '.join(request.extra)})")
                 async for event in runner.run(search):
                     yield event
                 return
             state.notes.append(f"{search}, which a live beam search needs: this is vLLM's own, shown when it ends")
             request = replace(request, stream=False)
         adapter = ADAPTERS[state.server.api](state, max_line_bytes=self.config.max_line_bytes)
-        body = adapter.body(request, state.server.model)
+        body = adapter.request_body(request, state.server.model)
         try:
             resp = await self._send_generation(adapter.path, body)
             try:

@@ -1,4 +1,5 @@
-"""What the user asks for: the prompt and the sampling parameters, validated.
+"""What the user asks for: the prompt, the sampling parameters, the chat API's system
+prompt and the extra vLLM fields (:mod:`.extra_fields`), validated.
 
 Validation happens here, before anything is sent, so the CLI can name the flag and
 the TUI can show the message next to the field.
@@ -13,6 +14,7 @@ from typing import Any
 
 from tui_client.core.defaults import LIMITS, VLLM_MAX_LOGPROBS
 from tui_client.core.protocol.errors import ClientError, ErrorKind
+from tui_client.core.protocol.extra_fields import extra_problem
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ class Parent:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One run: a prompt, its sampling parameters, streaming or not.
+    """One run: a prompt, its sampling parameters, streaming or not; for the chat API a
+    system prompt; more vLLM fields (``extra``) merged into the body as they are.
 
     Chat only: ``turns`` is the conversation before the prompt. An empty prompt after an
     assistant turn asks the model to go on with that turn (a fork inside a reply).
@@ -143,12 +146,16 @@ class GenerationRequest:
     prompt: str
     params: SamplingParams = field(default_factory=SamplingParams)
     stream: bool = True
+    system: str | None = None  # chat only: the first message, role "system" (None or "": none)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"min_p": 0.05}; see extra_fields
     turns: tuple[Turn, ...] = ()
     parent: Parent | None = None
 
     def messages(self) -> list[dict[str, str]]:
-        """The chat messages: the turns, then the prompt as the user's (unless it continues a reply)."""
-        messages = [turn.to_json() for turn in self.turns]
+        """The chat messages: the system prompt, the turns, then the prompt as the user's (unless
+        it continues a reply)."""
+        messages = [{"role": "system", "content": self.system}] if self.system else []
+        messages += [turn.to_json() for turn in self.turns]
         if not self.continues_reply:
             messages.append({"role": "user", "content": self.prompt})
         return messages
@@ -158,9 +165,23 @@ class GenerationRequest:
         """True when the last turn is the assistant's and the prompt is empty: the model goes on with it."""
         return not self.prompt and bool(self.turns) and self.turns[-1].role == "assistant"
 
-    def validate(self, *, client_beams: bool = False, legacy: bool = False) -> None:
+    def problems(self, *, stream: bool | None = None, client_beams: bool = False, legacy: bool = False,
+                 chat: bool | None = None, max_n: int = LIMITS["n"]) -> dict[str, str]:
+        """Every invalid field mapped to a one-line reason: :meth:`SamplingParams.problems`,
+        then ``system`` (``chat`` False: the API is not chat; None: not known yet) and ``extra``."""
+        out = self.params.problems(stream=self.stream if stream is None else stream, client_beams=client_beams,
+                                   legacy=legacy, max_n=max_n)
+        if self.system and chat is False:
+            out["system"] = ("a system prompt is for the chat API (--api chat); completions and /generate "
+                             "take the prompt alone")
+        problem = extra_problem(self.extra)
+        if problem:
+            out["extra"] = problem
+        return out
+
+    def validate(self, *, client_beams: bool = False, legacy: bool = False, chat: bool | None = None) -> None:
         """Raise :class:`ClientError` (kind INVALID) naming the first bad field."""
-        problems = self.params.problems(stream=self.stream, client_beams=client_beams, legacy=legacy)
+        problems = self.problems(client_beams=client_beams, legacy=legacy, chat=chat)
         if problems:
             name, reason = next(iter(problems.items()))
             raise ClientError(ErrorKind.INVALID, reason, field=name)

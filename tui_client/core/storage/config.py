@@ -1,4 +1,6 @@
-"""The config file (TOML, example in README; path: :func:`~tui_client.core.storage.paths.config_path`).
+"""The config file (TOML, example in README; path: :func:`~tui_client.core.storage.paths.config_path`):
+the connection, the chat API's ``system`` prompt, ``[sampling]``, ``[params]`` (extra vLLM
+request fields, sent as they are) and ``[keys]``.
 Precedence: flags > ``TUI_CLIENT_URL``/``_API``/``_MODEL`` > the file > :mod:`~tui_client.core.defaults`;
 never the API key. A bad file raises :class:`ConfigError`: one line naming the file, line and key."""
 
@@ -17,6 +19,7 @@ from tui_client.core.defaults import DEFAULT_API, DEFAULT_TIMEOUT, DEFAULT_URL
 from tui_client.core.protocol import SamplingParams
 from tui_client.core.protocol.client import normalize_url
 from tui_client.core.protocol.errors import ClientError
+from tui_client.core.protocol.extra_fields import OWN_FIELDS, key_problem, value_problem
 from tui_client.core.storage.paths import CONFIG_ENV
 from tui_client.core.storage.paths import config_path as default_path
 
@@ -40,7 +43,11 @@ SAMPLING_TYPES: dict[str, type] = {
     "frequency_penalty": float,
     "logprobs": int,
 }
-TOP_LEVEL = ("url", "api", "model", "timeout", "theme", "sampling", "keys")
+TOP_LEVEL = ("url", "api", "model", "timeout", "theme", "system", "sampling", "params", "keys")
+
+_OWN_SETTING = {"prompt": "--prompt", "model": "model", "stream": "--stream/--no-stream",
+                "beam_search": "--beam-search", "length_penalty": "--length-penalty"}
+"""Where a request field the app sets itself is set, when not in [sampling] (for messages)."""
 
 T = TypeVar("T")
 
@@ -68,7 +75,9 @@ class Config:
     model: Setting[str | None] = Setting(None)  # None: the first model the server lists
     timeout: Setting[float] = Setting(DEFAULT_TIMEOUT)
     theme: Setting[str | None] = Setting(None)  # None: the TUI's default
+    system: Setting[str | None] = Setting(None)  # the chat API's system prompt (other APIs: not used)
     sampling: dict[str, object] = field(default_factory=dict)  # only what the file sets ("stop" a tuple)
+    params: dict[str, object] = field(default_factory=dict)  # [params]: extra request fields, sent as they are
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, for App.set_keymap
     lines: dict[str, int] = field(default_factory=dict)  # dotted key -> its line in the file
 
@@ -102,7 +111,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         line = _line_of(text, problem.key)
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(f"{where}: {problem.key}: {problem.message}") from None
-    keys = [f"sampling.{key}" for key in config.sampling] + [f"keys.{key}" for key in config.keys]
+    keys = [f"{table}.{key}" for table in ("sampling", "params", "keys") for key in getattr(config, table)]
     lines = {key: line for key in keys if (line := _line_of(text, key))}
     return _apply_env(replace(config, lines=lines), env)
 
@@ -133,7 +142,7 @@ def _from_file(path: Path, found: bool, data: dict[str, object]) -> Config:
         if api not in APIS:
             raise _KeyProblem("api", f"must be one of {', '.join(APIS)}, not {api!r}")
         values["api"] = Setting(api, "file")
-    for key in ("model", "theme"):
+    for key in ("model", "theme", "system"):
         if key in data:
             values[key] = Setting(_string(data, key), "file")
     if "timeout" in data:
@@ -142,6 +151,7 @@ def _from_file(path: Path, found: bool, data: dict[str, object]) -> Config:
             raise _KeyProblem("timeout", f"must be a positive number of seconds, not {timeout}")
         values["timeout"] = Setting(timeout, "file")
     values["sampling"] = _sampling(_table(data, "sampling"))
+    values["params"] = _params(_table(data, "params"))
     keys = _table(data, "keys")
     values["keys"] = {binding: _string(keys, binding, f"keys.{binding}") for binding in keys}
     return Config(**values)  # type: ignore[arg-type]
@@ -166,6 +176,21 @@ def _sampling(table: dict[str, object]) -> dict[str, object]:
         key, message = next(iter(problems.items()))
         raise _KeyProblem(f"sampling.{key}", message)
     return out
+
+
+def _params(table: dict[str, object]) -> dict[str, object]:
+    """[params]: request fields the app has no setting for, each a JSON value."""
+    for key, value in table.items():
+        name = f"params.{key}"
+        problem = key_problem(key)
+        if problem is None and key in OWN_FIELDS:
+            own = OWN_FIELDS[key]
+            where = f"[sampling] {own}" if own in SAMPLING_TYPES else _OWN_SETTING.get(own, own)
+            problem = f"{key} has a setting of its own ({where}), not in [params]"
+        problem = problem or value_problem(value)
+        if problem:
+            raise _KeyProblem(name, problem)
+    return dict(table)
 
 
 def _apply_env(config: Config, env: Mapping[str, str]) -> Config:

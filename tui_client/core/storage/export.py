@@ -54,7 +54,8 @@ def tree_lines(lines: list[TreeLine], *, origin_note: str | None = None, mark: i
 
 
 def run_document(run: StoredRun | RunState) -> dict[str, object]:
-    """``generate --json``'s document, plus prompt, params and stream (and id, created)."""
+    """``generate --json``'s document, plus prompt, params, stream, system (the chat API's
+    system prompt, or null) and extra (the extra fields sent) (and id, created)."""
     state = run.state if isinstance(run, StoredRun) else run
     request = state.request
     doc: dict[str, object] = {
@@ -62,6 +63,8 @@ def run_document(run: StoredRun | RunState) -> dict[str, object]:
         "params": request.params.as_dict(),
         "stream": request.stream,
         "parent": request.parent.to_json() if request.parent else None,
+        "system": request.system or None,
+        "extra": dict(request.extra),
         **state.to_json(),
     }
     if request.turns:
@@ -98,6 +101,8 @@ def to_markdown(run: StoredRun | RunState) -> str:
     lines += [f"- **Note:** {_code(note)}" for note in state.notes]
     if request.parent is not None:
         lines.append(f"- **From:** {describe_parent(request.parent)}")
+    if request.system:
+        lines += ["", "## System prompt", "", *_fenced(request.system)]
     for turn in request.turns:
         lines += ["", f"## {turn.role.capitalize()}", "", *_fenced(turn.content)]
     lines += ["", "## Prompt", "", *_fenced(request.prompt), "", "## Parameters", "",
@@ -106,6 +111,9 @@ def to_markdown(run: StoredRun | RunState) -> str:
         if value is None or value is False or value == []:
             continue  # left to the server
         cell = _code(json.dumps(value, ensure_ascii=False)).replace("|", "\\|") if name == "stop" else str(value)
+        lines.append(f"| {name} | {cell} |")
+    for name, value in request.extra.items():  # sent as they are: shown as the JSON sent
+        cell = _code(json.dumps(value, ensure_ascii=False)).replace("|", "\\|")
         lines.append(f"| {name} | {cell} |")
     for cand in state.ordered():
         facts = [cand.status.value]

@@ -2,7 +2,8 @@
 
 The file is ``history.sqlite3`` under ``platformdirs.user_data_dir("tui-client")``, or
 under ``$TUI_CLIENT_DATA_DIR``. It holds what is needed to show, export and re-run a
-run, and never a credential: the API key is not part of a :class:`RunState`, and the
+run (the prompt, the system prompt, the parameters and the extra fields: the same body
+again), and never a credential: the API key is not part of a :class:`RunState`, and the
 user:password part of URLs (in the server URL, error and notes) is dropped before
 anything is written.
 
@@ -94,6 +95,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN parent_offset INTEGER",  # NULL: its whole text
         "ALTER TABLE runs ADD COLUMN turns TEXT",  # JSON: [{"role", "content"}], the chat before the prompt
         "CREATE INDEX runs_by_parent ON runs (parent_run)",
+    ),
+    (  # --system, --param/--extra/[params]: the chat system prompt and the extra fields sent (a JSON object)
+        "ALTER TABLE runs ADD COLUMN system TEXT",
+        "ALTER TABLE runs ADD COLUMN extra TEXT NOT NULL DEFAULT '{}'",
     ),
 )
 TREE_TAIL_CHARS = 60
@@ -230,8 +235,8 @@ class HistoryStore:
         with self._errors(), self._transaction():
             run_id = self._db.execute(
                 "INSERT INTO runs (created, url, api, model, server_version, prompt, params, stream, n, status,"
-                " usage, first_text_at, ended_at, notes, error, parent_run, parent_candidate, parent_offset, turns)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " usage, first_text_at, ended_at, notes, error, system, extra, parent_run, parent_candidate,"
+                " parent_offset, turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     created,
                     without_userinfo(server.url),
@@ -248,6 +253,8 @@ class HistoryStore:
                     state.ended_at,
                     json.dumps([without_userinfo(note) for note in state.notes]),
                     json.dumps(_error_json(state.error)) if state.error else None,
+                    request.system or None,
+                    json.dumps(dict(request.extra)),
                     parent.run if parent else None,
                     parent.candidate if parent else None,
                     parent.offset if parent else None,
@@ -301,8 +308,8 @@ class HistoryStore:
         with self._errors():
             row = self._db.execute(
                 "SELECT created, url, api, model, server_version, prompt, params, stream, status, usage,"
-                " first_text_at, ended_at, notes, error, parent_run, parent_candidate, parent_offset, turns"
-                " FROM runs WHERE id = ?",
+                " first_text_at, ended_at, notes, error, system, extra, parent_run, parent_candidate, parent_offset,"
+                " turns FROM runs WHERE id = ?",
                 (run_id,),
             ).fetchone()
             if row is None:
@@ -321,10 +328,12 @@ class HistoryStore:
     @staticmethod
     def _stored_run(run_id: int, row: tuple, cand_rows: list[tuple], blob: tuple | None) -> StoredRun:
         (created, url, api, model, version, prompt, params, stream, status,
-         usage, first_text_at, ended_at, notes, error, parent_run, parent_candidate, parent_offset, turns) = row
+         usage, first_text_at, ended_at, notes, error, system, extra, parent_run, parent_candidate, parent_offset,
+         turns) = row
         parent = Parent(parent_run, parent_candidate, parent_offset) if parent_run is not None else None
         state = RunState(
-            request=GenerationRequest(prompt, _params(json.loads(params)), stream=bool(stream),
+            request=GenerationRequest(prompt, _params(json.loads(params)), stream=bool(stream), system=system,
+                                      extra=_extra(json.loads(extra)),
                                       turns=_turns(json.loads(turns)) if turns else (), parent=parent),
             server=ServerInfo(url, Api(api) if api else None, model, version),
             status=Status(status),
@@ -484,6 +493,12 @@ def _params(doc: dict[str, object]) -> SamplingParams:
     values = {k: v for k, v in doc.items() if k in known}
     values["stop"] = tuple(values.get("stop") or ())  # type: ignore[arg-type]
     return SamplingParams(**values)  # type: ignore[arg-type]
+
+
+def _extra(doc: object) -> dict[str, object]:
+    if not isinstance(doc, dict):
+        raise ValueError(f"its extra fields are not a JSON object but {type(doc).__name__}")
+    return doc
 
 
 def _local_time(timestamp: float) -> datetime:

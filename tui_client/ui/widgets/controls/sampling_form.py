@@ -1,13 +1,15 @@
-"""The sampling fields (temperature, max tokens, top p, top k, seed, stop, logprobs, beam search).
+"""The sampling fields (temperature, max tokens, top p, top k, seed, stop, logprobs, beam search),
+and a box of more vLLM request fields as ``KEY=VALUE`` lines (:mod:`~tui_client.core.protocol.extra_fields`).
 
 Each field is one compact row; an empty field means "leave it to the server".
 Problems (a field that does not parse, or :meth:`SamplingParams.problems`) show
-right under the field at fault.
+right under the field at fault; the box's first bad line, under the box.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, Switch
+from textual.widgets import Input, Label, Switch, TextArea
 
 from tui_client.core.defaults import VLLM_MAX_LOGPROBS
 from tui_client.core.protocol import SamplingParams
+from tui_client.core.protocol.extra_fields import OWN_FIELDS, format_lines, parse_lines
 from tui_client.core.text.inert_text import make_inert
 from tui_client.ui.widgets.controls.folded_input import FoldedInput
 from tui_client.ui.widgets.controls.switch_row import SwitchRow
@@ -45,7 +48,19 @@ FIELDS: tuple[Field, ...] = (
     Field("logprobs", "logprobs", int, "off", f"alternatives per token, 0-{VLLM_MAX_LOGPROBS} (0/empty = off); "
           "shades and inspects tokens (p, i); OpenAI API only"),
 )
-FIELD_NAMES = tuple(f.name for f in FIELDS) + ("beam_search",)
+FIELD_NAMES = tuple(f.name for f in FIELDS) + ("beam_search", "extra")
+
+OWN_CONTROLS = {f.name: f"the {f.label} field" for f in FIELDS} | {
+    "n": "the n slider", "stream": "the stream switch", "prompt": "the prompt", "beam_search": "the beam search switch"}
+"""Where the sidebar sets each of the app's own request fields (the others: their flag)."""
+
+
+def own_field_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an extra field here (the app sets it), or None."""
+    own = OWN_FIELDS.get(key)
+    if own is None:
+        return None
+    return f"{key} is set by {OWN_CONTROLS.get(own, '--' + own.replace('_', '-'))}, not here"
 
 
 def format_field(field: Field, value: Any) -> str:
@@ -118,9 +133,11 @@ class SamplingForm(Vertical):
         def control(self) -> SamplingForm:
             return self.form
 
-    def __init__(self, params: SamplingParams, *, id: str | None = None) -> None:
+    def __init__(self, params: SamplingParams, extra: Mapping[str, Any] | None = None, *,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self._initial = params
+        self._initial_extra = dict(extra or {})
         self._shown_problems: dict[str, str] = {}  # label id -> the problem it shows
 
     def compose(self) -> ComposeResult:
@@ -143,6 +160,14 @@ class SamplingForm(Vertical):
         yield SwitchRow("beam search", self._initial.beam_search, switch_id="field-beam_search",
                         tooltip="beam search of width n (streamed on legacy /generate; the OpenAI API does not stream it)")
         yield Label(id="problem-beam_search", classes="field-problem", markup=False)
+        extra = TextArea(format_lines(self._initial_extra), soft_wrap=True, tab_behavior="focus",
+                         show_line_numbers=False, highlight_cursor_line=False, placeholder="min_p=0.05",
+                         id="field-extra")
+        extra.border_title = "more params"
+        extra.tooltip = ("more vLLM request fields, sent as they are: KEY=VALUE, one a line (min_p=0.05, "
+                         "ignore_eos=true; the VALUE is JSON when it parses as JSON, else text)")
+        yield extra
+        yield Label(id="problem-extra", classes="field-problem", markup=False)
         yield Label(id="problem-other", classes="field-problem", markup=False)
 
     def on_mount(self) -> None:
@@ -171,6 +196,18 @@ class SamplingForm(Vertical):
                                              legacy=legacy).items():
             problems.setdefault(name, message)
         return params, problems
+
+    def read_extra(self) -> tuple[dict[str, Any], str | None]:
+        """The box's extra fields and its first problem (``line 2: ...``), or None."""
+        fields, problems = parse_lines(self.query_one("#field-extra", TextArea).text, own_field_problem)
+        if not problems:
+            return fields, None
+        number, message = problems[0]
+        return fields, f"line {number}: {message}"
+
+    def set_extra(self, extra: Mapping[str, Any]) -> None:
+        """Show ``extra`` in the box, one ``KEY=VALUE`` a line."""
+        self.query_one("#field-extra", TextArea).load_text(format_lines(extra))
 
     def set_params(self, params: SamplingParams) -> None:
         """Show ``params`` in the fields (a run loaded from the history)."""
@@ -205,6 +242,7 @@ class SamplingForm(Vertical):
 
     @on(Input.Changed)
     @on(Switch.Changed)
+    @on(TextArea.Changed, "#field-extra")
     def _changed(self, event: Message) -> None:
         event.stop()
         self.post_message(self.Changed(self))

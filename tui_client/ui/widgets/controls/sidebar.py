@@ -1,6 +1,7 @@
-"""The left column: the conversation (chat), prompt, n, stream, sampling fields, and the greedy hint.
+"""The left column: the conversation (chat), prompt, system prompt (chat API only), n, stream,
+sampling fields and more params, and the greedy hint.
 
-Tab order follows the column: prompt -> n -> stream -> fields.
+Tab order follows the column: prompt -> system prompt -> n -> stream -> fields -> more params.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textual.message import Message
 from textual.widgets import Label, Switch, TextArea
 
 from tui_client.core.defaults import MAX_N
-from tui_client.core.protocol import GenerationRequest, SamplingParams
+from tui_client.core.protocol import Api, GenerationRequest, SamplingParams
 from tui_client.core.protocol.continuation import ParentLink
 from tui_client.ui.widgets.controls.conversation import ConversationView, Source
 from tui_client.ui.widgets.controls.n_slider import NSlider
@@ -45,6 +46,8 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         """Completions: the prompt a continuation or fork wrote, and where it came from (while
         the prompt still starts with it, the next run goes on from there)."""
         self.conversation.set_turns(request.turns, self._sources_for(request))
+        self.chat = False
+        """The server speaks the chat API: the system prompt is shown and sent."""
 
     def compose(self) -> ComposeResult:
         yield self.conversation
@@ -59,14 +62,27 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         )
         prompt.border_title = "Prompt"
         yield prompt
+        system = PromptArea(
+            self._request.system or "",
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+            highlight_cursor_line=False,
+            placeholder="none",
+            id="system",
+        )
+        system.border_title = "System prompt"
+        system.tooltip = "the chat API's system prompt, sent before the prompt (empty: none)"
+        yield system
         yield NSlider(min(max(self._request.params.n, 1), MAX_N), minimum=1, maximum=MAX_N, id="n")
         yield SwitchRow("stream", self._request.stream, switch_id="stream",
                         tooltip="on: watch candidates grow; off: one answer when all are done")
-        yield SamplingForm(self._request.params, id="sampling")
+        yield SamplingForm(self._request.params, self._request.extra, id="sampling")
         yield Label(id="greedy-hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#greedy-hint").display = False
+        self.query_one("#system").display = self.chat
 
     @property
     def prompt_text(self) -> str:
@@ -80,13 +96,23 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
     def stream(self) -> bool:
         return self.query_one("#stream", Switch).value
 
+    @property
+    def system_text(self) -> str:
+        return self.query_one("#system", TextArea).text
+
     def read_request(self) -> tuple[GenerationRequest, dict[str, str]]:
-        """The request the controls describe and its problems ({field: message})."""
-        params, problems = self.query_one(SamplingForm).read(self._request.params, n=self.n, stream=self.stream)
+        """The request the controls describe and its problems ({field: message}); the system
+        prompt only on the chat API."""
+        form = self.query_one(SamplingForm)
+        params, problems = form.read(self._request.params, n=self.n, stream=self.stream)
+        extra, extra_problem = form.read_extra()
+        if extra_problem:
+            problems["extra"] = extra_problem
+        system = self.system_text if self.chat and self.system_text.strip() else None
         source = self.parent_source()
         parent = source.resolve() if isinstance(source, ParentLink) else source
-        return GenerationRequest(self.prompt_text, params, stream=self.stream, turns=self.conversation.turns,
-                                 parent=parent), problems
+        return GenerationRequest(self.prompt_text, params, stream=self.stream, system=system, extra=extra,
+                                 turns=self.conversation.turns, parent=parent), problems
 
     def parent_source(self) -> Source:
         """Where the next run goes on from (see :class:`ConversationView` and :meth:`go_on`)."""
@@ -148,20 +174,31 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         return tuple(sources)
 
     def set_request(self, request: GenerationRequest) -> None:
-        """Show ``request`` in the controls: prompt, conversation, n, stream and every sampling field."""
+        """Show ``request`` in the controls: conversation, prompt, system prompt, n, stream, every
+        sampling field and the extra ones. A system prompt off the chat API is said not to be sent."""
         self._request = request
         self.conversation.set_turns(request.turns, self._sources_for(request))
         self._continued = (request.prompt, request.parent) if request.parent and not request.turns else None
         self._load_prompt(request.prompt)
+        self.query_one("#system", TextArea).load_text(request.system or "")
         slider = self.query_one("#n", NSlider)
         slider.value = min(max(request.params.n, slider.minimum), slider.maximum)
         self.query_one("#stream", Switch).value = request.stream
-        self.query_one(SamplingForm).set_params(request.params)
-        self.validate()
-
-    def set_beams_stream(self, streams: bool | None) -> None:
-        """Whether the server streams beam search (legacy ``/generate``); the problems follow."""
         form = self.query_one(SamplingForm)
+        form.set_params(request.params)
+        form.set_extra(request.extra)
+        self.validate()
+        if request.system and not self.chat:
+            self.notify("Its system prompt is for the chat API (--api chat): this server's API does not take "
+                        "one, so it is not sent", title="System prompt left out", severity="warning", markup=False)
+
+    def set_api(self, api: Api | None) -> None:
+        """The server's API (None: not known yet): the system prompt is shown on chat only, and
+        the beam search problems follow whether the server streams beams (legacy ``/generate``)."""
+        self.chat = api is Api.CHAT
+        self.query_one("#system").display = self.chat
+        form = self.query_one(SamplingForm)
+        streams = None if api is None else api is Api.GENERATE
         if form.beams_stream != streams:
             form.beams_stream = streams
             self.validate()
