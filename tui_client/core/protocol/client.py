@@ -80,6 +80,10 @@ def normalize_url(url: str) -> tuple[str, Api | None]:
         parts.port  # noqa: B018 - validates the port
     except ValueError:
         raise ClientError(ErrorKind.INVALID, f"bad port in URL {url!r}", field="url") from None
+    try:  # what urlsplit lets through and httpx refuses: "http://256.256.256.256", "http://xn--.com"
+        httpx.URL(urlunsplit((parts.scheme, parts.netloc, "", "", ""))).host  # noqa: B018
+    except (httpx.InvalidURL, ValueError) as err:  # idna's errors are ValueErrors
+        raise ClientError(ErrorKind.INVALID, f"not a URL ({err}): {url!r}", field="url") from None
     path = parts.path.rstrip("/")
     implied: Api | None = None
     for suffix, api in _KNOWN_SUFFIXES:
