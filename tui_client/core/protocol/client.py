@@ -128,6 +128,17 @@ def api_key_from_env() -> str | None:
     return next((os.environ[var] for var in API_KEY_ENV_VARS if os.environ.get(var)), None)
 
 
+def _header_safe_key(key: str) -> str:
+    """The API key without surrounding whitespace (a key file's newline); refused, never shown,
+    when it cannot be a header value (httpx would raise, and its message holds the key)."""
+    key = key.strip()
+    if not all(" " <= char <= "~" for char in key):
+        what = "a control character (a newline?)" if any(char < " " or char == "\x7f" for char in key) else "non-ASCII text"
+        raise ClientError(ErrorKind.INVALID, f"the API key (--api-key, $VLLM_API_KEY or $OPENAI_API_KEY) has {what}: "
+                          "it cannot be sent in an HTTP header (the key is not shown)", field="api_key")
+    return key
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """How to reach the server. ``api`` None means auto-detect."""
@@ -157,7 +168,7 @@ class VLLMClient:
         self._eos: dict[str | None, int | None] = {}  # model -> its end-of-sequence id, once learnt
         headers = {"User-Agent": f"tui-client/{__version__}"}
         if config.api_key:
-            headers["Authorization"] = f"Bearer {config.api_key}"
+            headers["Authorization"] = f"Bearer {_header_safe_key(config.api_key)}"
         try:
             verify: bool | ssl.SSLContext = config.verify if isinstance(config.verify, bool) else _ca_context(config.verify)
             self._http = httpx.AsyncClient(
