@@ -3,7 +3,10 @@ type that gave a traceback, showed a secret or lost text, now one clear line."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,3 +55,49 @@ def test_an_api_key_read_with_its_newline_is_sent_without_it(tmp_path: Path, key
               env={"VLLM_API_KEY": "s3cret-key\n"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("Prompt: ") and "Beam candidate 0: " in out.stdout
+
+
+def run_with_fds(*args: str, home: Path, stdout: int | None = None, close: int | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI with stdout on ``stdout`` (a file descriptor) or captured, and fd ``close`` closed in the child."""
+    env = {**environ_without_user_settings(), "TUI_CLIENT_CONFIG": str(home / "config.toml"),
+           "TUI_CLIENT_DATA_DIR": str(home / "data")}
+    return subprocess.run([sys.executable, "-m", "tui_client", *args], stdout=stdout if stdout is not None else subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=60, env=env,
+                          preexec_fn=None if close is None else (lambda: os.close(close)))
+
+
+def saved_runs(home: Path) -> list[dict[str, object]]:
+    listed = cli("history", "list", home=home)
+    assert listed.returncode == 0, listed.stderr
+    return [json.loads(cli("history", "export", line.split()[0], home=home).stdout) for line in listed.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("argv", [
+    ["generate", "--max-tokens", "3"],
+    ["generate", "--max-tokens", "3", "--json"],
+    ["history", "list"],
+    ["config", "show"],
+    ["config", "path"],
+])
+def test_a_full_stdout_is_one_line_and_a_json_run_is_still_saved(tmp_path: Path, demo_url: str, argv: list[str]) -> None:
+    cli("generate", "--url", demo_url, "--max-tokens", "2", home=tmp_path)  # something to list
+    with open("/dev/full", "w") as full:
+        out = run_with_fds(*argv, *(["--url", demo_url] if argv[0] == "generate" else []), home=tmp_path,
+                           stdout=full.fileno())
+    assert assert_one_line(out, 1) == "tui-client: error: cannot write the output: No space left on device\n"
+    if "--json" in argv:  # the run is saved before it is printed
+        assert len(saved_runs(tmp_path)) == 2
+
+
+def test_a_closed_stdout_still_runs_and_saves(tmp_path: Path, demo_url: str) -> None:
+    out = run_with_fds("generate", "--url", demo_url, "--max-tokens", "3", "--prompt", "closed", home=tmp_path, close=1)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    [run] = saved_runs(tmp_path)
+    assert run["prompt"] == "closed" and run["status"] == "finished"
+
+
+def test_prompt_dash_on_a_closed_stdin_is_the_empty_prompt_not_a_dash(tmp_path: Path, demo_url: str) -> None:
+    out = run_with_fds("generate", "--url", demo_url, "--max-tokens", "3", "--prompt", "-", "--json", home=tmp_path, close=0)
+    assert out.returncode == 0, out.stderr
+    [run] = saved_runs(tmp_path)
+    assert run["prompt"] == "" and json.loads(out.stdout)["status"] == "finished"
