@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import environ_without_user_settings, run_cli
+from hostile_server3 import HostileServer3
 
 from tui_client.demo.server import DemoServer
 
@@ -101,3 +102,12 @@ def test_prompt_dash_on_a_closed_stdin_is_the_empty_prompt_not_a_dash(tmp_path: 
     assert out.returncode == 0, out.stderr
     [run] = saved_runs(tmp_path)
     assert run["prompt"] == "" and json.loads(out.stdout)["status"] == "finished"
+
+
+def test_a_server_error_with_terminal_escapes_is_printed_inert(tmp_path: Path) -> None:
+    with HostileServer3("error-escapes") as server:
+        out = cli("generate", "--url", server.url, home=tmp_path)
+    line = assert_one_line(out, 1)
+    assert "\x1b" not in line and "\x07" not in line and "\u202e" not in line
+    assert line == (f"error: {server.url}/v1/completions answered 400: bad [bold]thing[/] ␛[2J␇ ␛]0;pwned␇ "
+                    "⟨U+202E⟩ end\n")
