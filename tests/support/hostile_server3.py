@@ -44,8 +44,31 @@ async def error_escapes(server: HostileServer3, req: Received, w: Writer) -> boo
     return True
 
 
+def lp_event(index: int, tokens: list[tuple[str, float]], finish: str | None = None) -> bytes:
+    """A completions event with one candidate's tokens and their logprobs (each token its own top 1)."""
+    lp = {"tokens": [t for t, _ in tokens], "token_logprobs": [v for _, v in tokens],
+          "top_logprobs": [{t: v, " alt": -1.0} for t, v in tokens], "text_offset": [0] * len(tokens)}
+    return event({"choices": [{"index": index, "text": "".join(t for t, _ in tokens), "logprobs": lp,
+                               "finish_reason": finish}]})
+
+
+OVERFLOWING = [("Big", 1e308), (" and", 800.0), (" sure", 5.0), (" fine", -0.5)]
+"""Logprobs above 0 (a probability above 1), some past what ``exp`` can take: a broken server's."""
+
+
+async def logprob_overflow(server: HostileServer3, req: Received, w: Writer) -> bool:
+    """Two candidates streamed with :data:`OVERFLOWING` logprobs (``--logprobs``), then ``[DONE]``."""
+    if (done := usual(server, req, w)) is not None:
+        return done
+    w.write(SSE_HEAD)
+    pieces = [lp_event(i, [token]) for token in OVERFLOWING for i in range(2)]
+    await send(w, *pieces, lp_event(0, [], "length"), lp_event(1, [], "length"), DONE, b"")
+    return False
+
+
 SCENARIOS: dict[str, Scenario] = {
     "error-escapes": error_escapes,
+    "logprob-overflow": logprob_overflow,
 }
 
 

@@ -1,0 +1,43 @@
+"""Issue #16, the faults found by looking for them (round 3), in the TUI: each one a server
+answer or a key that took the app down, now shown or refused in place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hostile_server3 import OVERFLOWING, HostileServer3
+from pilot import make_app, run_to_end, wait_idle
+
+from tui_client.ui.widgets.candidates.panel import CandidatePanel
+from tui_client.ui.widgets.candidates.token_inspector import TokenInspector
+
+SIZE = (160, 40)
+
+
+async def test_logprobs_above_zero_past_what_exp_takes_are_shown_certain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # ctrl+s / ctrl+t write here
+    with HostileServer3("logprob-overflow") as server:
+        app = make_app(server.url, "Hi", n=2, logprobs=1)
+        async with app.run_test(size=SIZE) as pilot:
+            await run_to_end(app, pilot)
+            text = "".join(token for token, _ in OVERFLOWING)
+            assert [c.text for c in app.run_state.ordered()] == [text, text]
+            await pilot.press("p", "s", "ctrl+o", "i")  # shading, sparkline and sort read every logprob
+            await wait_idle(app, pilot)
+            panel = app.focused
+            assert isinstance(panel, CandidatePanel) and panel.token_cursor == 0
+            inspector = app.query_one(TokenInspector)
+            assert '"Big" · 100% · rank 1 of 2' in str(inspector.render())
+            await pilot.press("right")  # 800.0: exp() overflows
+            await pilot.pause()
+            assert '" and" · 100% · rank 1 of 2' in str(inspector.render())
+            await pilot.press("ctrl+s", "ctrl+t")
+            await wait_idle(app, pilot)
+    [markdown] = tmp_path.glob("tui-client-run-*.md")
+    assert '| 1 | `" and"` | 800.0000 | 100.0% |' in markdown.read_text()
+    [exported] = tmp_path.glob("tui-client-run-*.json")
+    assert json.loads(exported.read_text())["candidates"][0]["logprobs"][1]["logprob"] == 800.0
