@@ -10,8 +10,10 @@ import pytest
 from hostile_server3 import OVERFLOWING, HostileServer3
 from pilot import make_app, run_to_end, wait_idle
 
+from tui_client.core.text.inert_text import is_inert
 from tui_client.ui.widgets.candidates.panel import CandidatePanel
 from tui_client.ui.widgets.candidates.token_inspector import TokenInspector
+from tui_client.ui.widgets.controls.prompt_area import PromptArea
 
 SIZE = (160, 40)
 
@@ -41,3 +43,18 @@ async def test_logprobs_above_zero_past_what_exp_takes_are_shown_certain(
     assert '| 1 | `" and"` | 800.0000 | 100.0% |' in markdown.read_text()
     [exported] = tmp_path.glob("tui-client-run-*.json")
     assert json.loads(exported.read_text())["candidates"][0]["logprobs"][1]["logprob"] == 800.0
+
+
+async def test_a_prompt_holding_terminal_escapes_is_drawn_inert() -> None:
+    """A prompt pasted, passed with --prompt or loaded from the history is drawn by Textual's
+    TextArea, which writes an ESC as is: the terminal would obey it (retitle, colour, clear)."""
+    prompt = "a\x1b]2;X\x1b\\b\x1b[41mR\u202e\x9b"
+    app = make_app("http://127.0.0.1:1", prompt, n=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        area = app.query_one(PromptArea)
+        assert area.text == prompt  # the prompt itself is kept
+        strip = area.render_line(0)
+        drawn = "".join(segment.text for segment in strip)
+        assert drawn.startswith("a␛]2;X␛\\b␛[41mR⟨U+202E⟩")
+        assert is_inert(drawn) and strip.cell_length == area.render_line(1).cell_length  # the border stays
