@@ -111,3 +111,28 @@ def test_a_server_error_with_terminal_escapes_is_printed_inert(tmp_path: Path) -
     assert "\x1b" not in line and "\x07" not in line and "\u202e" not in line
     assert line == (f"error: {server.url}/v1/completions answered 400: bad [bold]thing[/] ␛[2J␇ ␛]0;pwned␇ "
                     "⟨U+202E⟩ end\n")
+
+
+@pytest.mark.parametrize(("value", "needle"), [
+    ("inf", "argument --token-delay: must be a number of seconds, 0 or more, got inf"),  # it never answered
+    ("nan", "argument --token-delay: must be a number of seconds, 0 or more, got nan"),
+    ("-1", "argument --token-delay: must be a number of seconds, 0 or more, got -1"),
+    ("soon", "argument --token-delay: must be a number of seconds, not 'soon'"),
+])
+def test_serve_demo_refuses_a_token_delay_it_cannot_keep(tmp_path: Path, value: str, needle: str) -> None:
+    out = cli("serve-demo", "--port", "1", f"--token-delay={value}", home=tmp_path)
+    assert needle in assert_one_line(out)
+
+
+@pytest.mark.parametrize("host", ["a b", "999.1.1.1"])
+def test_serve_demo_on_a_host_that_does_not_resolve_says_so(tmp_path: Path, host: str) -> None:
+    out = cli("serve-demo", "--host", host, "--port", "8000", home=tmp_path)
+    assert assert_one_line(out, 1) == (f"tui-client serve-demo: error: cannot listen on {host}:8000: Name or service "
+                                       "not known (not a host name this machine knows)\n")
+
+
+def test_the_demo_server_on_every_address_shows_a_url_that_works() -> None:
+    with DemoServer(host="", token_delay=0.0) as demo:
+        assert demo.url.startswith("http://0.0.0.0:")
+        out = run_cli("generate", "--no-history", "--url", demo.url, "--max-tokens", "2")
+    assert out.returncode == 0 and "Beam candidate 0: " in out.stdout, out.stderr

@@ -116,6 +116,17 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _delay(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more (inf made the demo server never answer)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {text}")
+    return value
+
+
 def build_parsers() -> dict[str, argparse.ArgumentParser]:
     """One parser per command: ``tui`` (no command word), ``generate``, ``serve-demo``, ``history``, ``config``."""
     return {"tui": _tui_parser(), "generate": _generate_parser(), "serve-demo": _demo_parser(),
@@ -203,7 +214,7 @@ def _demo_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--host", default=DEMO_HOST, help=f"address to bind (default: {DEMO_HOST})")
     demo.add_argument("--port", type=_int_up_to(LIMITS["port"]), default=DEMO_PORT, help=f"port (default: {DEMO_PORT})")
-    demo.add_argument("--token-delay", type=float, default=DEMO_TOKEN_DELAY,
+    demo.add_argument("--token-delay", type=_delay, default=DEMO_TOKEN_DELAY,
                       help=f"seconds per generation step (default: {DEMO_TOKEN_DELAY:g})")
     demo.add_argument("--api-key", help="require this Bearer token on /v1 routes, as `vllm serve --api-key`")
     return demo
