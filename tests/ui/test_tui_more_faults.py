@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from hostile_server3 import OVERFLOWING, HostileServer3
 from pilot import make_app, run_to_end, wait_idle
+from textual.widgets import Input, Label
 
+from tui_client.core.storage.ui_state import ui_state_path
 from tui_client.core.text.inert_text import is_inert
 from tui_client.ui.widgets.candidates.panel import CandidatePanel
 from tui_client.ui.widgets.candidates.token_inspector import TokenInspector
@@ -58,3 +60,23 @@ async def test_a_prompt_holding_terminal_escapes_is_drawn_inert() -> None:
         drawn = "".join(segment.text for segment in strip)
         assert drawn.startswith("a␛]2;X␛\\b␛[41mR⟨U+202E⟩")
         assert is_inert(drawn) and strip.cell_length == area.render_line(1).cell_length  # the border stays
+
+
+async def test_a_stop_list_nested_past_the_recursion_limit_is_a_field_problem() -> None:
+    app = make_app("http://127.0.0.1:1", "hi", n=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one("#field-stop", Input).value = "[" * 100_000  # pasted: json.loads recursed
+        await pilot.press("ctrl+j")
+        await pilot.pause()
+        assert str(app.query_one("#problem-stop", Label).render()) == 'not a JSON list: write ["a", "b"]'
+        assert app.run_state is None  # nothing was sent
+
+
+async def test_a_ui_state_file_nested_past_the_recursion_limit_reads_as_empty() -> None:
+    ui_state_path().parent.mkdir(parents=True, exist_ok=True)
+    ui_state_path().write_text("[" * 200_000)
+    app = make_app("http://127.0.0.1:1", "hi", n=1)  # read here, before anything is shown
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "textual-dark"
