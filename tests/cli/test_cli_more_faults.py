@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -136,3 +137,14 @@ def test_the_demo_server_on_every_address_shows_a_url_that_works() -> None:
         assert demo.url.startswith("http://0.0.0.0:")
         out = run_cli("generate", "--no-history", "--url", demo.url, "--max-tokens", "2")
     assert out.returncode == 0 and "Beam candidate 0: " in out.stdout, out.stderr
+
+
+def test_a_history_row_nested_past_the_recursion_limit_is_refused_in_one_line(tmp_path: Path, demo_url: str) -> None:
+    made = cli("generate", "--url", demo_url, "--max-tokens", "2", "--prompt", "deep", home=tmp_path)
+    assert made.returncode == 0, made.stderr
+    with sqlite3.connect(tmp_path / "data" / "history.sqlite3") as db:
+        db.execute("UPDATE runs SET notes = ? WHERE id = 1", ("[" * 100_000,))
+    assert "deep" in cli("history", "list", home=tmp_path).stdout
+    for action in ("show", "export"):
+        out = cli("history", action, "1", home=tmp_path)
+        assert "run 1 cannot be read: maximum recursion depth exceeded" in assert_one_line(out, 1)
