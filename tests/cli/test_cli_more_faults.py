@@ -148,3 +148,12 @@ def test_a_history_row_nested_past_the_recursion_limit_is_refused_in_one_line(tm
     for action in ("show", "export"):
         out = cli("history", action, "1", home=tmp_path)
         assert "run 1 cannot be read: maximum recursion depth exceeded" in assert_one_line(out, 1)
+
+
+@pytest.mark.parametrize("value", ["[" * 100_000 + "]" * 100_000, "{a=" * 5_000 + "1" + "}" * 5_000])
+def test_a_config_file_nested_past_the_recursion_limit_is_one_line(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f"x = {value}\n")
+    for argv in (["config", "show"], ["generate"]):
+        out = cli(*argv, home=tmp_path)
+        assert assert_one_line(out) == f"tui-client: error: {path}: invalid TOML: arrays or tables nested too deep\n"

@@ -96,6 +96,8 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(_syntax_error(path, str(err))) from None
+    except RecursionError:  # tomllib recurses into arrays and inline tables: "x = [[[[…"
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deep") from None
     try:
         config = _from_file(path, found, data)
     except _KeyProblem as problem:
