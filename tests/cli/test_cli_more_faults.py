@@ -150,7 +150,7 @@ def test_a_history_row_nested_past_the_recursion_limit_is_refused_in_one_line(tm
         assert "run 1 cannot be read: maximum recursion depth exceeded" in assert_one_line(out, 1)
 
 
-@pytest.mark.parametrize("value", ["[" * 100_000 + "]" * 100_000, "{a=" * 5_000 + "1" + "}" * 5_000])
+@pytest.mark.parametrize("value", ["[" * 100_000 + "]" * 100_000, "{a=" * 5_000 + "1" + "}" * 5_000], ids=["array", "table"])
 def test_a_config_file_nested_past_the_recursion_limit_is_one_line(tmp_path: Path, value: str) -> None:
     path = tmp_path / "config.toml"
     path.write_text(f"x = {value}\n")
