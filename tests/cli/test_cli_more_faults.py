@@ -59,11 +59,14 @@ def test_an_api_key_read_with_its_newline_is_sent_without_it(tmp_path: Path, key
     assert out.stdout.startswith("Prompt: ") and "Beam candidate 0: " in out.stdout
 
 
-def run_with_fds(*args: str, home: Path, stdout: int | None = None, close: int | None = None) -> subprocess.CompletedProcess[str]:
+def run_with_fds(
+    *args: str, home: Path, stdout: int | None = None, close: int | None = None
+) -> subprocess.CompletedProcess[str]:
     """The CLI with stdout on ``stdout`` (a file descriptor) or captured, and fd ``close`` closed in the child."""
     env = {**environ_without_user_settings(), "TUI_CLIENT_CONFIG": str(home / "config.toml"),
            "TUI_CLIENT_DATA_DIR": str(home / "data")}
-    return subprocess.run([sys.executable, "-m", "tui_client", *args], stdout=stdout if stdout is not None else subprocess.PIPE,
+    return subprocess.run([sys.executable, "-m", "tui_client", *args],
+                          stdout=stdout if stdout is not None else subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=60, env=env,
                           preexec_fn=None if close is None else (lambda: os.close(close)))
 
@@ -71,7 +74,8 @@ def run_with_fds(*args: str, home: Path, stdout: int | None = None, close: int |
 def saved_runs(home: Path) -> list[dict[str, object]]:
     listed = cli("history", "list", home=home)
     assert listed.returncode == 0, listed.stderr
-    return [json.loads(cli("history", "export", line.split()[0], home=home).stdout) for line in listed.stdout.splitlines()]
+    ids = [line.split()[0] for line in listed.stdout.splitlines()]
+    return [json.loads(cli("history", "export", run_id, home=home).stdout) for run_id in ids]
 
 
 @pytest.mark.parametrize("argv", [
@@ -99,7 +103,8 @@ def test_a_closed_stdout_still_runs_and_saves(tmp_path: Path, demo_url: str) -> 
 
 
 def test_prompt_dash_on_a_closed_stdin_is_the_empty_prompt_not_a_dash(tmp_path: Path, demo_url: str) -> None:
-    out = run_with_fds("generate", "--url", demo_url, "--max-tokens", "3", "--prompt", "-", "--json", home=tmp_path, close=0)
+    out = run_with_fds("generate", "--url", demo_url, "--max-tokens", "3", "--prompt", "-", "--json",
+                       home=tmp_path, close=0)
     assert out.returncode == 0, out.stderr
     [run] = saved_runs(tmp_path)
     assert run["prompt"] == "" and json.loads(out.stdout)["status"] == "finished"
@@ -150,7 +155,8 @@ def test_a_history_row_nested_past_the_recursion_limit_is_refused_in_one_line(tm
         assert "run 1 cannot be read: maximum recursion depth exceeded" in assert_one_line(out, 1)
 
 
-@pytest.mark.parametrize("value", ["[" * 100_000 + "]" * 100_000, "{a=" * 5_000 + "1" + "}" * 5_000], ids=["array", "table"])
+@pytest.mark.parametrize("value", ["[" * 100_000 + "]" * 100_000, "{a=" * 5_000 + "1" + "}" * 5_000],
+                         ids=["array", "table"])
 def test_a_config_file_nested_past_the_recursion_limit_is_one_line(tmp_path: Path, value: str) -> None:
     path = tmp_path / "config.toml"
     path.write_text(f"x = {value}\n")
