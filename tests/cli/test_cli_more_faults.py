@@ -163,3 +163,10 @@ def test_a_config_file_nested_past_the_recursion_limit_is_one_line(tmp_path: Pat
     for argv in (["config", "show"], ["generate"]):
         out = cli(*argv, home=tmp_path)
         assert assert_one_line(out) == f"tui-client: error: {path}: invalid TOML: arrays or tables nested too deep\n"
+
+
+def test_a_config_integer_of_thousands_of_digits_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[sampling]\nseed = " + "9" * 5_000 + "\n")  # int() refuses more than 4300 digits
+    out = cli("config", "show", home=tmp_path)
+    assert assert_one_line(out) == f"tui-client: error: {path}: invalid TOML: an integer too long to read\n"
