@@ -170,3 +170,13 @@ def test_a_config_integer_of_thousands_of_digits_is_one_line(tmp_path: Path) -> 
     path.write_text("[sampling]\nseed = " + "9" * 5_000 + "\n")  # int() refuses more than 4300 digits
     out = cli("config", "show", home=tmp_path)
     assert assert_one_line(out) == f"tui-client: error: {path}: invalid TOML: an integer too long to read\n"
+
+
+def test_history_export_to_dash_is_standard_output_not_a_file(tmp_path: Path, demo_url: str) -> None:
+    assert cli("generate", "--url", demo_url, "--max-tokens", "2", "--prompt", "dash", home=tmp_path).returncode == 0
+    out = subprocess.run([sys.executable, "-m", "tui_client", "history", "export", "1", "-o", "-"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60,
+                         env={**environ_without_user_settings(), "TUI_CLIENT_CONFIG": str(tmp_path / "config.toml"),
+                              "TUI_CLIENT_DATA_DIR": str(tmp_path / "data")})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["prompt"] == "dash" and not (tmp_path / "-").exists()

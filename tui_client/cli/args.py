@@ -240,7 +240,7 @@ def _history_parser() -> argparse.ArgumentParser:
                                 "params) or Markdown.")
     export.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
     export.add_argument("--format", choices=list(FORMATS), default="json", help="(default: json)")
-    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default, or -: standard output)")
     delete = actions.add_parser("delete", help="remove a run", description="Remove a run from the history.")
     delete.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
     return hist

@@ -45,7 +45,7 @@ def history_command(args: argparse.Namespace) -> int:
         print(make_inert(FORMATS["md"](run), exact=True), end="")
         return 0
     text = FORMATS[args.format](run)
-    if args.output is None:
+    if args.output in (None, "-"):  # "-": standard output, as the other tools read it (not a file called "-")
         if args.format == "json":
             text = escape_json_for(sys.stdout, text)  # stays JSON on an ASCII stdout
         print(make_inert(text, exact=True) if sys.stdout.isatty() else text, end="")  # a terminal obeys escapes
