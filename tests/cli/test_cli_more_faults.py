@@ -180,3 +180,10 @@ def test_history_export_to_dash_is_standard_output_not_a_file(tmp_path: Path, de
                               "TUI_CLIENT_DATA_DIR": str(tmp_path / "data")})
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["prompt"] == "dash" and not (tmp_path / "-").exists()
+
+
+def test_a_model_list_that_is_json_but_no_list_is_not_called_not_json(tmp_path: Path) -> None:
+    with HostileServer3("models-not-a-list") as server:
+        out = cli("generate", "--url", server.url, "--api", "chat", home=tmp_path)
+    assert assert_one_line(out, 1) == (f'error: {server.url}/v1/models answered 200 with JSON that is not a model list '
+                                       '({"data": [{"id": ...}]}): is this a vLLM server?\n')

@@ -66,9 +66,19 @@ async def logprob_overflow(server: HostileServer3, req: Received, w: Writer) -> 
     return False
 
 
+async def models_not_a_list(server: HostileServer3, req: Received, w: Writer) -> bool:
+    """``/v1/models`` answers 200 with JSON that is no model list: ``{"data": null}``."""
+    if req.path.split("?")[0].endswith("/v1/models"):
+        return server.simple(w, 200, b'{"object": "list", "data": null}')
+    if (done := usual(server, req, w)) is not None:
+        return done
+    return server.simple(w, 500, b'{"message": "not reached"}')
+
+
 SCENARIOS: dict[str, Scenario] = {
     "error-escapes": error_escapes,
     "logprob-overflow": logprob_overflow,
+    "models-not-a-list": models_not_a_list,
 }
 
 

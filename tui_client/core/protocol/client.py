@@ -235,10 +235,18 @@ class VLLMClient:
             raise self._http_error(resp, resp.content)
         try:
             data = loads(resp.content)
-            ids = [m["id"] for m in data["data"] if isinstance(m.get("id"), str)]
         except Exception:
             if required:
                 raise self._not_json(resp, resp.content) from None
+            return None
+        try:
+            ids = [m["id"] for m in data["data"] if isinstance(m.get("id"), str)]
+        except Exception:
+            if required:  # JSON, but not {"data": [{"id": ...}]}: saying "not with JSON" misled
+                url = shown_url(resp.request.url)
+                raise ClientError(ErrorKind.BAD_RESPONSE, f"{url} answered {resp.status_code} with JSON that is not a "
+                                  f'model list ({{"data": [{{"id": ...}}]}}): is this a vLLM server?', url=url,
+                                  status=resp.status_code) from None
             return None
         return ids
 
