@@ -55,6 +55,8 @@ BIG = "99999999999999999999"
 
 @pytest.mark.parametrize(("argv", "needle"), [
     (["generate", "--url", "http://[::1"], "tui-client: error: --url: not a URL"),
+    (["generate", "--url", "http://256.256.256.256"], "--url: not a URL (Invalid IPv4 address: '256.256.256.256')"),
+    (["generate", "--url", "http://xn--.com:1"], "tui-client: error: --url: not a URL (Malformed A-label"),
     (["generate", "--timeout", "nan"], "argument --timeout: must be a number of seconds above 0, got nan"),
     (["generate", "--timeout", "inf"], "argument --timeout: must be a number of seconds above 0"),
     (["generate", "--timeout", "0"], "argument --timeout: must be a number of seconds above 0, got 0"),

@@ -169,6 +169,17 @@ def _prompt_file(path: str) -> str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _delay(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more (inf made the demo server never answer)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {text}")
+    return value
+
+
 def build_parsers() -> dict[str, argparse.ArgumentParser]:
     """One parser per command: ``tui`` (no command word), ``generate``, ``serve-demo``, ``history``, ``config``."""
     return {"tui": _tui_parser(), "generate": _generate_parser(), "serve-demo": _demo_parser(),
@@ -283,7 +294,7 @@ def _demo_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--host", default=DEMO_HOST, help=f"address to bind (default: {DEMO_HOST})")
     demo.add_argument("--port", type=_int_up_to(LIMITS["port"]), default=DEMO_PORT, help=f"port (default: {DEMO_PORT})")
-    demo.add_argument("--token-delay", type=float, default=DEMO_TOKEN_DELAY,
+    demo.add_argument("--token-delay", type=_delay, default=DEMO_TOKEN_DELAY,
                       help=f"seconds per generation step (default: {DEMO_TOKEN_DELAY:g})")
     demo.add_argument("--api-key", help="require this Bearer token on /v1 routes, as `vllm serve --api-key`")
     return demo
@@ -317,7 +328,7 @@ def _history_parser() -> argparse.ArgumentParser:
                                 "params) or Markdown.")
     export.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
     export.add_argument("--format", choices=list(FORMATS), default="json", help="(default: json)")
-    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default, or -: standard output)")
     delete = actions.add_parser("delete", help="remove a run", description="Remove a run from the history.")
     delete.add_argument("id", type=_int_up_to(LIMITS["run_id"]), metavar="ID")
     return hist

@@ -29,6 +29,7 @@ from tui_client.core.protocol import (
     Status,
     VLLMClient,
 )
+from tui_client.core.text.inert_text import make_inert
 
 REDRAW_INTERVAL = 0.05
 """Shortest time between two redraws of the live terminal view (seconds)."""
@@ -198,12 +199,12 @@ async def run_headless(
             out.write(line + "\n")
     out.flush()
     for note in state.notes:
-        err.write(f"note: {note}\n")
+        err.write(f"note: {make_inert(note, exact=True)}\n")  # notes and errors may quote the server
     if state.status is Status.FAILED and state.error is not None:
         chars = state.total_chars
         kept = (f" ({chars:,} character{' received is' if chars == 1 else 's received are'} printed above)"
                 if chars and not json_output else "")
-        err.write(f"error: {state.error}{kept}\n")
+        err.write(f"error: {make_inert(str(state.error), exact=True)}{kept}\n")
         return 1
     if state.status is Status.CANCELLED:
         if stopped_by:

@@ -55,7 +55,8 @@ def history_command(args: argparse.Namespace) -> int:
         return 0
     fmt = "json" if args.action == "show" else args.format
     text = FORMATS[fmt](run)
-    if getattr(args, "output", None) is None:
+    output = getattr(args, "output", None)
+    if output in (None, "-"):  # "-": standard output, as the other tools read it (not a file called "-")
         if fmt == "json":
             text = escape_json_for(sys.stdout, text)  # stays JSON on an ASCII stdout
         print(make_inert(text, exact=True) if sys.stdout.isatty() else text, end="")  # a terminal obeys escapes

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -31,6 +33,9 @@ from tui_client.core.storage.config import Config, ConfigError, load_config
 
 __all__ = ["main", "server_url"]
 
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+"""Writing stdout failed for good: one line, not a traceback (history errors are handled where they happen)."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``) and run the command; returns the exit status
@@ -40,6 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except BrokenPipeError:
         return quiet_broken_pipe()
+    except OSError as err:  # stdout on a full disk (`> /dev/full`) or a failing device
+        if err.errno not in _OUTPUT_ERRNOS:
+            raise
+        with contextlib.suppress(OSError):
+            print(f"tui-client: error: cannot write the output: {os.strerror(err.errno)}", file=sys.stderr, flush=True)
+        quiet_broken_pipe()  # the flush at exit would fail again
+        return 1
     except KeyboardInterrupt:  # ctrl+c before a run began (reading stdin, say)
         return 130
 

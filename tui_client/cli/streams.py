@@ -23,7 +23,12 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def tolerant_stdio() -> None:
-    """stdout and stderr write what their encoding cannot hold as escapes (``\\xe9``), not a traceback."""
+    """stdout and stderr write what their encoding cannot hold as escapes (``\\xe9``), not a traceback;
+    one that was closed (``>&-``, Python makes it None) writes to /dev/null."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     for stream in (sys.stdout, sys.stderr):
         if stream is not None and getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
@@ -63,7 +68,9 @@ def read_stdin_prompt(prompt: str | None, stdin: TextIO | None = None) -> str | 
     (not a terminal), when it holds something. One final newline (``echo``'s) is dropped;
     bytes that do not decode become U+FFFD."""
     stdin = sys.stdin if stdin is None else stdin
-    if stdin is None or (prompt is not None and prompt != "-"):
+    if stdin is None:  # closed (`<&-`): nothing to read, as from /dev/null
+        return "" if prompt == "-" else prompt
+    if prompt is not None and prompt != "-":
         return prompt
     if prompt is None and stdin.isatty():
         return None

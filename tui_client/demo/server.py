@@ -246,13 +246,18 @@ def _listen(host: str, port: int) -> tuple[socket.socket, str]:
         hint = {errno.EADDRINUSE: " (something else listens there: pass another --port)",
                 errno.EADDRNOTAVAIL: " (not an address of this machine: try 127.0.0.1 or 0.0.0.0)",
                 errno.EACCES: " (a port below 1024 needs privileges: pass --port 8000 or above)"}.get(err.errno or 0, "")
-        reason = os.strerror(err.errno) if err.errno else str(err)  # without create_server's "(while attempting…)"
+        # without create_server's "(while attempting…)"; a negative errno is getaddrinfo's ("a b", "999.1.1.1")
+        if err.errno is not None and err.errno < 0:
+            reason = (err.strerror or str(err)).split(" (while attempting")[0] + " (not a host name this machine knows)"
+        else:
+            reason = os.strerror(err.errno) if err.errno else str(err)
         raise DemoServerError(f"cannot listen on {where}: {reason}{hint}") from None
     # Inherited by the connections: without it every POST waited ~40 ms (Nagle vs. delayed ACK),
     # so a beam step took that on top of its token_delay.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     bound_port = sock.getsockname()[1]
-    return sock, f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound_port}"
+    shown = host or "0.0.0.0"  # --host '' binds every address, as 0.0.0.0 does; "http://:8000" is no URL
+    return sock, f"http://{f'[{host}]' if family == socket.AF_INET6 else shown}:{bound_port}"
 
 
 def _server(app: fastapi.FastAPI, **options: Any) -> _Server:

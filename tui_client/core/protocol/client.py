@@ -80,6 +80,10 @@ def normalize_url(url: str) -> tuple[str, Api | None]:
         parts.port  # noqa: B018 - validates the port
     except ValueError:
         raise ClientError(ErrorKind.INVALID, f"bad port in URL {url!r}", field="url") from None
+    try:  # what urlsplit lets through and httpx refuses: "http://256.256.256.256", "http://xn--.com"
+        httpx.URL(urlunsplit((parts.scheme, parts.netloc, "", "", ""))).host  # noqa: B018
+    except (httpx.InvalidURL, ValueError) as err:  # idna's errors are ValueErrors
+        raise ClientError(ErrorKind.INVALID, f"not a URL ({err}): {url!r}", field="url") from None
     path = parts.path.rstrip("/")
     implied: Api | None = None
     for suffix, api in _KNOWN_SUFFIXES:
@@ -124,6 +128,17 @@ def api_key_from_env() -> str | None:
     return next((os.environ[var] for var in API_KEY_ENV_VARS if os.environ.get(var)), None)
 
 
+def _header_safe_key(key: str) -> str:
+    """The API key without surrounding whitespace (a key file's newline); refused, never shown,
+    when it cannot be a header value (httpx would raise, and its message holds the key)."""
+    key = key.strip()
+    if not all(" " <= char <= "~" for char in key):
+        what = "a control character (a newline?)" if any(char < " " or char == "\x7f" for char in key) else "non-ASCII text"
+        raise ClientError(ErrorKind.INVALID, f"the API key (--api-key, $VLLM_API_KEY or $OPENAI_API_KEY) has {what}: "
+                          "it cannot be sent in an HTTP header (the key is not shown)", field="api_key")
+    return key
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """How to reach the server. ``api`` None means auto-detect."""
@@ -153,7 +168,7 @@ class VLLMClient:
         self._eos: dict[str | None, int | None] = {}  # model -> its end-of-sequence id, once learnt
         headers = {"User-Agent": f"tui-client/{__version__}"}
         if config.api_key:
-            headers["Authorization"] = f"Bearer {config.api_key}"
+            headers["Authorization"] = f"Bearer {_header_safe_key(config.api_key)}"
         try:
             verify: bool | ssl.SSLContext = config.verify if isinstance(config.verify, bool) else _ca_context(config.verify)
             self._http = httpx.AsyncClient(
@@ -220,10 +235,18 @@ class VLLMClient:
             raise self._http_error(resp, resp.content)
         try:
             data = loads(resp.content)
-            ids = [m["id"] for m in data["data"] if isinstance(m.get("id"), str)]
         except Exception:
             if required:
                 raise self._not_json(resp, resp.content) from None
+            return None
+        try:
+            ids = [m["id"] for m in data["data"] if isinstance(m.get("id"), str)]
+        except Exception:
+            if required:  # JSON, but not {"data": [{"id": ...}]}: saying "not with JSON" misled
+                url = shown_url(resp.request.url)
+                raise ClientError(ErrorKind.BAD_RESPONSE, f"{url} answered {resp.status_code} with JSON that is not a "
+                                  f'model list ({{"data": [{{"id": ...}}]}}): is this a vLLM server?', url=url,
+                                  status=resp.status_code) from None
             return None
         return ids
 

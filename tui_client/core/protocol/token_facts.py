@@ -32,7 +32,9 @@ class TokenFacts:
 
 
 def _probability(logprob: float) -> float:
-    return math.exp(logprob) if logprob == logprob and logprob > -745 else (0.0 if logprob == logprob else math.nan)
+    if logprob != logprob:
+        return math.nan
+    return math.exp(min(logprob, 0.0)) if logprob > -745 else 0.0  # above 0 (a broken server's) is certain
 
 
 def percent(probability: float) -> str:

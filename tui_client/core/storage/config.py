@@ -105,6 +105,10 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(_syntax_error(path, str(err))) from None
+    except RecursionError:  # tomllib recurses into arrays and inline tables: "x = [[[[…"
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deep") from None
+    except ValueError:  # int() refusing an integer of more than 4300 digits (sys.get_int_max_str_digits)
+        raise ConfigError(f"{path}: invalid TOML: an integer too long to read") from None
     try:
         config = _from_file(path, found, data)
     except _KeyProblem as problem:

@@ -147,7 +147,7 @@ def _cell(text: str) -> str:
 
 
 def _percent(value: float) -> str:
-    return "-" if value != value else f"{100 * math.exp(value):.1f}%"
+    return "-" if value != value else f"{100 * math.exp(min(value, 0.0)):.1f}%"  # exp(800) overflows
 
 
 FORMATS: dict[str, Callable[[StoredRun | RunState], str]] = {"json": to_json, "md": to_markdown}

@@ -458,8 +458,9 @@ def _error_json(error: ClientError) -> dict[str, object]:
     return doc
 
 
-_DAMAGE = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, OSError)
-"""What reading a row written by a newer tui-client, or damaged, raises (json, enums, dates)."""
+_DAMAGE = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, OSError, RecursionError)
+"""What reading a row written by a newer tui-client, or damaged, raises (json, enums, dates; JSON nested past
+Python's recursion limit)."""
 
 
 def _damage(err: Exception) -> str:

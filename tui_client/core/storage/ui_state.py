@@ -21,7 +21,7 @@ def load_ui_state(path: Path | None = None) -> dict[str, object]:
     """What was saved, or ``{}`` when there is nothing usable."""
     try:
         data = json.loads((path or ui_state_path()).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
         return {}
     return data if isinstance(data, dict) else {}
 

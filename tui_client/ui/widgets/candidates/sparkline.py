@@ -59,7 +59,7 @@ class ConfidenceSparkline:
         exp = math.exp
         for value in logprobs[len(sums) - 1 :]:
             if value == value:  # not NaN
-                total += exp(value)
+                total += exp(value) if value < 0.0 else 1.0  # above 0 (a broken server's): exp overflows
                 count += 1
             sums.append(total)
             scored.append(count)

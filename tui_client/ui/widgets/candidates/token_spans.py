@@ -27,7 +27,7 @@ def probability_level(logprob: float, levels: Sequence[float]) -> int:
     ``len(levels)`` below them all; :data:`NO_LEVEL` for NaN."""
     if logprob != logprob:
         return NO_LEVEL
-    p = math.exp(logprob) if logprob > -745 else 0.0
+    p = math.exp(logprob) if -745 < logprob < 0.0 else (0.0 if logprob <= -745 else 1.0)  # exp(800) overflows
     for level, floor in enumerate(levels):
         if p >= floor:
             return level

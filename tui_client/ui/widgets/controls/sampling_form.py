@@ -94,7 +94,7 @@ def parse_stop(text: str) -> tuple[str, ...]:
     if text.lstrip().startswith("["):
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # "[[[[…" pasted, nested past Python's recursion limit
             raise ValueError('not a JSON list: write ["a", "b"]') from None
         if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
             raise ValueError("a JSON list of strings, please")
