@@ -33,6 +33,7 @@ from tui_client.core.protocol import (
     Status,
     VLLMClient,
 )
+from tui_client.core.protocol.packed_alternatives import PackedAlternatives
 from tui_client.core.transport.stream_worker import StreamWorker, WorkerUnavailable, _ChangeSender
 
 
@@ -202,16 +203,21 @@ def test_the_child_sends_only_the_tokens_appended_since_its_last_message() -> No
     state = RunState(GenerationRequest("x", SamplingParams(logprobs=1)), ServerInfo("http://x", Api.COMPLETIONS, "m"))
     cand = state.candidate(0)
     sender.state = state
+    copy = PackedAlternatives()  # the alternatives go packed: the UI's side adds them to its copy
 
-    def step(texts: list[str]) -> object:
+    def step(texts: list[str], tops: list[tuple[tuple[str, float], ...]]) -> object:
         state.append_text(cand, "".join(texts), 0.0)
-        cand.add_tokens(texts, [-1.0] * len(texts), [(("t", -1.0),)] * len(texts))
+        cand.add_tokens(texts, [-1.0] * len(texts), tops)
         sender._dirty.add(0)
         sender.flush()
-        return messages[-1][2][1][0][4]  # the candidate's tokens in the message
+        sent_texts, sent_logprobs, columns = messages[-1][2][1][0][4]  # the candidate's tokens in the message
+        before = len(copy)
+        copy.add_columns(columns)
+        return sent_texts, sent_logprobs, copy[before:]
 
-    assert step([" a", " b"]) == ([" a", " b"], [-1.0, -1.0], [(("t", -1.0),)] * 2)
-    assert step([" c"]) == ([" c"], [-1.0], [(("t", -1.0),)])
+    assert step([" a", " b"], [(("t", -1.0),)] * 2) == ([" a", " b"], [-1.0, -1.0], [(("t", -1.0),)] * 2)
+    assert step([" c"], [(("t", -1.0), ("u", -2.0))]) == ([" c"], [-1.0], [(("t", -1.0), ("u", -2.0))])
+    assert messages[-1][2][1][0][4][2][2] == ["u"]  # only the strings it had not sent yet
     state.append_text(cand, " d", 0.0)  # text without a new token: none sent
     sender._dirty.add(0)
     sender.flush()

@@ -93,6 +93,7 @@ class _ChangeSender:
         self._write = write
         self._sent: dict[int, str] = {}  # the text object last sent per candidate
         self._sent_tokens: dict[int, int] = {}  # how many of its tokens were sent
+        self._sent_strings: dict[int, int] = {}  # how many of its alternatives' strings were sent
         self._dirty: set[int] = set()
         self._last_flush = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -138,9 +139,10 @@ class _ChangeSender:
             tokens = None
             count, sent_tokens = len(cand.token_texts), self._sent_tokens.get(index, 0)
             if count > sent_tokens:
-                tokens = (cand.token_texts[sent_tokens:], cand.token_logprobs[sent_tokens:],
-                          cand.token_tops[sent_tokens:])
+                tops = cand.token_tops.columns(sent_tokens, self._sent_strings.get(index, 0))
+                tokens = (cand.token_texts[sent_tokens:], cand.token_logprobs[sent_tokens:], tops)
                 self._sent_tokens[index] = count
+                self._sent_strings[index] = cand.token_tops.strings
             changes.append((index, cand.status.value, replace, piece, tokens, *(getattr(cand, f) for f in _FIELDS)))
         self._dirty.clear()
         run = (state.status.value, state.first_text_at, state.ended_at, state.usage, tuple(state.notes),
@@ -450,7 +452,7 @@ def _apply(state: RunState, payload: tuple[Any, Any] | None, *, ended: bool = Fa
         elif piece:
             cand.append(piece)
         if tokens is not None:
-            cand.add_tokens(*tokens)  # (its cumulative logprob is then the child's, below)
+            cand.add_token_columns(*tokens)  # (its cumulative logprob is then the child's, below)
         cand.status = Status(cand_status)
         for name, value in zip(_FIELDS, fields, strict=True):
             setattr(cand, name, value)
