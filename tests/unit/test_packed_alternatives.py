@@ -56,3 +56,15 @@ def test_columns_of_another_list_are_refused() -> None:
     original = PackedAlternatives(TOPS)
     with pytest.raises(ValueError):
         PackedAlternatives(TOPS[:1]).add_columns(original.columns(2, 3))
+
+
+def test_from_a_shared_table_as_the_history_keeps_them() -> None:
+    strings = ["unused", " b", " a", "\ud800", " 日"]
+    packed = PackedAlternatives.from_table(strings, [2, 1, 1, 3, 4, 2], [-0.5, -1.25, -math.inf, -2.0, -3.0, 0.0],
+                                           bytes([2, 0, 3, 1]))
+    assert packed == TOPS and packed.strings == 4
+    copy = PackedAlternatives()
+    copy.extend(packed)
+    assert copy == TOPS
+    with pytest.raises(ValueError):
+        PackedAlternatives.from_table(strings, [2, 1], [-0.5, -1.25], bytes([3]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import accumulate, chain, islice, pairwise
+from itertools import accumulate, chain, count, islice, pairwise
 from operator import itemgetter
 from typing import Any, overload
 
@@ -43,9 +43,28 @@ class PackedAlternatives(Sequence[Alternatives]):
     def __len__(self) -> int:
         return len(self._starts) - 1 + len(self._pending)
 
+    @classmethod
+    def from_table(cls, strings: Sequence[str], text_ids: Iterable[int], values: Iterable[float],
+                   counts: Iterable[int]) -> PackedAlternatives:
+        """Tokens with ``counts`` alternatives each, whose texts are ``strings[text_ids[k]]``
+        (a table that may have more strings) and logprobs ``values[k]``, in order."""
+        text_ids = array("I", text_ids)
+        local = dict(zip(dict.fromkeys(text_ids), count()))  # the strings used, in the order they first come
+        packed = cls()
+        packed._strings = list(map(strings.__getitem__, local))
+        packed._text_ids = array("I", map(local.__getitem__, text_ids))
+        packed._values = array("d", values)
+        packed._starts = array("I", accumulate(counts, initial=0))
+        if packed._starts[-1] != len(packed._text_ids) or len(packed._values) != len(packed._text_ids):
+            raise ValueError("the counts do not add up to the alternatives")
+        return packed
+
     def extend(self, tops: Iterable[Alternatives]) -> None:
         """Append tokens' alternatives (packed when next read)."""
-        self._pending += tops
+        if isinstance(tops, PackedAlternatives) and not len(self):
+            self.add_columns(tops.columns(0, 0))
+        else:
+            self._pending += tops
 
     def __iadd__(self, tops: Iterable[Alternatives]) -> PackedAlternatives:
         self.extend(tops)
