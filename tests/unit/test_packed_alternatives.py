@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from tui_client.core.protocol.packed_alternatives import PackedAlternatives
+from tui_client.core.protocol.packed_alternatives import PACK_BATCH, PackedAlternatives, StringTable
 
 TOPS = [
     ((" a", -0.5), (" b", -1.25)),
@@ -25,12 +25,23 @@ def test_it_reads_back_the_tuples_it_was_given_in_any_batches() -> None:
     assert len(packed) == 4
     assert [packed[k] for k in range(4)] == TOPS
     assert list(packed) == TOPS and packed == TOPS and TOPS == packed
-    assert packed[-1] == TOPS[-1] and packed[1:3] == TOPS[1:3]
+    assert packed[-1] == TOPS[-1] and packed[1:3] == TOPS[1:3] and packed.tail(2) == TOPS[2:]
     assert repr(packed) == repr(TOPS)
     assert packed.counts() == [2, 0, 3, 1]
+    assert packed.table.strings == [" a", " b", "\ud800", " 日"]
     with pytest.raises(IndexError):
         packed[4]
     assert packed != TOPS[:3] and packed != [*TOPS[:3], ((" a", -0.0001),)]
+
+
+def test_tuples_are_packed_in_batches_and_the_tail_reads_both_sides() -> None:
+    packed = PackedAlternatives()
+    tops = [((f"t{k % 7}", -float(k)),) for k in range(PACK_BATCH + 3)]
+    for top in tops:
+        packed.extend([top])
+    assert len(packed._pending) == 3  # the first batch is packed
+    assert packed.tail(PACK_BATCH - 2) == tops[PACK_BATCH - 2 :] and packed.tail(PACK_BATCH + 1) == tops[-2:]
+    assert packed == tops
 
 
 def test_nan_and_infinity_come_back_as_they_were() -> None:
@@ -39,32 +50,18 @@ def test_nan_and_infinity_come_back_as_they_were() -> None:
     assert math.isnan(nan) and inf == -math.inf and (x, y) == ("x", "y")
 
 
-def test_a_copy_fed_its_columns_and_a_pickle_equal_the_original() -> None:
-    original, copy = PackedAlternatives(), PackedAlternatives()
-    sent_tokens = sent_strings = 0
-    for top in TOPS:
-        original.extend([top])
-        copy.add_columns(original.columns(sent_tokens, sent_strings))
-        sent_tokens, sent_strings = len(original), original.strings
-    assert copy == original == TOPS
-    copy.extend([(("new", -1.0), (" a", -2.0))])  # a copy can grow by tuples too
-    assert copy[-1] == (("new", -1.0), (" a", -2.0))
+def test_rows_of_a_shared_table_as_the_history_and_the_stream_worker_give_them() -> None:
+    table = StringTable(["unused", " b", " a", "\ud800", " 日"])
+    packed = PackedAlternatives(table=table)
+    packed.add_rows([2, 1], [-0.5, -1.25], [2, 0])
+    packed.add_rows([1, 3, 4, 2], [-math.inf, -2.0, -3.0, 0.0], [3, 1])
+    assert packed == TOPS
+    other = PackedAlternatives(table=table)
+    other.extend([(("new", -1.0), (" a", -2.0))])  # tuples into the shared table
+    assert other[0] == (("new", -1.0), (" a", -2.0)) and table.strings[-1] == "new" and packed == TOPS
+    copy = PackedAlternatives([(("mine", -1.0),)])
+    copy.extend(packed)  # another table's ids: looked up in its own
+    assert copy == [(("mine", -1.0),), *TOPS] and copy.table is not table
     assert pickle.loads(pickle.dumps(copy)) == copy
-
-
-def test_columns_of_another_list_are_refused() -> None:
-    original = PackedAlternatives(TOPS)
     with pytest.raises(ValueError):
-        PackedAlternatives(TOPS[:1]).add_columns(original.columns(2, 3))
-
-
-def test_from_a_shared_table_as_the_history_keeps_them() -> None:
-    strings = ["unused", " b", " a", "\ud800", " 日"]
-    packed = PackedAlternatives.from_table(strings, [2, 1, 1, 3, 4, 2], [-0.5, -1.25, -math.inf, -2.0, -3.0, 0.0],
-                                           bytes([2, 0, 3, 1]))
-    assert packed == TOPS and packed.strings == 4
-    copy = PackedAlternatives()
-    copy.extend(packed)
-    assert copy == TOPS
-    with pytest.raises(ValueError):
-        PackedAlternatives.from_table(strings, [2, 1], [-0.5, -1.25], bytes([3]))
+        packed.add_rows([2, 1], [-0.5, -1.25], [3])

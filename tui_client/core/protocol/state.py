@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from tui_client.core.protocol.errors import ClientError
-from tui_client.core.protocol.packed_alternatives import Columns, PackedAlternatives
+from tui_client.core.protocol.packed_alternatives import PackedAlternatives
 from tui_client.core.protocol.params import GenerationRequest
 from tui_client.core.protocol.token_logprobs import WIRE_MINUS_INFINITY, Alternatives, paused_gc
 
@@ -124,9 +124,10 @@ class Candidate:
         self.token_tops.extend(tops)
         self._add(texts, logprobs)
 
-    def add_token_columns(self, texts: list[str], logprobs: list[float], tops: Columns) -> None:
-        """:meth:`add_tokens` with the alternatives as another candidate's ``token_tops.columns()``."""
-        self.token_tops.add_columns(tops)
+    def add_token_rows(self, texts: list[str], logprobs: list[float], text_ids: Iterable[int],
+                       values: Iterable[float], counts: Iterable[int]) -> None:
+        """:meth:`add_tokens` with the alternatives as :meth:`PackedAlternatives.add_rows` takes them."""
+        self.token_tops.add_rows(text_ids, values, counts)
         self._add(texts, logprobs)
 
     def _add(self, texts: list[str], logprobs: list[float]) -> None:

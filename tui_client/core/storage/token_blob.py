@@ -18,7 +18,7 @@ from itertools import accumulate, chain
 from operator import itemgetter
 
 from tui_client.core.protocol import Candidate
-from tui_client.core.protocol.packed_alternatives import PackedAlternatives
+from tui_client.core.protocol.packed_alternatives import PackedAlternatives, StringTable
 
 __all__ = ["pack", "unpack"]
 
@@ -48,8 +48,9 @@ def pack(candidates: list[Candidate]) -> bytes | None:
         tops = cand.token_tops
         alt_counts = tops.counts()
         if max(alt_counts, default=0) <= MAX_ALTERNATIVES:  # the packed columns as they are
-            strings, text_ids, alt_floats = tops.table()
-            local = array("I", map(ids.__getitem__, strings))  # (in the order they first came, as below)
+            strings, text_ids, alt_floats = tops.columns()
+            used = dict.fromkeys(text_ids)  # (the strings in the order they first come, as below)
+            local = dict(zip(used, map(ids.__getitem__, map(strings.__getitem__, used))))
             alt_ids.extend(map(local.__getitem__, text_ids))
             alt_values.extend(alt_floats)
             counts += bytes(alt_counts)
@@ -94,11 +95,14 @@ def unpack(blob: bytes) -> dict[int, Tokens]:
     values = floats[:n_tokens].tolist()
     alt_values = array("d", floats[n_tokens:])
     texts = list(map(strings.__getitem__, token_ids))
+    if alt_ids and max(alt_ids) >= len(strings):
+        raise IndexError("an alternative's string id is past the table")
+    table = StringTable(strings)  # the candidates share it
     out: dict[int, Tokens] = {}
     at = alt_at = 0
     for index, count, n_alt in heads:
-        tops = PackedAlternatives.from_table(strings, alt_ids[alt_at : alt_at + n_alt],
-                                             alt_values[alt_at : alt_at + n_alt], counts[at : at + count])
+        tops = PackedAlternatives(table=table)
+        tops.add_rows(alt_ids[alt_at : alt_at + n_alt], alt_values[alt_at : alt_at + n_alt], counts[at : at + count])
         out[index] = (texts[at : at + count], values[at : at + count], tops)
         at += count
         alt_at += n_alt
