@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from tui_client.core.protocol.packed_alternatives import PACK_BATCH, PackedAlternatives, StringTable
+from tui_client.core.protocol.packed_alternatives import PackedAlternatives, StringTable
 
 TOPS = [
     ((" a", -0.5), (" b", -1.25)),
@@ -34,13 +34,14 @@ def test_it_reads_back_the_tuples_it_was_given_in_any_batches() -> None:
     assert packed != TOPS[:3] and packed != [*TOPS[:3], ((" a", -0.0001),)]
 
 
-def test_tuples_are_packed_in_batches_and_the_tail_reads_both_sides() -> None:
+def test_the_tail_reads_both_the_packed_tokens_and_those_waiting() -> None:
     packed = PackedAlternatives()
-    tops = [((f"t{k % 7}", -float(k)),) for k in range(PACK_BATCH + 3)]
-    for top in tops:
-        packed.extend([top])
-    assert len(packed._pending) == 3  # the first batch is packed
-    assert packed.tail(PACK_BATCH - 2) == tops[PACK_BATCH - 2 :] and packed.tail(PACK_BATCH + 1) == tops[-2:]
+    tops = [((f"t{k % 7}", -float(k)),) for k in range(20)]
+    packed.extend(tops[:15])
+    assert packed[0] == tops[0]  # (packs them)
+    packed.extend(tops[15:])
+    assert len(packed._pending) == 5
+    assert packed.tail(12) == tops[12:] and packed.tail(17) == tops[17:] and packed.tail(20) == []
     assert packed == tops
 
 

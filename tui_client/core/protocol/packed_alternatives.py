@@ -3,7 +3,7 @@
 start) instead of a tuple of tuples per token.
 
 Read one token at a time (the inspector) or all at once (history, export); written as
-tuples by the parser (packed in batches) or as rows of ids into a shared table (the stream
+tuples by the parser (packed when next read) or as rows of ids into a shared table (the stream
 worker's messages, the history). Figures: ``benchmarks/notes/core.md``.
 """
 
@@ -18,10 +18,7 @@ from typing import overload
 
 from tui_client.core.protocol.token_logprobs import Alternatives, paused_gc
 
-__all__ = ["PACK_BATCH", "PackedAlternatives", "StringTable"]
-
-PACK_BATCH = 256
-"""Tokens appended as tuples wait until this many are (or until read) to be packed at once."""
+__all__ = ["PackedAlternatives", "StringTable"]
 
 _text, _value = itemgetter(0), itemgetter(1)
 
@@ -79,7 +76,8 @@ class PackedAlternatives(Sequence[Alternatives]):
         return len(self._starts) - 1 + len(self._pending)
 
     def extend(self, tops: Iterable[Alternatives]) -> None:
-        """Append tokens' alternatives (packed in batches, or when read)."""
+        """Append tokens' alternatives (packed when read: the stream worker never reads its own,
+        it sends them as they came, and packing them in batches as they come cost it more CPU)."""
         if type(tops) is PackedAlternatives:  # (not isinstance: this runs for every token parsed)
             tops._pack()
             if not len(self):
@@ -89,10 +87,7 @@ class PackedAlternatives(Sequence[Alternatives]):
             self.add_rows(tops._text_ids if ids is None else array("I", map(ids.__getitem__, tops._text_ids)),
                           tops._values, tops.counts())
             return
-        pending = self._pending
-        pending += tops
-        if len(pending) >= PACK_BATCH:
-            self._pack()
+        self._pending += tops
 
     def __iadd__(self, tops: Iterable[Alternatives]) -> PackedAlternatives:
         self.extend(tops)
