@@ -33,7 +33,8 @@ from tui_client.core.protocol import (
     Status,
     VLLMClient,
 )
-from tui_client.core.transport.stream_worker import StreamWorker, WorkerUnavailable, _ChangeSender
+from tui_client.core.protocol.packed_alternatives import StringTable
+from tui_client.core.transport.stream_worker import StreamWorker, WorkerUnavailable, _apply, _ChangeSender
 
 
 @pytest.fixture
@@ -202,16 +203,22 @@ def test_the_child_sends_only_the_tokens_appended_since_its_last_message() -> No
     state = RunState(GenerationRequest("x", SamplingParams(logprobs=1)), ServerInfo("http://x", Api.COMPLETIONS, "m"))
     cand = state.candidate(0)
     sender.state = state
+    mirror = RunState(state.request, state.server)  # the UI's side
+    table = StringTable()
 
-    def step(texts: list[str]) -> object:
+    def step(texts: list[str], tops: list[tuple[tuple[str, float], ...]]) -> object:
         state.append_text(cand, "".join(texts), 0.0)
-        cand.add_tokens(texts, [-1.0] * len(texts), [(("t", -1.0),)] * len(texts))
+        cand.add_tokens(texts, [-1.0] * len(texts), tops)
         sender._dirty.add(0)
         sender.flush()
-        return messages[-1][2][1][0][4]  # the candidate's tokens in the message
+        sent = messages[-1][2][1][0][4]  # the candidate's tokens in the message (their alternatives apart)
+        before = len(mirror.candidate(0).token_tops)
+        _apply(mirror, messages[-1][2], table)
+        return (*sent, mirror.candidate(0).token_tops[before:])
 
-    assert step([" a", " b"]) == ([" a", " b"], [-1.0, -1.0], [(("t", -1.0),)] * 2)
-    assert step([" c"]) == ([" c"], [-1.0], [(("t", -1.0),)])
+    assert step([" a", " b"], [(("t", -1.0),)] * 2) == ([" a", " b"], [-1.0, -1.0], [(("t", -1.0),)] * 2)
+    assert step([" c"], [(("t", -1.0), ("u", -2.0))]) == ([" c"], [-1.0], [(("t", -1.0), ("u", -2.0))])
+    assert messages[-1][2][2][0] == ["u"]  # only the strings it had not sent yet
     state.append_text(cand, " d", 0.0)  # text without a new token: none sent
     sender._dirty.add(0)
     sender.flush()

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
 from tui_client.core.protocol.errors import ClientError
+from tui_client.core.protocol.packed_alternatives import PackedAlternatives
 from tui_client.core.protocol.params import GenerationRequest
 from tui_client.core.protocol.token_logprobs import WIRE_MINUS_INFINITY, Alternatives, paused_gc
 
@@ -96,7 +98,7 @@ class Candidate:
     # The texts join to ``text``; a logprob may be -inf (vLLM's -9999.0) or NaN (none was sent).
     token_texts: list[str] = field(default_factory=list, repr=False)
     token_logprobs: list[float] = field(default_factory=list, repr=False)
-    token_tops: list[Alternatives] = field(default_factory=list, repr=False)  # most probable first
+    token_tops: PackedAlternatives = field(default_factory=PackedAlternatives, repr=False)  # most probable first
     _unscored: int = field(default=0, repr=False)  # tokens whose logprob is NaN
 
     @property
@@ -117,11 +119,20 @@ class Candidate:
         self._pending.append(delta)
         self.length += len(delta)
 
-    def add_tokens(self, texts: list[str], logprobs: list[float], tops: list[Alternatives]) -> None:
+    def add_tokens(self, texts: list[str], logprobs: list[float], tops: Iterable[Alternatives]) -> None:
         """Append tokens; ``cumulative_logprob`` sums their logprobs in order (NaN left out)."""
+        self.token_tops.extend(tops)
+        self._add(texts, logprobs)
+
+    def add_token_rows(self, texts: list[str], logprobs: list[float], text_ids: Iterable[int],
+                       values: Iterable[float], counts: Iterable[int]) -> None:
+        """:meth:`add_tokens` with the alternatives as :meth:`PackedAlternatives.add_rows` takes them."""
+        self.token_tops.add_rows(text_ids, values, counts)
+        self._add(texts, logprobs)
+
+    def _add(self, texts: list[str], logprobs: list[float]) -> None:
         self.token_texts += texts
         self.token_logprobs += logprobs
-        self.token_tops += tops
         total = self.cumulative_logprob or 0.0
         for value in logprobs:
             if value == value:

@@ -18,7 +18,7 @@ from itertools import accumulate, chain
 from operator import itemgetter
 
 from tui_client.core.protocol import Candidate
-from tui_client.core.protocol.token_logprobs import paused_gc
+from tui_client.core.protocol.packed_alternatives import PackedAlternatives, StringTable
 
 __all__ = ["pack", "unpack"]
 
@@ -27,7 +27,7 @@ _HEAD = struct.Struct("<4sIIIc")  # format, strings, candidates, compressed byte
 _CAND = struct.Struct("<III")  # index, tokens, alternatives
 MAX_ALTERNATIVES = 255  # a count is one byte (vLLM's --max-logprobs caps K far below)
 
-Tokens = tuple[list[str], list[float], list[tuple[tuple[str, float], ...]]]
+Tokens = tuple[list[str], list[float], PackedAlternatives]
 
 _text, _value = itemgetter(0), itemgetter(1)
 
@@ -43,14 +43,26 @@ def pack(candidates: list[Candidate]) -> bytes | None:
     alt_values = array("d")
     heads = []
     for cand in cands:
-        tops = [top[:MAX_ALTERNATIVES] for top in cand.token_tops]
-        pairs = list(chain.from_iterable(tops))
         token_ids.extend(map(ids.__getitem__, cand.token_texts))
-        alt_ids.extend(map(ids.__getitem__, map(_text, pairs)))
         values.extend(cand.token_logprobs)
-        alt_values.extend(map(_value, pairs))
-        counts += bytes(map(len, tops))
-        heads.append(_CAND.pack(cand.index, len(cand.token_texts), len(pairs)))
+        tops = cand.token_tops
+        alt_counts = tops.counts()
+        if max(alt_counts, default=0) <= MAX_ALTERNATIVES:  # the packed columns as they are
+            strings, text_ids, alt_floats = tops.columns()
+            used = dict.fromkeys(text_ids)  # (the strings in the order they first come, as below)
+            local = dict(zip(used, map(ids.__getitem__, map(strings.__getitem__, used))))
+            alt_ids.extend(map(local.__getitem__, text_ids))
+            alt_values.extend(alt_floats)
+            counts += bytes(alt_counts)
+            alts = len(text_ids)
+        else:
+            cut = [top[:MAX_ALTERNATIVES] for top in tops]
+            pairs = list(chain.from_iterable(cut))
+            alt_ids.extend(map(ids.__getitem__, map(_text, pairs)))
+            alt_values.extend(map(_value, pairs))
+            counts += bytes(map(len, cut))
+            alts = len(pairs)
+        heads.append(_CAND.pack(cand.index, len(cand.token_texts), alts))
     strings = [s.encode("utf-8", "surrogatepass") for s in ids]
     packed = zlib.compress(b"".join([_little(array("I", map(len, strings))), _little(token_ids), bytes(counts),
                                      _little(alt_ids), *strings]), 1)
@@ -80,17 +92,20 @@ def unpack(blob: bytes) -> dict[int, Tokens]:
     text = bytes(data[at:])
     ends = list(accumulate(lengths))
     strings = [text[a:b].decode("utf-8", "surrogatepass") for a, b in zip([0, *ends], ends)]
-    values = floats.tolist()
-    with paused_gc():  # hundreds of thousands of tuples, none of them garbage
-        texts = list(map(strings.__getitem__, token_ids))
-        pairs = list(zip(map(strings.__getitem__, alt_ids), values[n_tokens:]))
-        starts = [0, *accumulate(counts)]
-        out: dict[int, Tokens] = {}
-        at = 0
-        for index, count, _ in heads:
-            tops = [tuple(pairs[a:b]) for a, b in zip(starts[at : at + count], starts[at + 1 : at + count + 1])]
-            out[index] = (texts[at : at + count], values[at : at + count], tops)
-            at += count
+    values = floats[:n_tokens].tolist()
+    alt_values = array("d", floats[n_tokens:])
+    texts = list(map(strings.__getitem__, token_ids))
+    if alt_ids and max(alt_ids) >= len(strings):
+        raise IndexError("an alternative's string id is past the table")
+    table = StringTable(strings)  # the candidates share it
+    out: dict[int, Tokens] = {}
+    at = alt_at = 0
+    for index, count, n_alt in heads:
+        tops = PackedAlternatives(table=table)
+        tops.add_rows(alt_ids[alt_at : alt_at + n_alt], alt_values[alt_at : alt_at + n_alt], counts[at : at + count])
+        out[index] = (texts[at : at + count], values[at : at + count], tops)
+        at += count
+        alt_at += n_alt
     return out
 
 

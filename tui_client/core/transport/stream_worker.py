@@ -11,12 +11,16 @@ import pickle
 import struct
 import sys
 import time
+from array import array
 from collections import deque
 from collections.abc import AsyncIterator
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from tui_client.core.protocol.client import ClientConfig, VLLMClient
 from tui_client.core.protocol.errors import ClientError, ErrorKind
+from tui_client.core.protocol.packed_alternatives import PackedAlternatives, StringTable
 from tui_client.core.protocol.params import GenerationRequest
 from tui_client.core.protocol.state import (
     CandidatesChanged,
@@ -27,6 +31,7 @@ from tui_client.core.protocol.state import (
     ServerInfo,
     Status,
 )
+from tui_client.core.protocol.token_logprobs import Alternatives
 
 __all__ = ["FLUSH_INTERVAL", "StreamWorker", "WorkerUnavailable", "main"]
 
@@ -49,6 +54,9 @@ _STDERR_TAIL = 20  # lines of the child's stderr kept for the message if it dies
 # Candidate fields sent with every change, in this order (after index, status, replace, text, tokens).
 _FIELDS = ("finish_reason", "stop_reason", "tokens", "first_text_at", "last_text_at",
            "change", "forked_from", "fork_at", "pruned", "cumulative_logprob", "score")
+
+
+_text, _value = itemgetter(0), itemgetter(1)
 
 
 class WorkerUnavailable(Exception):
@@ -93,6 +101,8 @@ class _ChangeSender:
         self._write = write
         self._sent: dict[int, str] = {}  # the text object last sent per candidate
         self._sent_tokens: dict[int, int] = {}  # how many of its tokens were sent
+        self._table = StringTable()  # the alternatives' strings, for all candidates
+        self._sent_strings = 0  # how many of them were sent
         self._dirty: set[int] = set()
         self._last_flush = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -122,6 +132,7 @@ class _ChangeSender:
         if not self._dirty and kind == "changes":
             return
         changes = []
+        tops: list[list[Alternatives]] = []  # the new tokens' alternatives, change by change
         for index in sorted(self._dirty):
             cand = state.candidates.get(index)
             if cand is None:
@@ -138,16 +149,27 @@ class _ChangeSender:
             tokens = None
             count, sent_tokens = len(cand.token_texts), self._sent_tokens.get(index, 0)
             if count > sent_tokens:
-                tokens = (cand.token_texts[sent_tokens:], cand.token_logprobs[sent_tokens:],
-                          cand.token_tops[sent_tokens:])
+                tokens = (cand.token_texts[sent_tokens:], cand.token_logprobs[sent_tokens:])
+                tops.append(cand.token_tops.tail(sent_tokens))
                 self._sent_tokens[index] = count
             changes.append((index, cand.status.value, replace, piece, tokens, *(getattr(cand, f) for f in _FIELDS)))
         self._dirty.clear()
         run = (state.status.value, state.first_text_at, state.ended_at, state.usage, tuple(state.notes),
                _error_fields(state.error), state.bytes_received, state.body_ended_at, state.started, state.server,
                state.beam_step)
-        self._write((kind, self.run_id, (run, changes)))
+        self._write((kind, self.run_id, (run, changes, self._alternatives(tops) if tops else None)))
         self._last_flush = time.monotonic()
+
+    def _alternatives(self, tops: list[list[Alternatives]]) -> tuple[list[str], bytes, bytes, bytes]:
+        """The changes' new alternatives, packed at once: (the strings new to the UI's table,
+        the string ids, logprobs and counts, as native ``array`` bytes)."""
+        per_token = list(chain.from_iterable(tops))
+        pairs = list(chain.from_iterable(per_token))
+        text_ids = self._table.ids_of(map(_text, pairs))
+        strings = self._table.strings[self._sent_strings:]
+        self._sent_strings += len(strings)
+        return (strings, text_ids.tobytes(), array("d", map(_value, pairs)).tobytes(),
+                array("I", map(len, per_token)).tobytes())
 
 
 class _Child:
@@ -359,6 +381,7 @@ class StreamWorker:
         self._next_run += 1
         run_id = self._next_run
         queue: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        table = StringTable()  # the alternatives' strings the child sent, for all candidates
         self._runs[run_id] = queue
         try:
             self._send(("run", run_id, config, request, server))
@@ -369,11 +392,11 @@ class StreamWorker:
                     state.started, state.server = message[2]
                     yield RunStarted(state)
                 elif kind == "changes":
-                    indices = _apply(state, message[2])
+                    indices = _apply(state, message[2], table)
                     if indices:
                         yield CandidatesChanged(state, indices)
                 elif kind == "ended":
-                    _apply(state, message[2], ended=True)
+                    _apply(state, message[2], table, ended=True)
                     yield RunEnded(state)
                     return
                 else:  # "lost": the child died
@@ -382,19 +405,20 @@ class StreamWorker:
                     return
         finally:
             if not state.status.done:  # closed before the end: cancel, keep what the child has
-                await self._cancel(run_id, queue, state)
+                await self._cancel(run_id, queue, state, table)
             self._runs.pop(run_id, None)
 
-    async def _cancel(self, run_id: int, queue: asyncio.Queue[tuple[Any, ...]], state: RunState) -> None:
+    async def _cancel(self, run_id: int, queue: asyncio.Queue[tuple[Any, ...]], state: RunState,
+                      table: StringTable) -> None:
         try:
             self._send(("cancel", run_id))
             async with asyncio.timeout(CANCEL_GRACE):
                 while True:
                     message = await queue.get()
                     if message[0] == "changes":
-                        _apply(state, message[2])
+                        _apply(state, message[2], table)
                     elif message[0] == "ended":
-                        _apply(state, message[2], ended=True)
+                        _apply(state, message[2], table, ended=True)
                         break
                     elif message[0] != "started":
                         break
@@ -433,13 +457,21 @@ class StreamWorker:
         self._readers = []
 
 
-def _apply(state: RunState, payload: tuple[Any, Any] | None, *, ended: bool = False) -> frozenset[int]:
+def _apply(state: RunState, payload: tuple[Any, Any, Any] | None, table: StringTable, *,
+           ended: bool = False) -> frozenset[int]:
     """Bring the mirror ``state`` up to the child's; returns the candidates that changed."""
     if payload is None:  # the child had no state yet (the run ended before the request went out)
         if ended and not state.status.done:
             state.finish(Status.CANCELLED)
         return frozenset()
-    run, changes = payload
+    run, changes, alternatives = payload
+    if alternatives is not None:
+        text_ids, values, counts = array("I"), array("d"), array("I")
+        table.strings += alternatives[0]
+        text_ids.frombytes(alternatives[1])
+        values.frombytes(alternatives[2])
+        counts.frombytes(alternatives[3])
+        token_at = alt_at = 0
     (status, state.first_text_at, ended_at, state.usage, notes, error, state.bytes_received, state.body_ended_at,
      state.started, state.server, state.beam_step) = run
     indices = []
@@ -450,7 +482,19 @@ def _apply(state: RunState, payload: tuple[Any, Any] | None, *, ended: bool = Fa
         elif piece:
             cand.append(piece)
         if tokens is not None:
-            cand.add_tokens(*tokens)  # (its cumulative logprob is then the child's, below)
+            texts, logprobs = tokens
+            cand_counts = counts[token_at : token_at + len(texts)]
+            end = alt_at + sum(cand_counts)
+            if not cand.token_tops and cand.token_tops.table is not table:
+                cand.token_tops = PackedAlternatives(table=table)  # its ids are the table's
+            # (its cumulative logprob is then the child's, below)
+            if cand.token_tops.table is table:
+                cand.add_token_rows(texts, logprobs, text_ids[alt_at:end], values[alt_at:end], cand_counts)
+            else:  # (tokens it had from elsewhere: never, as it is)
+                rows = PackedAlternatives(table=table)
+                rows.add_rows(text_ids[alt_at:end], values[alt_at:end], cand_counts)
+                cand.add_tokens(texts, logprobs, rows)
+            token_at, alt_at = token_at + len(texts), end
         cand.status = Status(cand_status)
         for name, value in zip(_FIELDS, fields, strict=True):
             setattr(cand, name, value)
