@@ -75,6 +75,15 @@ def test_list_is_newest_first_with_limit_and_search(store: HistoryStore) -> None
     assert store.list(search="nowhere") == []
 
 
+def test_search_of_any_length(store: HistoryStore) -> None:
+    """SQLite's LIKE refuses a pattern over 50,000 bytes ("pattern too complex"): a pasted page is a search too."""
+    long = "word " * 20_000  # 100,000 characters
+    hit = store.save(ended_run("before " + long + "after", ("x",)))
+    store.save(ended_run("short", ("y",)))
+    assert [s.id for s in store.list(search=long)] == [hit]
+    assert store.list(search=long + "!") == []
+
+
 def test_list_reads_no_candidate_text_and_uses_the_index(store: HistoryStore) -> None:
     store.save(ended_run("p" * 5000))
     statements: list[str] = []

@@ -281,12 +281,13 @@ class HistoryStore:
         contains it (case-insensitive for ASCII)."""
         where, args = "", []
         if search:
-            pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            # instr, not LIKE: no pattern characters to escape, and no length limit (LIKE refuses a
+            # pattern over 50,000 bytes: "LIKE or GLOB pattern too complex"). lower() folds ASCII only.
             where = (
-                "WHERE prompt LIKE ? ESCAPE '\\' OR id IN "
-                "(SELECT run_id FROM candidates WHERE text LIKE ? ESCAPE '\\')"
+                "WHERE instr(lower(prompt), lower(?)) > 0 OR id IN "
+                "(SELECT run_id FROM candidates WHERE instr(lower(text), lower(?)) > 0)"
             )
-            args = [pattern, pattern]
+            args = [search, search]
         with self._errors():
             rows = self._db.execute(
                 f"SELECT id, created, url, api, model, n, status, substr(prompt, 1, {PREVIEW_CHARS}), parent_run FROM runs "
