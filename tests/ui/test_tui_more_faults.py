@@ -35,7 +35,10 @@ async def test_logprobs_above_zero_past_what_exp_takes_are_shown_certain(
             panel = app.focused
             assert isinstance(panel, CandidatePanel) and panel.token_cursor == 0
             inspector = app.query_one(TokenInspector)
-            assert '"Big" · 100% · rank 1 of 2' in str(inspector.render())
+            shown = str(inspector.render())
+            assert '"Big" · 100% · rank 1 of 2' in shown
+            assert "logprob 1e+308" in shown and "cumulative 1e+308" in shown
+            assert "0000000" not in shown  # not the 309 digits of f"{1e308:.3f}"
             await pilot.press("right")  # 800.0: exp() overflows
             await pilot.pause()
             assert '" and" · 100% · rank 1 of 2' in str(inspector.render())
@@ -43,6 +46,7 @@ async def test_logprobs_above_zero_past_what_exp_takes_are_shown_certain(
             await wait_idle(app, pilot)
     [markdown] = tmp_path.glob("tui-client-run-*.md")
     assert '| 1 | `" and"` | 800.0000 | 100.0% |' in markdown.read_text()
+    assert '| 0 | `"Big"` | 1e+308 | 100.0% |' in markdown.read_text()
     [exported] = tmp_path.glob("tui-client-run-*.json")
     assert json.loads(exported.read_text())["candidates"][0]["logprobs"][1]["logprob"] == 800.0
 

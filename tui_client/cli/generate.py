@@ -29,6 +29,7 @@ from tui_client.core.protocol import (
     Status,
     VLLMClient,
 )
+from tui_client.core.protocol.token_facts import logprob_text
 from tui_client.core.text.inert_text import make_inert
 
 REDRAW_INTERVAL = 0.05
@@ -56,7 +57,7 @@ def logprob_line(cand: Candidate) -> str:
     mean, perplexity = cand.mean_logprob, cand.perplexity
     if mean is None or perplexity is None or cand.cumulative_logprob is None:
         return "  no logprobs"
-    return (f"  {len(cand.token_texts)} tokens, mean logprob {mean:.3f}, perplexity {perplexity:.4g}, "
+    return (f"  {len(cand.token_texts)} tokens, mean logprob {logprob_text(mean)}, perplexity {perplexity:.4g}, "
             f"cumulative logprob {cand.cumulative_logprob:.4g}")
 
 

@@ -35,6 +35,7 @@ from tui_client.core.protocol.token_facts import token_facts
 from tui_client.core.storage.export import describe_parent
 from tui_client.core.storage.history import HistoryError, StoredRun
 from tui_client.core.text.inert_text import make_inert
+from tui_client.core.text.wording import count_of
 from tui_client.core.transport.stream_worker import WorkerUnavailable
 from tui_client.ui.commands import main_commands
 from tui_client.ui.divergence_marks import DivergenceMarks, comparison_refused
@@ -445,7 +446,7 @@ class MainScreen(Screen[None]):
             return
         text = "\n\n".join(f"=== Candidate {c.index} ===\n{c.text}" for c in state.ordered())
         self.app.copy_to_clipboard(text)
-        self.notify(f"Copied {len(state.candidates)} candidates ({len(text):,} characters)", markup=False)
+        self.notify(f"Copied {count_of(len(state.candidates), 'candidate')} ({count_of(len(text), 'character')})", markup=False)
 
     def action_toggle_controls(self) -> None:
         controls = self.sidebar

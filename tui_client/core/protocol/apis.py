@@ -15,6 +15,7 @@ from tui_client.core.protocol.framing import RecordSplitter, SSEDecoder
 from tui_client.core.protocol.params import GenerationRequest
 from tui_client.core.protocol.state import Api, Candidate, RankedBeam, RunState, Status, Usage
 from tui_client.core.protocol.token_logprobs import TokenAligner, WireToken, chat_tokens, completions_tokens
+from tui_client.core.text.wording import count_of
 
 
 def loads(raw: bytes) -> Any:
@@ -349,7 +350,7 @@ class _OpenAIAdapter(Adapter):
         if self.text_without_logprobs:
             out.append(f"the server sent {self.text_without_logprobs} piece(s) of text without logprobs")
         if self.after_done:
-            out.append(f"ignored {_count(self.after_done, 'event')} the server sent after [DONE]")
+            out.append(f"ignored {count_of(self.after_done, 'event')} the server sent after [DONE]")
         return out
 
     def _apply_events(self, events: list[tuple[str, bytes]]) -> set[int]:
@@ -526,11 +527,6 @@ def error_message(obj: Any) -> str:
         if isinstance(obj.get("message"), str):
             return obj["message"]
     return str(obj)[:200]
-
-
-def _count(k: int, noun: str) -> str:
-    """``1 event``, ``3 events``."""
-    return f"{k:,} {noun}{'' if k == 1 else 's'}"
 
 
 def _list(items: list[int]) -> str:

@@ -50,6 +50,11 @@ def percent(probability: float) -> str:
     return f"{probability * 100:.1f}%"
 
 
+def logprob_text(value: float, places: int = 3) -> str:
+    """``-2.098`` (``places`` decimals); a broken server's huge value as ``1e+308``, not 309 digits."""
+    return f"{value:.{places}f}" if abs(value) < 1e6 else f"{value:.4g}"
+
+
 def token_facts(cand: Candidate, index: int, k: int | None = None) -> TokenFacts:
     """The facts of token ``index`` (0 <= index < len(cand.token_texts)); ``k``: the
     alternatives asked for (vLLM adds the sampled token after the top ``k`` when it is not

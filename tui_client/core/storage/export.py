@@ -17,6 +17,8 @@ from collections.abc import Callable
 import orjson
 
 from tui_client.core.protocol import Candidate, Parent, RunState
+from tui_client.core.protocol.token_facts import logprob_text
+from tui_client.core.text.wording import count_of
 from tui_client.core.storage.history import TREE_TAIL_CHARS, StoredRun, TreeLine
 
 __all__ = ["FORMATS", "describe_parent", "run_document", "to_json", "to_markdown", "tree_lines"]
@@ -121,9 +123,10 @@ def to_markdown(run: StoredRun | RunState) -> str:
             facts.append(f"finish reason {_code(cand.finish_reason)}")
         if cand.tokens is not None:
             facts.append(f"{cand.tokens} tokens")
-        facts.append(f"{cand.length} characters")
+        facts.append(count_of(cand.length, "character"))
         if cand.mean_logprob is not None:
-            facts.append(f"cumulative logprob {cand.cumulative_logprob:.4f}, mean logprob {cand.mean_logprob:.4f}, "
+            facts.append(f"cumulative logprob {logprob_text(cand.cumulative_logprob, 4)}, "
+                         f"mean logprob {logprob_text(cand.mean_logprob, 4)}, "
                          f"perplexity {cand.perplexity:.4g}")
         lines += ["", f"## Candidate {cand.index}", "", ", ".join(facts), "", *_fenced(cand.text)]
         if cand.token_texts:
@@ -137,7 +140,7 @@ def _token_table(cand: Candidate) -> list[str]:
             "| --- | --- | --- | --- | --- |"]
     for k, (text, value, top) in enumerate(zip(cand.token_texts, cand.token_logprobs, cand.token_tops)):
         alternatives = ", ".join(f"{_cell(alt)} {_percent(alt_value)}" for alt, alt_value in top)
-        rows.append(f"| {k} | {_cell(text)} | {value:.4f} | {_percent(value)} | {alternatives} |")
+        rows.append(f"| {k} | {_cell(text)} | {logprob_text(value, 4)} | {_percent(value)} | {alternatives} |")
     return [*rows, "", "</details>"]
 
 

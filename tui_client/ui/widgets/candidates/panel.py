@@ -29,6 +29,7 @@ from textual.timer import Timer
 from tui_client.core.protocol import Candidate, RunState, Status
 from tui_client.core.text.inert_text import make_inert
 from tui_client.core.text.wrapping import WrappedLines
+from tui_client.core.text.wording import count_of
 from tui_client.ui.keys import bindings_for
 from tui_client.ui.rendering.tuning import FORK_FLASH, PROBABILITY_LEVELS
 from tui_client.ui.textual_compat import is_disabled, set_virtual_size_quietly
@@ -680,7 +681,7 @@ class CandidatePanel(ScrollView, can_focus=True):
             self.notify(f"Candidate {self.index} has no text to copy", severity="warning", markup=False)
             return
         self.app.copy_to_clipboard(self.raw_text)
-        self.notify(f"Copied candidate {self.index} ({len(self.raw_text):,} characters)", markup=False)
+        self.notify(f"Copied candidate {self.index} ({count_of(len(self.raw_text), 'character')})", markup=False)
         self.post_message(self.Copied(self, len(self.raw_text)))
 
     # -- rendering ----------------------------------------------------------------------

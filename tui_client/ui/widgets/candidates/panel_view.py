@@ -77,7 +77,7 @@ def describe_perplexity(ppl: float | None) -> str:
     if ppl == math.inf:
         return "ppl ∞"
     # The limits are where the rounding would reach the next decade (9.996 is "10.0", not "10.00").
-    return f"ppl {ppl:.2f}" if ppl < 9.995 else f"ppl {ppl:.1f}" if ppl < 99.95 else f"ppl {ppl:,.0f}"
+    return f"ppl {ppl:.2f}" if ppl < 9.995 else f"ppl {ppl:.1f}" if ppl < 99.95 else f"ppl {ppl:,.0f}" if ppl < 1e6 else f"ppl {ppl:.3g}"
 
 
 def describe_beam(cand: Candidate) -> str:

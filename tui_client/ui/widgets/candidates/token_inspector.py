@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui_client.core.protocol import Candidate
-from tui_client.core.protocol.token_facts import TokenFacts, percent, token_facts
+from tui_client.core.protocol.token_facts import TokenFacts, logprob_text, percent, token_facts
 from tui_client.core.text.inert_text import make_inert
 
 __all__ = ["TokenInspector", "describe_token", "fork_choices", "quoted"]
@@ -42,12 +42,12 @@ def describe_token(label: str, facts: TokenFacts, *, parting: Sequence[PartingTo
         rank = f"not in the top {facts.shown}"
     else:
         rank = "no alternatives sent"
-    logprob = "no logprob" if facts.logprob != facts.logprob else f"logprob {facts.logprob:.3f}"
+    logprob = "no logprob" if facts.logprob != facts.logprob else f"logprob {logprob_text(facts.logprob)}"
     head = Content.assemble(
         (label, "bold"), f" · token {facts.index + 1:,} of {facts.count:,} · ",
         (quoted(facts.text) if facts.text else "(end of sequence: no text)", "bold $text-accent"), " · ",
         (percent(facts.probability), "bold"), f" · {rank} · {logprob}",
-        (f" · at char {facts.offset:,} · cumulative {facts.cumulative:.3f}", "$text-muted"),
+        (f" · at char {facts.offset:,} · cumulative {logprob_text(facts.cumulative)}", "$text-muted"),
     )
     lines = [head]
     if facts.alternatives:
