@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import environ_without_user_settings, run_cli
-from hostile_server3 import HostileServer3
+from hostile_server3 import REASONING, HostileServer3
 
 from tui_client.demo.server import DemoServer
 
@@ -187,3 +187,15 @@ def test_a_model_list_that_is_json_but_no_list_is_not_called_not_json(tmp_path: 
         out = cli("generate", "--url", server.url, "--api", "chat", home=tmp_path)
     assert assert_one_line(out, 1) == (f'error: {server.url}/v1/models answered 200 with JSON that is not a model list '
                                        '({"data": [{"id": ...}]}): is this a vLLM server?\n')
+
+
+@pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
+def test_reasoning_text_beside_a_chat_reply_is_said_not_dropped_silently(tmp_path: Path, stream: str) -> None:
+    with HostileServer3("chat-reasoning") as server:
+        out = cli("generate", "--url", server.url, "--api", "chat", stream, "--json", home=tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [c["text"] for c in data["candidates"]] == ["Hello!"]
+    chars = len("".join(REASONING))
+    assert (f"the server sent {chars} characters of reasoning text (its reasoning parser) beside the replies of "
+            "1 candidate: not shown, not saved") in data["notes"]

@@ -75,7 +75,29 @@ async def models_not_a_list(server: HostileServer3, req: Received, w: Writer) ->
     return server.simple(w, 500, b'{"message": "not reached"}')
 
 
+REASONING = ("The user wants a greeting. ", "I will say hello.")
+"""What a vLLM reasoning parser streams in ``delta.reasoning`` before the reply."""
+
+
+async def chat_reasoning(server: HostileServer3, req: Received, w: Writer) -> bool:
+    """Chat answered as vLLM with ``--reasoning-parser`` does: ``reasoning`` before the content
+    (``reasoning_content`` in the one-body answer, as vLLM before 0.10 named it)."""
+    if (done := usual(server, req, w)) is not None:
+        return done
+    if not (req.json() or {}).get("stream"):
+        message = {"role": "assistant", "content": "Hello!", "reasoning_content": "".join(REASONING)}
+        body = json.dumps({"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}).encode()
+        return server.simple(w, 200, body)
+    w.write(SSE_HEAD)
+    pieces = [event({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})]
+    pieces += [event({"choices": [{"index": 0, "delta": {"reasoning": part}}]}) for part in REASONING]
+    pieces += [event({"choices": [{"index": 0, "delta": {"content": "Hello!"}, "finish_reason": "stop"}]})]
+    await send(w, *pieces, DONE, b"")
+    return False
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "chat-reasoning": chat_reasoning,
     "error-escapes": error_escapes,
     "logprob-overflow": logprob_overflow,
     "models-not-a-list": models_not_a_list,
@@ -93,7 +115,7 @@ class HostileServer3(ScriptedServer):
         return await self._respond(self, req, writer)
 
 
-__all__ = ["DONE", "ESCAPES", "SCENARIOS", "SSE_HEAD", "HostileServer3", "event", "send", "usual"]
+__all__ = ["DONE", "ESCAPES", "REASONING", "SCENARIOS", "SSE_HEAD", "HostileServer3", "event", "send", "usual"]
 
 if __name__ == "__main__":
     serve_from_command_line(HostileServer3, SCENARIOS, __doc__)

@@ -290,6 +290,7 @@ class _OpenAIAdapter(Adapter):
         self._logprobs = bool(state.request.params.logprobs)
         self._aligners: dict[int, TokenAligner] = {}  # only for candidates whose tokens did not simply match
         self.text_without_logprobs = 0  # events with text but no token logprobs, though asked for
+        self.reasoning_chars: dict[int, int] = {}  # chat: candidate -> characters of reasoning text (not shown)
 
     def _common_body(self, request: GenerationRequest, model: str | None) -> dict[str, object]:
         body: dict[str, object] = {}
@@ -339,6 +340,10 @@ class _OpenAIAdapter(Adapter):
             cand.add_tokens(texts, values, tops)
         return bool(texts)
 
+    def _count_reasoning(self, index: int, part: Any) -> None:
+        """Chat: the reasoning text a vLLM reasoning parser sends beside the content (``reasoning``,
+        before vLLM 0.10 ``reasoning_content``) is counted, for a note: the panels show the content."""
+
     @staticmethod
     def _is_token(choice: dict[str, Any]) -> bool:
         """Whether this choice's event stands for one generated token (vLLM sends one per token,
@@ -351,6 +356,10 @@ class _OpenAIAdapter(Adapter):
             out.append(f"the server sent {self.text_without_logprobs} piece(s) of text without logprobs")
         if self.after_done:
             out.append(f"ignored {count_of(self.after_done, 'event')} the server sent after [DONE]")
+        if self.reasoning_chars:
+            total = sum(self.reasoning_chars.values())
+            out.append(f"the server sent {count_of(total, 'character')} of reasoning text (its reasoning parser) "
+                       f"beside the replies of {count_of(len(self.reasoning_chars), 'candidate')}: not shown, not saved")
         return out
 
     def _apply_events(self, events: list[tuple[str, bytes]]) -> set[int]:
@@ -389,6 +398,8 @@ class _OpenAIAdapter(Adapter):
                     continue
                 cand = state.candidate(index)
                 delta = self._delta_text(choice)
+                if "delta" in choice:
+                    self._count_reasoning(index, choice["delta"])
                 if self._is_token(choice):
                     cand.tokens = (cand.tokens or 0) + 1
                 if isinstance(delta, str) and delta:
@@ -439,6 +450,8 @@ class _OpenAIAdapter(Adapter):
                 continue
             cand = state.candidate(index)
             text = self._final_text(choice)
+            if "message" in choice:
+                self._count_reasoning(index, choice["message"])
             if isinstance(text, str):
                 state.set_text(cand, text, now)
             if self._logprobs:
@@ -496,6 +509,12 @@ class ChatAdapter(_OpenAIAdapter):
     def _is_token(choice: dict[str, Any]) -> bool:
         delta = choice.get("delta")
         return not (isinstance(delta, dict) and "role" in delta and not delta.get("content"))  # the role is no token
+
+    def _count_reasoning(self, index: int, part: Any) -> None:
+        if isinstance(part, dict):
+            reasoning = part.get("reasoning") or part.get("reasoning_content")
+            if isinstance(reasoning, str) and reasoning:
+                self.reasoning_chars[index] = self.reasoning_chars.get(index, 0) + len(reasoning)
 
     @staticmethod
     def _final_text(choice: dict[str, Any]) -> Any:
