@@ -232,6 +232,16 @@ async def test_an_empty_error_body_reads_as_the_status() -> None:
     assert str(state.error) == f"{server.url}/v1/completions answered 503 Service Unavailable"
 
 
+@pytest.mark.parametrize(("header", "said"), [
+    ("30", "30 s"), ("600", "10 min"), ("7199", "120 min"), ("10800", "3 h"), ("172800", "48 h"),
+    ("100000000000000", "more than 2 days (as the server says)"), ("Fri, 31 Dec 9999 23:59:59 GMT", "more than 2 days (as the server says)"),
+    ("soon", None), ("", None),
+])
+def test_retry_after_is_said_in_a_unit_that_fits(header: str, said: str | None) -> None:
+    from tui_client.core.protocol.client import _retry_after
+    assert _retry_after(header) == said
+
+
 def test_cli_429_is_one_line() -> None:
     with HostileServer2("429-retry-after") as server:
         out = cli(server, "--stream")

@@ -562,7 +562,12 @@ def _retry_after(value: str | None) -> str | None:
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
     seconds = max(seconds, 1)
-    return f"{seconds} s" if seconds < 120 else f"{-(-seconds // 60)} min"
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{-(-seconds // 60)} min"
+    # A broken server's (or a hostile one's) 10**14 s is not 1,666,666,666,667 min.
+    return f"{-(-seconds // 3600)} h" if seconds <= 48 * 3600 else "more than 2 days (as the server says)"
 
 
 def _ca_context(path: str) -> ssl.SSLContext:
