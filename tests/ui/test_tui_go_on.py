@@ -112,3 +112,22 @@ async def test_the_history_screen_shows_the_tree_and_walks_it(demo_url: str) -> 
         assert screen.selected_id == child
         await pilot.press("c")  # no child: one line says so, the cursor stays
         assert screen.selected_id == child and isinstance(screen.query_one(RunTable), RunTable)
+
+
+async def test_a_reply_continued_says_so_in_the_history_list(demo_url: str) -> None:
+    request = GenerationRequest("Hi there", SamplingParams(n=1, temperature=0.8, max_tokens=6, seed=3))
+    app = TuiClientApp(ClientConfig(url=demo_url, api=Api.CHAT), request)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        await run_to_end(app, pilot)
+        panels(app)[0].focus()
+        await pilot.press("enter")  # the reply becomes the model's turn; an empty prompt goes on with it
+        await pilot.pause()
+        await run_to_end(app, pilot)
+        child = app.run_state.history_id
+        assert app.run_state.request.continues_reply
+        await pilot.press("f2")
+        await wait_idle(app, pilot)
+        table = app.screen.query_one(RunTable)
+        row = table.get_row(str(child))
+        assert str(row[-1]) == "(the reply, continued)" and str(row[-2]) == f"↳ #{child - 1}"

@@ -150,7 +150,8 @@ class HistoryScreen(Screen[HistoryChoice | None]):
                 Text(str(run.n), justify="right"),
                 Text(run.status.value, style=_STATUS_STYLES.get(run.status.value, "")),
                 Text(f"↳ #{run.parent}" if run.parent is not None else "", style="dim"),
-                Text(one_line(run.prompt_preview)[:80]),
+                Text(one_line(run.prompt_preview)[:80]) if run.prompt_preview or run.parent is None
+                else Text("(the reply, continued)", style="dim"),  # chat, going on with the model's turn
                 key=str(run.id),
             )
         if selected in self._runs:
