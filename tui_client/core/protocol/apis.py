@@ -340,7 +340,7 @@ class _OpenAIAdapter(Adapter):
             cand.add_tokens(texts, values, tops)
         return bool(texts)
 
-    def _count_reasoning(self, index: int, part: Any) -> None:
+    def _count_reasoning(self, index: int, choice: dict[str, Any]) -> None:
         """Chat: the reasoning text a vLLM reasoning parser sends beside the content (``reasoning``,
         before vLLM 0.10 ``reasoning_content``) is counted, for a note: the panels show the content."""
 
@@ -398,8 +398,7 @@ class _OpenAIAdapter(Adapter):
                     continue
                 cand = state.candidate(index)
                 delta = self._delta_text(choice)
-                if "delta" in choice:
-                    self._count_reasoning(index, choice["delta"])
+                self._count_reasoning(index, choice)
                 if self._is_token(choice):
                     cand.tokens = (cand.tokens or 0) + 1
                 if isinstance(delta, str) and delta:
@@ -450,8 +449,7 @@ class _OpenAIAdapter(Adapter):
                 continue
             cand = state.candidate(index)
             text = self._final_text(choice)
-            if "message" in choice:
-                self._count_reasoning(index, choice["message"])
+            self._count_reasoning(index, choice)
             if isinstance(text, str):
                 state.set_text(cand, text, now)
             if self._logprobs:
@@ -510,7 +508,8 @@ class ChatAdapter(_OpenAIAdapter):
         delta = choice.get("delta")
         return not (isinstance(delta, dict) and "role" in delta and not delta.get("content"))  # the role is no token
 
-    def _count_reasoning(self, index: int, part: Any) -> None:
+    def _count_reasoning(self, index: int, choice: dict[str, Any]) -> None:
+        part = choice.get("delta") or choice.get("message")
         if isinstance(part, dict):
             reasoning = part.get("reasoning") or part.get("reasoning_content")
             if isinstance(reasoning, str) and reasoning:
