@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual.timer import Timer
 
-from tui_client.core.defaults import SERVER_POLL_INTERVAL
+from tui_client.core.defaults import SERVER_FACTS_TIMEOUT, SERVER_POLL_INTERVAL
 from tui_client.core.protocol.server_facts import ServerFacts, ServerWatch, model_cards
 from tui_client.ui.widgets.chrome.server_bar import facts_line
 
@@ -28,10 +28,12 @@ class ServerPolling:
     def __init__(self, main: MainScreen) -> None:
         self.main = main
         self.interval = SERVER_POLL_INTERVAL
+        self.timeout = SERVER_FACTS_TIMEOUT
         self.watch: ServerWatch | None = None
         self.screen: ServerScreen | None = None
         """The server panel while it is open."""
         self.busy = False
+        self._manual_pending = False
         self._timer: Timer | None = None
 
     @property
@@ -45,7 +47,7 @@ class ServerPolling:
         if client is None:
             return None
         if self.watch is None or self.watch.client is not client:
-            self.watch = ServerWatch(client, interval=self.interval)
+            self.watch = ServerWatch(client, interval=self.interval, timeout=self.timeout)
         return self.watch
 
     def connected(self) -> None:
@@ -100,6 +102,7 @@ class ServerPolling:
         if watch is None or self.busy:
             if watch is None and self.screen is not None:
                 self.screen.show(None, ())
+            self._manual_pending = self._manual_pending or (manual and watch is not None)  # once this one is back
             return
         self.busy = True
         self.main.run_worker(self._refresh(watch, manual), group="server-facts", exit_on_error=False)
@@ -109,6 +112,9 @@ class ServerPolling:
             facts = await watch.refresh(manual=manual)
         finally:
             self.busy = False
+        if self._manual_pending:
+            self._manual_pending = False
+            self.ask(manual=True)
         self._show_header(facts)
         if self.screen is not None:
             self.screen.show(facts, tuple(watch.samples))
