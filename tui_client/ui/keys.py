@@ -68,8 +68,7 @@ KEYS: dict[str, tuple[Key, ...]] = {
             "Order the panels most likely first (mean token logprob; needs logprobs), or by index again"),
         Key("app.history", "f2", "history", "History", "Browse, search, load, re-run or delete past runs"),
         Key("app.server", "f5", "server", "Server",
-            "The server: vLLM version, models (max_model_len, LoRA adapters), requests running and waiting, "
-            "KV cache, tokens/s", show=False),
+            "The server: version, models, requests, KV cache, tokens/s", show=False),
         Key("app.cut_turn", "ctrl+l", "cut_turn", "Cut turn",
             "Chat: drop the conversation's last exchange (your turn goes back into the prompt)", show=False),
         Key("app.new_chat", "ctrl+n", "new_chat", "New chat", "Chat: forget the conversation so far", show=False),

@@ -43,7 +43,7 @@ class ServerBar(Horizontal):
     def on_mount(self) -> None:
         self.set_server(self._server)
         self.query_one("#server-note").display = bool(self._note)
-        self.query_one("#server-facts").display = False
+        self.query_one("#server-facts").add_class("-empty")
 
     def set_server(self, server: ServerInfo) -> None:
         """Show where we talk to (URL, protocol once detected, model)."""
@@ -68,7 +68,7 @@ class ServerBar(Horizontal):
         """The server's compact line (see :func:`facts_line`); empty: hidden."""
         label = self.query_one("#server-facts", Label)
         label.update(Content(make_inert(line)))
-        label.display = bool(line)
+        label.set_class(not line, "-empty")
 
 
 def facts_line(card: ModelCard | None, facts: ServerFacts | None = None) -> str:
