@@ -66,3 +66,36 @@ def test_demo_flag_and_help() -> None:
     help_text = run_cli("server", "--help").stdout
     assert "--json" in help_text and "/metrics" in help_text
     assert "tui-client server [options]" in run_cli("--help").stdout
+
+
+def test_serve_demo_without_metrics_is_the_missing_case() -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "tui_client", "serve-demo", "--port", str(port), "--no-metrics"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(url + "/metrics").status_code == 404
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve-demo did not start"
+                time.sleep(0.05)
+        out = run_cli("server", "--url", url, "--json")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert out.returncode == 0, out.stderr
+    facts = json.loads(out.stdout)
+    assert facts["missing"] == {"metrics": "no /metrics: 404"} and facts["metrics"] is None
+    assert facts["models"][0]["max_model_len"] == 2048

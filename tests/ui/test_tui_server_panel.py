@@ -136,3 +136,16 @@ async def test_a_server_without_metrics_in_the_panel_and_the_palette() -> None:
             assert "no /metrics: 404" in text_of(screen, "#server-status")
             assert "vLLM 0.32.0+demo" in text_of(screen, "#server-title")
             assert "(last 60 s)" in text_of(screen, "#tps-label")
+
+
+async def test_no_client_at_all_is_said_in_the_panel() -> None:
+    app = make_app("http://[::1")  # not a URL: the session has no client
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: isinstance(app.screen, ServerScreen))
+        screen = app.screen
+        assert isinstance(screen, ServerScreen)
+        await until(pilot, lambda: "not a URL" in text_of(screen, "#server-status"), what="the reason")
+        assert screen.query_one("#server-status").has_class("-unreachable")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ServerScreen))

@@ -291,13 +291,15 @@ def _demo_parser() -> argparse.ArgumentParser:
     demo = _Parser(
         prog="tui-client serve-demo",
         description="Serve the embedded demo server: a small Markov text generator behind vLLM's "
-        "/generate, /v1/completions, /v1/chat/completions and /v1/models, for trying the app without a GPU.",
+        "/generate, /v1/completions, /v1/chat/completions and /v1/models (and /version, /metrics), for trying the app without a GPU.",
     )
     demo.add_argument("--host", default=DEMO_HOST, help=f"address to bind (default: {DEMO_HOST})")
     demo.add_argument("--port", type=_int_up_to(LIMITS["port"]), default=DEMO_PORT, help=f"port (default: {DEMO_PORT})")
     demo.add_argument("--token-delay", type=_delay, default=DEMO_TOKEN_DELAY,
                       help=f"seconds per generation step (default: {DEMO_TOKEN_DELAY:g})")
     demo.add_argument("--api-key", help="require this Bearer token on /v1 routes, as `vllm serve --api-key`")
+    demo.add_argument("--no-metrics", action="store_true",
+                      help="answer no /metrics (404), as vLLM's legacy server or a proxy that hides it")
     return demo
 
 

@@ -329,11 +329,12 @@ class DemoServer:
         self.stop()
 
 
-def serve(host: str = DEMO_HOST, port: int = DEMO_PORT, *, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None) -> None:
-    """Serve the demo in the foreground until Ctrl-C."""
+def serve(host: str = DEMO_HOST, port: int = DEMO_PORT, *, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None,
+          metrics: bool = True) -> None:
+    """Serve the demo in the foreground until Ctrl-C (``metrics`` False: no ``/metrics``)."""
     sock, url = _listen(host, port)
     print(f"Demo vLLM server (model demo-markov) at {url}; press Ctrl-C to stop.", file=sys.stderr)
     try:
-        _server(create_app(token_delay=token_delay, api_key=api_key)).run(sockets=[sock])
+        _server(create_app(token_delay=token_delay, api_key=api_key, metrics=metrics)).run(sockets=[sock])
     except KeyboardInterrupt:
         pass

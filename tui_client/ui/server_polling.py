@@ -101,7 +101,7 @@ class ServerPolling:
         watch = self.current_watch()
         if watch is None or self.busy:
             if watch is None and self.screen is not None:
-                self.screen.show(None, ())
+                self.screen.show_problem(str(self.main.app.session.client_error or "no server to ask"))
             self._manual_pending = self._manual_pending or (manual and watch is not None)  # once this one is back
             return
         self.busy = True

@@ -97,6 +97,13 @@ class ServerScreen(Screen[None]):
         self._show_sparklines(facts, samples)
         self._show_models(facts)
 
+    def show_problem(self, message: str) -> None:
+        """Nothing can be asked (the URL or the key cannot be used): say why."""
+        if self.is_mounted:
+            status = self.query_one("#server-status", Static)
+            status.add_class("-unreachable")
+            status.update(Content(make_inert(f"✗ {message}")))
+
     def _show_title(self, facts: ServerFacts | None) -> None:
         parts: list[tuple[str, str] | str] = [("Server", "bold")]
         if facts is not None:
