@@ -149,3 +149,15 @@ async def test_no_client_at_all_is_said_in_the_panel() -> None:
         assert screen.query_one("#server-status").has_class("-unreachable")
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ServerScreen))
+
+
+async def test_quitting_with_the_panel_open_and_a_refresh_out() -> None:
+    with FactsServer("hang") as server:
+        app = make_app(server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_idle(app, pilot)
+            await pilot.press("f5")
+            await until(pilot, lambda: server.count("/metrics") == 1, what="the request")
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: not app.is_running, what="the app to quit")
+        assert app.return_code in (0, None)

@@ -66,7 +66,8 @@ class ServerPolling:
 
     def closed(self) -> None:
         self.screen = None
-        self.sleep_if_idle()
+        if self.main.app.is_running and self.main.is_attached:  # not while the app shuts down
+            self.sleep_if_idle()
 
     def running_changed(self, running: bool) -> None:
         if running:
