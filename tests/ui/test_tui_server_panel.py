@@ -28,7 +28,7 @@ def text_of(screen: ServerScreen, selector: str) -> str:
 
 def header_line(app: TuiClientApp) -> str:
     label = app.main.server_bar.query_one("#server-facts", Label)
-    return "" if label.has_class("-empty") else str(label.render())
+    return str(label.render()).strip()
 
 
 async def open_panel(app: TuiClientApp, pilot: Pilot, refreshes: int = 1) -> ServerScreen:

@@ -43,7 +43,6 @@ class ServerBar(Horizontal):
     def on_mount(self) -> None:
         self.set_server(self._server)
         self.query_one("#server-note").display = bool(self._note)
-        self.query_one("#server-facts").add_class("-empty")
 
     def set_server(self, server: ServerInfo) -> None:
         """Show where we talk to (URL, protocol once detected, model)."""
@@ -65,10 +64,9 @@ class ServerBar(Horizontal):
         label.add_class(f"-{state}")
 
     def set_facts(self, line: str) -> None:
-        """The server's compact line (see :func:`facts_line`); empty: hidden."""
-        label = self.query_one("#server-facts", Label)
-        label.update(Content(make_inert(line)))
-        label.set_class(not line, "-empty")
+        """The server's compact line (see :func:`facts_line`); empty when nothing is known."""
+        # The label takes the bar's free width (1fr): new text never lays out the screen again.
+        self.query_one("#server-facts", Label).update(Content(make_inert(line)), layout=False)
 
 
 def facts_line(card: ModelCard | None, facts: ServerFacts | None = None) -> str:
