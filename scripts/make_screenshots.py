@@ -11,7 +11,8 @@ search on legacy /generate, replayed from ``tests/fixtures``, caught mid-search)
 ``beams-live-n4.svg`` (the client's own beam search on the demo's OpenAI API, caught as a
 rank is taken over), ``tokens-probabilities-n3.svg`` (p: tokens shaded by probability, with
 logprobs from the demo) and ``tokens-inspector.svg`` (a real vLLM's logprobs replayed from
-``tests/fixtures``: p, d and i at the point where the candidates part). ``--only STEM`` makes
+``tests/fixtures``: p, d and i at the point where the candidates part), ``server-panel.svg``
+(F5 while 16 candidates stream from the demo: requests, KV cache, tokens/s). ``--only STEM`` makes
 one of them. Runs use a fixed seed, so the texts are the
 same each time; the history lives in a temporary directory (not yours).
 """
@@ -174,6 +175,20 @@ async def history_tree(app: TuiClientApp, pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def server_panel_mid_run(app: TuiClientApp, pilot: Pilot) -> None:
+    """F5 during a run, once the sparklines hold a few seconds of it."""
+    app.main.server_polling.interval = 0.5  # denser sparklines for the picture
+    await pilot.press("ctrl+j")
+    await asyncio.sleep(0.3)
+    await pilot.press("f5")
+    watch = None
+    for _ in range(600):
+        await asyncio.sleep(0.02)
+        watch = app.main.server_polling.watch
+        if watch is not None and len(watch.samples) >= 16:
+            break
+
+
 def request(n: int, max_tokens: int = 96, seed: int = 42, prompt: str = PROMPT) -> GenerationRequest:
     return GenerationRequest(prompt, SamplingParams(n=n, temperature=0.8, max_tokens=max_tokens, seed=seed))
 
@@ -211,6 +226,11 @@ async def main(out: Path, only: str | None = None) -> None:
             live = GenerationRequest("The capital of France is", SamplingParams(n=4, temperature=0.0, max_tokens=48, beam_search=True))
             await shoot(TuiClientApp(ClientConfig(url=slow.url), live, demo_url_note=note), (160, 40),
                         out / "beams-live-n4.svg", catch_live_beams_overtaken)
+    if only is None or only == "server-panel":
+        with DemoServer(port=free_port(), token_delay=0.03) as paced:
+            busy = GenerationRequest(PROMPT, SamplingParams(n=16, temperature=0.8, max_tokens=600, seed=42))
+            await shoot(TuiClientApp(ClientConfig(url=paced.url), busy, demo_url_note=note), (120, 36),
+                        out / "server-panel.svg", server_panel_mid_run)
     if only is not None:
         return  # (the others are made together, from shared servers)
     with DemoServer(port=free_port(), token_delay=0.0) as fast, DemoServer(port=0, token_delay=0.03) as paced:
@@ -241,7 +261,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the SVGs")
     parser.add_argument("--only", help="make only this screenshot (its file name without .svg): beams-live-n4, "
-                                       "tokens-probabilities-n3, tokens-inspector, chat-conversation or history-tree")
+                                       "tokens-probabilities-n3, tokens-inspector, chat-conversation, history-tree or server-panel")
     args = parser.parse_args()
     out_dir = args.out.resolve()
     with tempfile.TemporaryDirectory(prefix="tui-client-shots-") as data:

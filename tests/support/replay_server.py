@@ -141,10 +141,13 @@ class ScriptedServer:
 class ReplayServer(ScriptedServer):
     """Answers the recording's request path with the recorded bytes and chunking."""
 
-    def __init__(self, recording: Recording | Path | str, *, time_scale: float = 0.0) -> None:
+    def __init__(self, recording: Recording | Path | str, *, time_scale: float = 0.0,
+                 also: tuple[Recording | Path | str, ...] = ()) -> None:
         super().__init__()
         self.recording = recording if isinstance(recording, Recording) else Recording.load(recording)
         self.time_scale = time_scale
+        self.also = {rec.request["path"]: rec for rec in (r if isinstance(r, Recording) else Recording.load(r) for r in also)}
+        """More recordings answered on their own paths (``/version`` beside ``/metrics``)."""
         self.openai = "legacy" not in self.recording.request["path"] and self.recording.request["path"] != "/generate"
 
     async def respond(self, req: Received, writer: asyncio.StreamWriter) -> bool:
@@ -157,6 +160,8 @@ class ReplayServer(ScriptedServer):
             return self.simple(writer, 404, b'{"detail":"Not Found"}')
         if path == self.recording.request["path"]:
             return await self._replay(self.recording, writer)
+        if req.method == "GET" and path in self.also:
+            return await self._replay(self.also[path], writer)
         return self.simple(writer, 404, b'{"detail":"Not Found"}')
 
     async def _replay(self, rec: Recording, writer: asyncio.StreamWriter) -> bool:

@@ -154,3 +154,32 @@ def test_probability_view_and_token_inspector(snap_compare) -> None:
     with ReplayServer(rec) as server:
         app = TuiClientApp(ClientConfig(url=server.url), request_for(rec))
         assert snap_compare(app, terminal_size=(140, 30), run_before=shade_and_inspect)
+
+
+def test_server_panel(snap_compare) -> None:
+    """F5 against the replay of a real vLLM 0.32: its recorded version, model and /metrics, one refresh."""
+    from dataclasses import replace
+
+    from replay_server import OPENAI, ReplayServer
+
+    from tui_client.ui.screens.server_screen import ServerScreen
+
+    async def open_panel(pilot: Pilot) -> None:
+        app = pilot.app
+        assert isinstance(app, TuiClientApp)
+        await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+        app.main.server_polling.interval = 3600  # one refresh: the same picture every time
+        await pilot.press("f5")
+        for _ in range(500):
+            screen = app.screen
+            if isinstance(screen, ServerScreen) and screen.facts is not None:
+                break
+            await pilot.pause(0.02)
+        assert isinstance(screen, ServerScreen) and screen.facts is not None
+        watch = app.main.server_polling.watch
+        assert watch is not None
+        screen.show(replace(screen.facts, url=SHOWN_URL), tuple(watch.samples))  # not the loopback port
+        await pilot.pause()
+
+    with ReplayServer(OPENAI / "metrics.json", also=(OPENAI / "version.json",)) as server:
+        assert snap_compare(demo_app(server.url), terminal_size=(120, 34), run_before=open_panel)

@@ -17,7 +17,7 @@ def parse(command: str, *argv: str):
 
 
 def test_every_command_has_a_parser() -> None:
-    assert set(build_parsers()) == {"tui", "generate", "serve-demo", "history", "config"}
+    assert set(build_parsers()) == {"tui", "generate", "serve-demo", "history", "config", "server"}
 
 
 def test_a_flag_beats_the_config_file_which_beats_the_default() -> None:

@@ -8,7 +8,7 @@ from tui_client.ui.keys import KEYS, bindings_for, known_binding_ids
 
 IDS = {
     "main": ["app.run", "app.cancel", "app.reconnect", "app.switch_pane", "app.toggle_controls", "app.help",
-             "app.divergence", "app.tails", "app.probabilities", "app.sort", "app.history", "app.cut_turn", "app.new_chat", "app.export_markdown", "app.export_json",
+             "app.divergence", "app.tails", "app.probabilities", "app.sort", "app.history", "app.server", "app.cut_turn", "app.new_chat", "app.export_markdown", "app.export_json",
              "app.copy_all"],
     "candidate": ["candidate.copy", "candidate.inspect", "candidate.token_next", "candidate.token_previous",
                   "candidate.close_tokens", "candidate.continue", "candidate.fork", "candidate.alternative",
@@ -20,6 +20,7 @@ IDS = {
     "history.table": ["history.load"],
     "help": ["help.close"],
     "confirm": ["confirm.yes", "confirm.no"],
+    "server": ["server.close", "server.refresh"],
 }
 
 
@@ -48,10 +49,11 @@ def test_the_classes_take_their_bindings_from_the_table() -> None:
     from tui_client.ui.screens.confirm_screen import ConfirmScreen
     from tui_client.ui.screens.help_screen import HelpScreen
     from tui_client.ui.screens.history_screen import HistoryScreen, RunTable
+    from tui_client.ui.screens.server_screen import ServerScreen
     from tui_client.ui.widgets.candidates.panel import CandidatePanel
     from tui_client.ui.widgets.controls.n_slider import NSlider
 
     classes = {"main": MainScreen, "candidate": CandidatePanel, "nslider": NSlider, "history": HistoryScreen,
-               "history.table": RunTable, "help": HelpScreen, "confirm": ConfirmScreen}
+               "history.table": RunTable, "help": HelpScreen, "confirm": ConfirmScreen, "server": ServerScreen}
     for place, cls in classes.items():
         assert list(Binding.make_bindings(cls.BINDINGS)) == list(Binding.make_bindings(bindings_for(place))), place

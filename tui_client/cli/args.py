@@ -79,6 +79,7 @@ commands:
   tui-client [options]             the full-screen app (default)
   tui-client generate [options]    headless: print the candidates, like vLLM's api_client.py
   tui-client serve-demo [options]  run the embedded demo server (no GPU needed)
+  tui-client server [options]      the server's version, models and load, once (--json)
   tui-client history ACTION        past runs: list, show ID, export ID, delete ID
   tui-client config path|show      the config file, and the settings in effect
   tui-client COMMAND --help        options of a command
@@ -181,9 +182,9 @@ def _delay(text: str) -> float:
 
 
 def build_parsers() -> dict[str, argparse.ArgumentParser]:
-    """One parser per command: ``tui`` (no command word), ``generate``, ``serve-demo``, ``history``, ``config``."""
+    """One parser per command: ``tui`` (no command word), ``generate``, ``serve-demo``, ``history``, ``config``, ``server``."""
     return {"tui": _tui_parser(), "generate": _generate_parser(), "serve-demo": _demo_parser(),
-            "history": _history_parser(), "config": _config_parser()}
+            "history": _history_parser(), "config": _config_parser(), "server": _server_parser()}
 
 
 def _add_connection_flags(p: argparse.ArgumentParser) -> None:
@@ -290,14 +291,32 @@ def _demo_parser() -> argparse.ArgumentParser:
     demo = _Parser(
         prog="tui-client serve-demo",
         description="Serve the embedded demo server: a small Markov text generator behind vLLM's "
-        "/generate, /v1/completions, /v1/chat/completions and /v1/models, for trying the app without a GPU.",
+        "/generate, /v1/completions, /v1/chat/completions and /v1/models (and /version, /metrics), for trying the app without a GPU.",
     )
     demo.add_argument("--host", default=DEMO_HOST, help=f"address to bind (default: {DEMO_HOST})")
     demo.add_argument("--port", type=_int_up_to(LIMITS["port"]), default=DEMO_PORT, help=f"port (default: {DEMO_PORT})")
     demo.add_argument("--token-delay", type=_delay, default=DEMO_TOKEN_DELAY,
                       help=f"seconds per generation step (default: {DEMO_TOKEN_DELAY:g})")
     demo.add_argument("--api-key", help="require this Bearer token on /v1 routes, as `vllm serve --api-key`")
+    demo.add_argument("--no-metrics", action="store_true",
+                      help="answer no /metrics (404), as vLLM's legacy server or a proxy that hides it")
     return demo
+
+
+def _server_parser() -> argparse.ArgumentParser:
+    server = _Parser(
+        prog="tui-client server",
+        description="Print what the server says about itself, once: its vLLM version (GET /version), every "
+        "model of GET /v1/models with root and max_model_len (a LoRA adapter as one whose parent is set), and "
+        "its load from GET /metrics (requests running and waiting, KV cache usage, prompt and generation token "
+        "and preemption counters). A source the server lacks (no /metrics behind a proxy or on the legacy "
+        "server) is named with why. The TUI shows the same, live, with F5. Exit status 0 when the server "
+        "answered, 1 when it could not be reached, 2 on bad flags.",
+    )
+    _add_connection_flags(server)
+    server.add_argument("--json", action="store_true", help="print one JSON object (url, api, reachable, version, "
+                        "models, metrics, rates, missing, unreachable)")
+    return server
 
 
 def _history_parser() -> argparse.ArgumentParser:

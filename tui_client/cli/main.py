@@ -1,5 +1,5 @@
 """The ``tui-client`` entry point: parse and dispatch to the TUI, ``generate`` (headless),
-``serve-demo``, ``history`` or ``config``. The parsers are in :mod:`tui_client.cli.args`,
+``serve-demo``, ``history``, ``config`` or ``server``. The parsers are in :mod:`tui_client.cli.args`,
 each command in its own module."""
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     if command == "config":
         return print_settings(settings)
+    if command == "server":
+        return _server(args, parsers[command], settings)
     return _generate_or_tui(command, args, parsers[command], settings)
 
 
@@ -130,6 +132,22 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
         return 130
 
 
+def _server(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Config) -> int:
+    """`tui-client server`: the server's facts, once."""
+    from tui_client.cli.server_cmd import server_command
+
+    if args.insecure and args.ca_bundle:
+        parser.error("--insecure and --ca-bundle contradict each other")
+    try:
+        with server_url(args, settings) as url:
+            return asyncio.run(server_command(config_from_args(args, url, settings), json_output=args.json))
+    except ClientError as err:  # a bad --url and the like
+        print(f"tui-client: error: {flag_error(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
 def _known_api(args: argparse.Namespace, settings: Config) -> str:
     """The protocol chosen (--api, $TUI_CLIENT_API, the file) or implied by the URL's endpoint; ``auto``
     when it is left to detection (a URL that cannot be used is reported later)."""
@@ -166,7 +184,7 @@ def _serve_demo(args: argparse.Namespace) -> int:
     from tui_client.demo.server import DemoServerError, serve
 
     try:
-        serve(args.host, args.port, token_delay=args.token_delay, api_key=args.api_key)
+        serve(args.host, args.port, token_delay=args.token_delay, api_key=args.api_key, metrics=not args.no_metrics)
     except DemoServerError as err:
         print(f"tui-client serve-demo: error: {err}", file=sys.stderr)
         return 1

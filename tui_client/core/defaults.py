@@ -83,3 +83,22 @@ DEMO_PORT = 8000
 
 DEMO_TOKEN_DELAY = 0.03
 """Seconds per generation step of the demo server: slow enough to watch the text grow."""
+
+SERVER_POLL_INTERVAL = 2.0
+"""How often the server panel (F5) and the header's server line ask ``/metrics`` and ``/v1/models``
+again (seconds), while the panel is open or a run goes."""
+
+SERVER_FACTS_TIMEOUT = 5.0
+"""The longest one of those requests waits (seconds): a hanging ``/metrics`` is missing, not a stall."""
+
+SERVER_BACKOFF_MAX = 60.0
+"""A source that failed (timed out, refused, 5xx) is asked again after 2, 4, 8... polls, at most this many seconds apart."""
+
+SERVER_HISTORY_SECONDS = 60.0
+"""How far back the server panel's sparklines reach (seconds of samples)."""
+
+DEMO_KV_CACHE_TOKENS = 8192
+"""The demo server's pretend KV cache, in tokens: its ``vllm:kv_cache_usage_perc`` is the tokens in flight over this."""
+
+DEMO_MAX_NUM_SEQS = 32
+"""The demo server's pretend ``--max-num-seqs``: sequences past it count as waiting in its ``/metrics``."""

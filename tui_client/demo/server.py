@@ -2,7 +2,7 @@
 
 Serves vLLM's legacy demo protocol (``/generate``) and the OpenAI-compatible API
 (``/v1/completions``, ``/v1/chat/completions``, ``/v1/models``, ``/tokenize``,
-``/detokenize``) on one app, paced at ``token_delay`` seconds a step. Plain requests
+``/detokenize``, ``/version``, ``/metrics``: see :mod:`tui_client.demo.metrics`) on one app, paced at ``token_delay`` seconds a step. Plain requests
 get text from :mod:`tui_client.demo.markov`; requests at the token level (token-id
 prompts, logprobs, logit_bias, beam search...) go to :mod:`tui_client.demo.token_api`.
 """
@@ -29,6 +29,8 @@ from starlette.requests import ClientDisconnect
 
 from tui_client.core.defaults import DEMO_HOST, DEMO_PORT, DEMO_TOKEN_DELAY
 from tui_client.demo.markov import Delta, Generation, tokenize
+from tui_client.demo.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from tui_client.demo.metrics import DemoMeter
 from tui_client.demo.token_api import TokenRoutes, is_token_level
 from tui_client.demo.tokens import TokenModel
 from tui_client.demo.wire import MAX_MODEL_LEN, ApiError, chat_messages, json_body, paced, sampling_params, sse
@@ -55,10 +57,14 @@ def create_app(
     api_key: str | None = None,
     model_name: str = "demo-markov",
     token_model: TokenModel | None = None,
+    metrics: bool = True,
 ) -> fastapi.FastAPI:
-    """The demo vLLM as an ASGI app (see the module docstring); ``token_model`` answers at the token level."""
+    """The demo vLLM as an ASGI app (see the module docstring); ``token_model`` answers at the token
+    level; ``metrics`` False: no ``/metrics`` (as vLLM's legacy server, or a proxy in front)."""
     app = fastapi.FastAPI(title="tui-client demo vLLM", openapi_url=None, docs_url=None, redoc_url=None)
-    tokens = TokenRoutes(token_model, token_delay=token_delay, model_name=model_name, fingerprint=FINGERPRINT)
+    meter = DemoMeter(model_name) if metrics else None
+    tokens = TokenRoutes(token_model, token_delay=token_delay, model_name=model_name, fingerprint=FINGERPRINT,
+                         meter=meter)
 
     def check_model(body: dict[str, Any]) -> None:
         if body.get("model") not in (None, model_name):
@@ -90,6 +96,13 @@ def create_app(
     async def version() -> dict[str, str]:
         return {"version": VERSION}
 
+    if meter is not None:
+
+        @app.get("/metrics")
+        async def metrics_route() -> Response:
+            """vLLM's Prometheus metrics: requests running and waiting, KV cache usage, token counters."""
+            return Response(meter.exposition(), media_type=METRICS_CONTENT_TYPE)
+
     @app.post("/generate")
     async def generate(request: Request) -> Response:
         """vLLM's legacy demo server: cumulative ``{"text": [...]}`` lines; bad input is a bare 500."""
@@ -108,11 +121,11 @@ def create_app(
         if stream:
 
             async def lines() -> AsyncIterator[bytes]:
-                async for _ in paced(gen, token_delay):
+                async for _ in paced(gen, token_delay, meter=meter, prompt_tokens=len(tokenize(prompt))):
                     yield (json.dumps({"text": texts()}) + "\n").encode()
 
             return StreamingResponse(lines())
-        async for _ in paced(gen, token_delay, request):
+        async for _ in paced(gen, token_delay, request, meter=meter, prompt_tokens=len(tokenize(prompt))):
             pass
         if not gen.finished:
             return Response(status_code=499)
@@ -183,7 +196,7 @@ def create_app(
                     for i in range(params.n):
                         role = {"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
                         yield sse({**chunk_head, "choices": [role], "prompt_token_ids": None, "prompt_text": None})
-                async for deltas in paced(gen, token_delay):
+                async for deltas in paced(gen, token_delay, meter=meter, prompt_tokens=prompt_tokens):
                     yield b"".join(sse(event(d)) for d in deltas)
                 if usage_wanted:
                     yield sse({**chunk_head, "choices": [], "usage": _usage(gen, prompt_tokens), "system_fingerprint": FINGERPRINT})
@@ -191,7 +204,7 @@ def create_app(
 
             return StreamingResponse(events(), media_type="text/event-stream")
 
-        async for _ in paced(gen, token_delay, request):
+        async for _ in paced(gen, token_delay, request, meter=meter, prompt_tokens=prompt_tokens):
             pass
         if not gen.finished:
             return Response(status_code=499)
@@ -275,10 +288,11 @@ class DemoServer:
         token_delay: float = DEMO_TOKEN_DELAY,
         api_key: str | None = None,
         token_model: TokenModel | None = None,
+        metrics: bool = True,
     ) -> None:
         self.host, self.port = host, port
         self.url = ""
-        self._app = create_app(token_delay=token_delay, api_key=api_key, token_model=token_model)
+        self._app = create_app(token_delay=token_delay, api_key=api_key, token_model=token_model, metrics=metrics)
         self._running: tuple[_Server, threading.Thread] | None = None
 
     def start(self) -> str:
@@ -315,11 +329,12 @@ class DemoServer:
         self.stop()
 
 
-def serve(host: str = DEMO_HOST, port: int = DEMO_PORT, *, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None) -> None:
-    """Serve the demo in the foreground until Ctrl-C."""
+def serve(host: str = DEMO_HOST, port: int = DEMO_PORT, *, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None,
+          metrics: bool = True) -> None:
+    """Serve the demo in the foreground until Ctrl-C (``metrics`` False: no ``/metrics``)."""
     sock, url = _listen(host, port)
     print(f"Demo vLLM server (model demo-markov) at {url}; press Ctrl-C to stop.", file=sys.stderr)
     try:
-        _server(create_app(token_delay=token_delay, api_key=api_key)).run(sockets=[sock])
+        _server(create_app(token_delay=token_delay, api_key=api_key, metrics=metrics)).run(sockets=[sock])
     except KeyboardInterrupt:
         pass

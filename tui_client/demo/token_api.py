@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 from tui_client.demo.token_gen import BeamSearches, TokenGeneration, TokenParams, TokenStep
 from tui_client.demo.token_model import default_token_model
 from tui_client.demo.tokens import TokenModel
+from tui_client.demo.metrics import DemoMeter
 from tui_client.demo.wire import MAX_MODEL_LEN, ApiError, chat_messages, paced, read_field, sampling_params, sse
 
 MAX_LOGPROBS = 20  # vLLM's default --max-logprobs
@@ -41,8 +42,10 @@ def is_token_level(body: dict[str, Any], chat: bool) -> bool:
 class TokenRoutes:
     """The token-level answers of one app (its model, pace, name and fingerprint)."""
 
-    def __init__(self, model: TokenModel | None, *, token_delay: float, model_name: str, fingerprint: str) -> None:
+    def __init__(self, model: TokenModel | None, *, token_delay: float, model_name: str, fingerprint: str,
+                 meter: DemoMeter | None = None) -> None:
         self._model, self.delay, self.model_name, self.fingerprint = model, token_delay, model_name, fingerprint
+        self.meter = meter
 
     @property
     def model(self) -> TokenModel:
@@ -91,8 +94,8 @@ class TokenRoutes:
         gen = TokenGeneration(self.model, prompts, params)
         answer = _Answer(self, body, chat, params, prompts)
         if stream:
-            return StreamingResponse(answer.events(gen, paced(gen, self.delay)), media_type="text/event-stream")
-        async for _ in paced(gen, self.delay, request):
+            return StreamingResponse(answer.events(gen, paced(gen, self.delay, meter=self.meter)), media_type="text/event-stream")
+        async for _ in paced(gen, self.delay, request, meter=self.meter):
             pass
         if not gen.finished:
             return Response(status_code=499)
@@ -167,7 +170,7 @@ class TokenRoutes:
             usage_wanted = bool((body.get("stream_options") or {}).get("include_usage"))
 
             async def burst() -> AsyncIterator[bytes]:
-                async for _ in paced(run, self.delay):
+                async for _ in paced(run, self.delay, meter=self.meter):
                     pass
                 choices, usage = self._beam_choices(run, prompts, body, chat, streamed)
                 role = {"delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
@@ -180,7 +183,7 @@ class TokenRoutes:
                 yield b"data: [DONE]\n\n"
 
             return StreamingResponse(burst(), media_type="text/event-stream")
-        async for _ in paced(run, self.delay, request):
+        async for _ in paced(run, self.delay, request, meter=self.meter):
             pass
         if not run.finished:
             return Response(status_code=499)
@@ -227,11 +230,11 @@ class TokenRoutes:
         if stream:
 
             async def lines() -> AsyncIterator[bytes]:
-                async for _ in paced(run, self.delay):
+                async for _ in paced(run, self.delay, meter=self.meter):
                     yield (json.dumps({"text": texts()}) + "\n").encode()
 
             return StreamingResponse(lines())
-        async for _ in paced(run, self.delay, request):
+        async for _ in paced(run, self.delay, request, meter=self.meter):
             pass
         if not run.finished:
             return Response(status_code=499)

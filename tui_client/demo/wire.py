@@ -10,6 +10,7 @@ import orjson
 from fastapi import Request
 
 from tui_client.demo.markov import SamplingParams
+from tui_client.demo.metrics import DemoMeter
 
 MAX_MODEL_LEN = 2048
 T = TypeVar("T")
@@ -82,13 +83,34 @@ class Stepping(Protocol[T_co]):
     def step(self) -> T_co: ...
 
 
-async def paced(gen: Stepping[T], delay: float, request: Request | None = None) -> AsyncIterator[T]:
-    """Step ``gen`` to the end, ``delay`` seconds a step; stop early if ``request`` is gone."""
-    while not gen.finished:
-        await asyncio.sleep(delay)
-        if request is not None and await request.is_disconnected():
-            return
-        yield gen.step()
+async def paced(
+    gen: Stepping[T], delay: float, request: Request | None = None, *, meter: DemoMeter | None = None,
+    prompt_tokens: int = 0,
+) -> AsyncIterator[T]:
+    """Step ``gen`` to the end, ``delay`` seconds a step; stop early if ``request`` is gone.
+    ``meter``: counted in the demo's ``/metrics`` while it goes."""
+    job = meter.begin(_sequences(gen), prompt_tokens) if meter is not None else None
+    try:
+        while not gen.finished:
+            await asyncio.sleep(delay)
+            if request is not None and await request.is_disconnected():
+                return
+            out = gen.step()
+            if job is not None:
+                job.step(len(out) if isinstance(out, (list, tuple)) else 1)
+            yield out
+    finally:
+        if job is not None:
+            job.end()
+
+
+def _sequences(gen: object) -> int:
+    """How many sequences a generation steps (candidates, token sequences or beam searches)."""
+    for name in ("candidates", "sequences", "searches"):
+        items = getattr(gen, name, None)
+        if isinstance(items, (list, tuple)):
+            return len(items)
+    return 1
 
 
 def sse(obj: Any) -> bytes:

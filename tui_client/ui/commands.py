@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def main_commands(main: MainScreen) -> Iterator[SystemCommand]:
-    """Run, cancel, reconnect, controls, help, copy, divergence, probabilities, sort, history and export, in that order."""
+    """Run, cancel, reconnect, controls, help, copy, divergence, probabilities, sort, history, server and export, in that order."""
     state = main.app.run_state
     yield SystemCommand("Run", "Generate the candidates (ctrl+j)", main.action_run)
     if main.running:
@@ -51,6 +51,8 @@ def main_commands(main: MainScreen) -> Iterator[SystemCommand]:
     yield SystemCommand(f"Sort: most likely first ({on})",
                         "Order the panels by mean token logprob, or by index again (s)", main.action_sort)
     yield SystemCommand("History", "Browse, search, load, re-run or delete past runs (F2)", main.action_history)
+    yield SystemCommand("Server: version, models, load", "vLLM version, models and max_model_len, requests, KV cache, "
+                        "tokens/s (F5)", main.action_server)
     if state is not None and state.candidates:
         yield SystemCommand("Export run as JSON", "Write tui-client-run-….json in the current directory",
                             lambda: main.action_export("json"))

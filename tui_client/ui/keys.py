@@ -67,6 +67,8 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("app.sort", "s", "sort", "Sort",
             "Order the panels most likely first (mean token logprob; needs logprobs), or by index again"),
         Key("app.history", "f2", "history", "History", "Browse, search, load, re-run or delete past runs"),
+        Key("app.server", "f5", "server", "Server",
+            "The server: version, models, requests, KV cache, tokens/s", show=False),
         Key("app.cut_turn", "ctrl+l", "cut_turn", "Cut turn",
             "Chat: drop the conversation's last exchange (your turn goes back into the prompt)", show=False),
         Key("app.new_chat", "ctrl+n", "new_chat", "New chat", "Chat: forget the conversation so far", show=False),
@@ -123,13 +125,18 @@ KEYS: dict[str, tuple[Key, ...]] = {
     "help": (
         Key("help.close", "escape,f1,question_mark,q", "dismiss", "Close"),
     ),
+    "server": (
+        Key("server.close", "escape,f5", "dismiss", "Back", "Back to the app"),
+        Key("server.refresh", "r", "refresh", "Refresh",
+            "Ask the server again now, also what it lacked (a /metrics that answered 404)"),
+    ),
     "confirm": (
         Key("confirm.yes", "y", "answer(True)", "Yes"),
         Key("confirm.no", "n,escape", "answer(False)", "No"),
     ),
 }
 """Every binding, by place: the main screen, a candidate panel, the n slider, the history
-screen and its run table, the help screen, the yes/no dialog."""
+screen and its run table, the help screen, the yes/no dialog, the server panel."""
 
 
 def bindings_for(place: str) -> list[BindingType]:
@@ -238,4 +245,5 @@ def help_sections(app: App[Any], history_key: str) -> list[tuple[str, list[tuple
             *rows("history"),
             ("down / enter", "From the search field to the list"),
         ]),
+        ("Server panel", rows("server")),
     ]

@@ -52,6 +52,8 @@ from tui_client.ui.rendering.tuning import (
 )
 from tui_client.ui.screens.help_screen import HelpScreen
 from tui_client.ui.screens.history_screen import HistoryChoice, HistoryScreen
+from tui_client.ui.screens.server_screen import ServerScreen
+from tui_client.ui.server_polling import ServerPolling
 from tui_client.ui.textual_compat import app_is_exiting, stylesheet_mentions
 from tui_client.ui.widgets.candidates.grid import CandidateGrid
 from tui_client.ui.widgets.candidates.panel import CandidatePanel
@@ -108,6 +110,8 @@ class MainScreen(Screen[None]):
         self.loaded_run: StoredRun | None = None
         self.run_history_id: int | None = None
         self._late_parent: tuple[GenerationRequest, ParentLink] | None = None
+        self.server_polling = ServerPolling(self)
+        """F5's facts and the header's server line (asked while the panel is open or a run goes)."""
 
     # -- layout -------------------------------------------------------------------------
 
@@ -208,6 +212,7 @@ class MainScreen(Screen[None]):
         self.server_bar.set_server(info)
         self.server_bar.set_connection("connected")
         self.banner.hide()
+        self.server_polling.connected()
 
     def _show_unreachable(self, url: str, message: str) -> None:
         self.banner.show_problem(url, message, retry_key=self.key_of("reconnect"))
@@ -424,6 +429,10 @@ class MainScreen(Screen[None]):
     def action_history(self) -> None:
         self.app.push_screen(HistoryScreen(self.app.session.history), self._history_chosen)
 
+    def action_server(self) -> None:
+        """F5: the server panel (version, models, load, its last minute)."""
+        self.app.push_screen(ServerScreen(self.server_polling))
+
     def action_export(self, fmt: str) -> None:
         """Write the run shown to ``tui-client-run-<id or time>.<fmt>`` in the current directory."""
         state = self.app.run_state
@@ -585,6 +594,7 @@ class MainScreen(Screen[None]):
                 self._clock.resume()
             else:
                 self._clock.pause()
+        self.server_polling.running_changed(running)
         self.refresh_bindings()
 
     def _running_styled(self) -> bool:

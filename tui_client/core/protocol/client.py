@@ -166,6 +166,8 @@ class VLLMClient:
         self._api = config.api or implied
         self._server: ServerInfo | None = None
         self._eos: dict[str | None, int | None] = {}  # model -> its end-of-sequence id, once learnt
+        self.cards_seen: tuple[dict[str, Any], ...] = ()
+        """The model cards the last protocol detection read from ``/v1/models`` (max_model_len...)."""
         headers = {"User-Agent": f"tui-client/{__version__}"}
         if config.api_key:
             headers["Authorization"] = f"Bearer {_header_safe_key(config.api_key)}"
@@ -228,7 +230,15 @@ class VLLMClient:
 
     async def _models(self, *, required: bool) -> list[str] | None:
         """Model ids from ``/v1/models``; None when the server has no OpenAI API."""
-        resp = await self._request("GET", "/v1/models")
+        cards = await self.model_cards(required=required)
+        if cards is not None:
+            self.cards_seen = tuple(cards)
+        return None if cards is None else [card["id"] for card in cards]
+
+    async def model_cards(self, *, required: bool = True, timeout: float | None = None) -> list[dict[str, Any]] | None:
+        """The model cards of ``/v1/models`` (each a dict with a string ``id``: root, parent,
+        max_model_len...); None when the server has no OpenAI API (only when not ``required``)."""
+        resp = await self._request("GET", "/v1/models", timeout=timeout)
         if resp.status_code == 404 and not required:
             return None
         if resp.status_code >= 400:
@@ -240,7 +250,7 @@ class VLLMClient:
                 raise self._not_json(resp, resp.content) from None
             return None
         try:
-            ids = [m["id"] for m in data["data"] if isinstance(m.get("id"), str)]
+            cards = [m for m in data["data"] if isinstance(m.get("id"), str)]
         except Exception:
             if required:  # JSON, but not {"data": [{"id": ...}]}: saying "not with JSON" misled
                 url = shown_url(resp.request.url)
@@ -248,7 +258,7 @@ class VLLMClient:
                                   f'model list ({{"data": [{{"id": ...}}]}}): is this a vLLM server?', url=url,
                                   status=resp.status_code) from None
             return None
-        return ids
+        return cards
 
     async def _reachable(self, path: str) -> None:
         """The server answers. A 404 is fine (forks of the legacy server may lack /health);
@@ -257,11 +267,23 @@ class VLLMClient:
         if resp.status_code >= 400 and resp.status_code != 404:
             raise self._http_error(resp, resp.content)
 
-    async def _request(self, method: str, path: str) -> httpx.Response:
+    async def _request(self, method: str, path: str, *, timeout: float | None = None) -> httpx.Response:
         try:
-            return await self._http.request(method, path)
+            if timeout is None:
+                return await self._http.request(method, path)
+            limit = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+            return await self._http.request(method, path, timeout=limit)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, path) from None
+
+    async def get(self, path: str, *, timeout: float | None = None) -> httpx.Response:
+        """One GET (``/version``, ``/metrics``) on this client's connection, headers and auth; any status.
+        Raises :class:`ClientError` when no answer came (``timeout``: seconds, else the client's)."""
+        return await self._request("GET", path, timeout=timeout)
+
+    def status_error(self, resp: httpx.Response) -> ClientError:
+        """An answer's error status (or an unexpected body) as the one line a run's failure would give."""
+        return self._http_error(resp, resp.content)
 
     async def post_json(
         self, path: str, body: object, *, method: str = "POST", optional: bool = False, state: RunState | None = None
@@ -575,6 +597,11 @@ def _ca_context(path: str) -> ssl.SSLContext:
     if os.path.isdir(path):
         return ssl.create_default_context(capath=path)
     return ssl.create_default_context(cafile=path)
+
+
+def describe_body(resp: httpx.Response, body: bytes) -> str:
+    """A short, safe description of a body that is not what was expected (HTML title, first words)."""
+    return _describe_non_json(resp, body)
 
 
 def _describe_non_json(resp: httpx.Response, body: bytes) -> str:

@@ -1,4 +1,5 @@
-"""The top line: which server, which protocol, which model, and whether it answers."""
+"""The top line: which server, which protocol, which model, whether it answers, and the server's
+compact line (max_model_len; while a run goes or the server panel is open, its load)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from textual.widgets import Label
 
 from tui_client.core.protocol import ServerInfo
 from tui_client.core.protocol.errors import without_userinfo
+from tui_client.core.protocol.server_facts import ModelCard, ServerFacts
 from tui_client.core.text.inert_text import make_inert
 
 CONNECTION_STATES = ("unknown", "connecting", "connected", "failed")
@@ -35,6 +37,7 @@ class ServerBar(Horizontal):
         yield Label(id="server-url")
         yield Label(id="server-api")
         yield Label(id="server-model")
+        yield Label(id="server-facts")
         yield Label(Content(self._note or ""), id="server-note")
 
     def on_mount(self) -> None:
@@ -59,3 +62,25 @@ class ServerBar(Horizontal):
         label.update(Content(_STATE_TEXT[state]))
         label.remove_class(*(f"-{s}" for s in CONNECTION_STATES))
         label.add_class(f"-{state}")
+
+    def set_facts(self, line: str) -> None:
+        """The server's compact line (see :func:`facts_line`); empty when nothing is known."""
+        # The label takes the bar's free width (1fr): new text never lays out the screen again.
+        self.query_one("#server-facts", Label).update(Content(make_inert(line)), layout=False)
+
+
+def facts_line(card: ModelCard | None, facts: ServerFacts | None = None) -> str:
+    """``max_model_len 2048 · 2 running · 0 waiting · KV 3% · 412 tok/s``: what is known of it
+    (``facts``: the load too, when ``/metrics`` answered)."""
+    parts = [f"max_model_len {card.max_model_len}"] if card is not None and card.max_model_len else []
+    metrics = facts.metrics if facts is not None else None
+    if metrics is not None:
+        if metrics.running is not None:
+            parts.append(f"{metrics.running:g} running")
+        if metrics.waiting is not None:
+            parts.append(f"{metrics.waiting:g} waiting")
+        if metrics.kv_cache is not None:
+            parts.append(f"KV {metrics.kv_cache * 100:.0f}%")
+        if facts is not None and facts.rates is not None and facts.rates.generation_tps is not None:
+            parts.append(f"{facts.rates.generation_tps:.0f} tok/s")
+    return " · ".join(parts)
