@@ -297,7 +297,18 @@ def _demo_parser() -> argparse.ArgumentParser:
     demo.add_argument("--token-delay", type=_delay, default=DEMO_TOKEN_DELAY,
                       help=f"seconds per generation step (default: {DEMO_TOKEN_DELAY:g})")
     demo.add_argument("--api-key", help="require this Bearer token on /v1 routes, as `vllm serve --api-key`")
+    demo.add_argument("--models", type=_model_names, default=(), metavar="A,B",
+                      help="the model ids to serve and list on /v1/models, comma-separated, as "
+                      "`vllm serve --served-model-name A B` (default: demo-markov)")
     return demo
+
+
+def _model_names(text: str) -> tuple[str, ...]:
+    """An argparse type: ``a,b`` as model ids (none empty, no repeats)."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"expected model ids separated by commas, none empty or repeated: {text!r}")
+    return names
 
 
 def _history_parser() -> argparse.ArgumentParser:

@@ -166,7 +166,7 @@ def _serve_demo(args: argparse.Namespace) -> int:
     from tui_client.demo.server import DemoServerError, serve
 
     try:
-        serve(args.host, args.port, token_delay=args.token_delay, api_key=args.api_key)
+        serve(args.host, args.port, token_delay=args.token_delay, api_key=args.api_key, models=args.models)
     except DemoServerError as err:
         print(f"tui-client serve-demo: error: {err}", file=sys.stderr)
         return 1

@@ -140,6 +140,19 @@ def _header_safe_key(key: str) -> str:
 
 
 @dataclass(frozen=True)
+class ModelCard:
+    """One model ``/v1/models`` lists: its id and, when the server says, ``max_model_len``."""
+
+    id: str
+    max_model_len: int | None = None
+
+
+def _context_length(value: object) -> int | None:
+    """``max_model_len`` when it is a positive integer, else None (not said, or nonsense)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+@dataclass(frozen=True)
 class ClientConfig:
     """How to reach the server. ``api`` None means auto-detect."""
 
@@ -228,6 +241,15 @@ class VLLMClient:
 
     async def _models(self, *, required: bool) -> list[str] | None:
         """Model ids from ``/v1/models``; None when the server has no OpenAI API."""
+        cards = await self._model_cards(required=required)
+        return None if cards is None else [card.id for card in cards]
+
+    async def list_models(self) -> list[ModelCard] | None:
+        """What ``/v1/models`` lists (ids and context lengths); None: the server has no OpenAI API
+        (a legacy ``/generate`` server answers 404). Raises :class:`ClientError`."""
+        return await self._model_cards(required=False, answer_404=True)
+
+    async def _model_cards(self, *, required: bool, answer_404: bool = False) -> list[ModelCard] | None:
         resp = await self._request("GET", "/v1/models")
         if resp.status_code == 404 and not required:
             return None
@@ -236,19 +258,25 @@ class VLLMClient:
         try:
             data = loads(resp.content)
         except Exception:
-            if required:
+            if required or answer_404:
                 raise self._not_json(resp, resp.content) from None
             return None
         try:
-            ids = [m["id"] for m in data["data"] if isinstance(m.get("id"), str)]
+            cards = [ModelCard(m["id"], _context_length(m.get("max_model_len")))
+                     for m in data["data"] if isinstance(m.get("id"), str)]
         except Exception:
-            if required:  # JSON, but not {"data": [{"id": ...}]}: saying "not with JSON" misled
+            if required or answer_404:  # JSON, but not {"data": [{"id": ...}]}: saying "not with JSON" misled
                 url = shown_url(resp.request.url)
                 raise ClientError(ErrorKind.BAD_RESPONSE, f"{url} answered {resp.status_code} with JSON that is not a "
                                   f'model list ({{"data": [{{"id": ...}}]}}): is this a vLLM server?', url=url,
                                   status=resp.status_code) from None
             return None
-        return ids
+        return cards
+
+    def with_choice(self, *, api: Api | None, model: str | None) -> VLLMClient:
+        """A new client for the same server with another API (None: detect) and model (None: the
+        first listed); it detects again. Closing this one is the caller's (once no run uses it)."""
+        return VLLMClient(replace(self.config, api=api, model=model))
 
     async def _reachable(self, path: str) -> None:
         """The server answers. A 404 is fine (forks of the legacy server may lack /health);
