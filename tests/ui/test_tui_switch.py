@@ -207,3 +207,21 @@ async def test_a_model_id_is_made_inert_before_it_is_shown() -> None:
             await run_to_end(app, pilot)
             assert app.run_state.server.model == evil  # sent as the server spelt it
             assert asyncio.get_running_loop().is_running()
+
+
+async def test_the_flags_set_the_first_choice_and_a_model_not_listed_is_said_so(two_models_url: str) -> None:
+    request = GenerationRequest("Hi", SamplingParams(n=2, max_tokens=4))
+    app = TuiClientApp(ClientConfig(url=two_models_url, api=Api.CHAT, model="model-b"), request)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        assert app.query_one("#api-choice", Select).value == "chat"
+        assert app.query_one("#model-choice", Select).value == "model-b" and header(app) == ("chat", "model-b")
+        assert app.query_one("#system").display
+    app = TuiClientApp(ClientConfig(url=two_models_url, model="model-z"), request)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        models = app.query_one("#model-choice", Select)
+        assert models.value == "model-z" and str(models._options[1][0]) == "model-z (not listed)"
+        await run_to_end(app, pilot)  # the server's own 404 says which models it has
+        failed = [n.message for n in app._notifications if n.title == "Run failed"]
+        assert len(failed) == 1 and "model-z" in failed[0] and "model-a, model-b" in failed[0]

@@ -64,7 +64,7 @@ class ServerChoice(Vertical):
         with Horizontal(classes="field-row"):
             yield Label(Content("model"), classes="field-label")
             yield Label(Content("loading…"), id="model-count")
-        yield Select(self._model_options(), value=self._shown_model, prompt="loading…", compact=True,
+        yield Select(self._model_options(), value=self._shown_model, prompt="first listed", compact=True,
                      id="model-choice", tooltip="the model the next run uses, from the server's /v1/models "
                      "(· its max_model_len)")
         yield Label(id="model-note", markup=False)
@@ -118,7 +118,7 @@ class ServerChoice(Vertical):
         select = self.query_one("#model-choice", Select)
         values = self._model_values()
         legacy = self.api is Api.GENERATE or self.models is None
-        select.prompt = "none" if legacy else "loading…"
+        select.prompt = "none" if legacy else "first listed"  # the blank entry: auto
         select.set_options(self._model_options())
         shown = self.model if self.model is not None else (
             self._shown_model if self._shown_model in values else Select.NULL)
@@ -141,8 +141,8 @@ class ServerChoice(Vertical):
     @on(Select.Changed, "#api-choice")
     def _api_changed(self, event: Select.Changed) -> None:
         event.stop()
-        if event.value == self._shown_api or not isinstance(event.value, str):
-            return
+        if event.value == self._shown_api or event.value != event.select.value or not isinstance(event.value, str):
+            return  # set by the app, or a value since replaced
         self._shown_api = event.value
         self.api = dict(API_CHOICES)[event.value]
         self._sync_model_select()
@@ -151,10 +151,10 @@ class ServerChoice(Vertical):
     @on(Select.Changed, "#model-choice")
     def _model_changed(self, event: Select.Changed) -> None:
         event.stop()
-        if event.value == self._shown_model:
-            return
+        if event.value == self._shown_model or event.value != event.select.value:
+            return  # set by the app, or a value since replaced (the list set again)
         self._shown_model = event.value
-        if not isinstance(event.value, str):
-            return  # the list was set again: nothing chosen
-        self.model = event.value
-        self.post_message(self.Chosen(self.api, self.model))
+        model = event.value if isinstance(event.value, str) else None  # the blank entry: the first listed
+        if model != self.model:
+            self.model = model
+            self.post_message(self.Chosen(self.api, self.model))
