@@ -8,10 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 from pilot import SIZE, make_app, run_to_end, wait_idle
+from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+from tui_client.ui.rendering.tuning import SHORT_INPUT_MAX_CHARS, TEXT_INPUT_MAX_CHARS
 from tui_client.ui.widgets.controls.folded_input import FoldedInput
+from tui_client.ui.widgets.controls.prompt_area import PromptArea
 
 
 class Work:
@@ -84,3 +87,75 @@ async def test_typing_in_the_history_search_lays_out_no_input(demo_url: str, wor
         await pilot.press(*"upon")
         await wait_idle(app, pilot)
         assert search.value == "upon" and work.input_layouts == 0
+
+
+def key(char: str) -> events.Key:
+    name = {" ": "space", "\t": "tab"}.get(char, char)
+    return events.Key(name, char)
+
+
+async def test_a_long_paste_as_keys_with_tabs_costs_an_edit_per_burst_and_is_cut(unused_url: str,
+                                                                                 work: Work) -> None:
+    app = make_app(unused_url, prompt="")
+    async with app.run_test(size=SIZE) as pilot:
+        stop = app.query_one("#field-stop", FoldedInput)
+        logprobs = app.query_one("#field-logprobs", FoldedInput)
+        stop.focus()
+        await pilot.pause()
+        work.edits = work.chars = 0
+        # 40,000 keys into the stop field, a tab (focus to logprobs), 20,000 more (which field the
+        # keys after the tab reach is Textual's: it forwards keys before the tab's binding runs).
+        for char in "x" * 40_000 + "\t" + "7" * 20_000:
+            app.post_message(key(char))
+        while not (app.focused is logprobs and len(stop.value) == TEXT_INPUT_MAX_CHARS):
+            await pilot.pause()
+        for _ in range(5):
+            await pilot.pause()
+        assert stop.value.startswith("x" * 4_000) and set(logprobs.value) <= {"7"}
+        assert len(logprobs.value) <= SHORT_INPUT_MAX_CHARS
+        # Key by key this was 60,000 edits building ~900 million characters; now a few per burst.
+        assert work.edits < 20 and work.chars < 4 * TEXT_INPUT_MAX_CHARS, (work.edits, work.chars)
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith(f"The stop field takes at most {TEXT_INPUT_MAX_CHARS:,} characters: ") for m in said)
+        # A short field's cap: a number is 64 characters at most.
+        logprobs.value = ""
+        for char in "7" * 20_000:
+            app.post_message(key(char))
+        while len(logprobs.value) < SHORT_INPUT_MAX_CHARS:
+            await pilot.pause()
+        await pilot.pause()
+        assert logprobs.value == "7" * SHORT_INPUT_MAX_CHARS
+        assert any(n.message == f"The logprobs field takes at most {SHORT_INPUT_MAX_CHARS} characters: "
+                   f"{20_000 - SHORT_INPUT_MAX_CHARS:,} typed were left out" for n in app._notifications)
+
+
+async def test_a_burst_refused_whole_goes_in_key_by_key_as_typing_does(unused_url: str, work: Work) -> None:
+    app = make_app(unused_url, prompt="")
+    async with app.run_test(size=SIZE) as pilot:
+        seed = app.query_one("#field-seed", FoldedInput)
+        seed.value = ""
+        seed.focus()
+        await pilot.pause()
+        bells: list[None] = []
+        app.bell = lambda: bells.append(None)  # type: ignore[method-assign]
+        for char in "12ab34":  # an integer field: the letters are refused, the digits kept
+            app.post_message(key(char))
+        while seed.value != "1234":
+            await pilot.pause()
+        assert len(bells) == 1  # one bell for the burst, not one a letter
+        await pilot.press("backspace", "x", "5")
+        assert seed.value == "1235" and len(bells) == 2
+
+
+async def test_a_long_paste_into_more_params_goes_in_as_one_edit(unused_url: str) -> None:
+    app = make_app(unused_url, prompt="")
+    async with app.run_test(size=SIZE) as pilot:
+        extra = app.query_one("#field-extra", PromptArea)
+        extra.load_text("")
+        extra.focus()
+        await pilot.pause()
+        for char in "min_p=0.05" + "9" * 20_000:
+            app.post_message(key(char))
+        while len(extra.document.text) < 20_010:
+            await pilot.pause()
+        assert extra.text == "min_p=0.05" + "9" * 20_000
