@@ -78,16 +78,15 @@ class ServerSwitch:
         self.choice.show_detected(session.describe().model)
 
     def commands(self) -> Iterator[SystemCommand]:
-        """One "Switch API: …" per API, one "Switch model: …" per model listed."""
+        """One "Switch API: …" per API, one "Switch model: …" per model listed (none on /generate)."""
         choice = self.choice
         for label, api in API_CHOICES:
             now = " (now)" if api is choice.api else ""
             yield SystemCommand(f"Switch API: {label}{now}", "The API the next run uses (a run going keeps its own)",
                                 lambda api=api: choice.choose(api, choice.model))  # type: ignore[misc]
-        for card in choice.models or ():
+        for card in () if choice.api is Api.GENERATE else choice.models or ():  # /generate takes no model
             now = " (now)" if card.id == (choice.model or self.main.app.session.describe().model) else ""
             size = f"max_model_len {card.max_model_len:,}; " if card.max_model_len else ""
             yield SystemCommand(f"Switch model: {make_inert(card.id, tab_size=1)}{now}",
                                 f"{size}the model the next run uses",
-                                lambda model=card.id: choice.choose(  # type: ignore[misc]
-                                    Api.COMPLETIONS if choice.api is Api.GENERATE else choice.api, model))
+                                lambda model=card.id: choice.choose(choice.api, model))  # type: ignore[misc]

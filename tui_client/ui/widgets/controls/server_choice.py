@@ -84,7 +84,8 @@ class ServerChoice(Vertical):
     def models_failed(self, reason: str) -> None:
         """The list could not be fetched: the last one stays, and the note says why."""
         kept = " (the last list is kept)" if self.models else ""
-        self._note(f"model list: {reason}{kept}")
+        self._note(f"model list: {reason.split(': ')[0]}{kept}")  # its first part: the column is narrow
+        self.query_one("#model-note", Label).tooltip = make_inert(reason)
         self._sync_model_select()
 
     def show_detected(self, model: str | None) -> None:
@@ -137,6 +138,7 @@ class ServerChoice(Vertical):
         note = self.query_one("#model-note", Label)
         note.update(Content(make_inert(text) if text else ""))
         note.display = bool(text)
+        note.tooltip = None
 
     @on(Select.Changed, "#api-choice")
     def _api_changed(self, event: Select.Changed) -> None:
