@@ -12,7 +12,8 @@ search on legacy /generate, replayed from ``tests/fixtures``, caught mid-search)
 rank is taken over), ``tokens-probabilities-n3.svg`` (p: tokens shaded by probability, with
 logprobs from the demo) and ``tokens-inspector.svg`` (a real vLLM's logprobs replayed from
 ``tests/fixtures``: p, d and i at the point where the candidates part), ``server-panel.svg``
-(F5 while 16 candidates stream from the demo: requests, KV cache, tokens/s). ``--only STEM`` makes
+(F5 while 16 candidates stream from the demo: requests, KV cache, tokens/s), ``switch-model.svg``
+(a chat run on one model, the model picker open on a demo serving two). ``--only STEM`` makes
 one of them. Runs use a fixed seed, so the texts are the
 same each time; the history lives in a temporary directory (not yours).
 """
@@ -189,6 +190,13 @@ async def server_panel_mid_run(app: TuiClientApp, pilot: Pilot) -> None:
             break
 
 
+async def open_model_picker(app: TuiClientApp, pilot: Pilot) -> None:
+    await run_to_end(app, pilot)
+    app.query_one("#model-choice").focus()
+    await pilot.press("enter", "down")
+    await pilot.pause()
+
+
 def request(n: int, max_tokens: int = 96, seed: int = 42, prompt: str = PROMPT) -> GenerationRequest:
     return GenerationRequest(prompt, SamplingParams(n=n, temperature=0.8, max_tokens=max_tokens, seed=seed))
 
@@ -221,6 +229,11 @@ async def main(out: Path, only: str | None = None) -> None:
                                                                                logprobs=5))
             await shoot(TuiClientApp(ClientConfig(url=fast.url), lp, demo_url_note=note), (140, 30),
                         out / "history-tree.svg", history_tree)
+    if only is None or only == "switch-model":
+        with DemoServer(port=free_port(), token_delay=0.0, models=("Qwen/Qwen3-0.6B", "meta-llama/Llama-3.2-1B")) as two:
+            chat = GenerationRequest("Tell me about the sea.", SamplingParams(n=2, temperature=0.9, max_tokens=40, seed=4))
+            await shoot(TuiClientApp(ClientConfig(url=two.url, api=Api.CHAT), chat, demo_url_note=note), (120, 40),
+                        out / "switch-model.svg", open_model_picker)
     if only is None or only == "beams-live-n4":
         with DemoServer(port=0, token_delay=0.15) as slow:
             live = GenerationRequest("The capital of France is", SamplingParams(n=4, temperature=0.0, max_tokens=48, beam_search=True))
@@ -261,7 +274,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the SVGs")
     parser.add_argument("--only", help="make only this screenshot (its file name without .svg): beams-live-n4, "
-                                       "tokens-probabilities-n3, tokens-inspector, chat-conversation, history-tree or server-panel")
+                                       "tokens-probabilities-n3, tokens-inspector, chat-conversation, history-tree, "
+                                       "server-panel or switch-model")
     args = parser.parse_args()
     out_dir = args.out.resolve()
     with tempfile.TemporaryDirectory(prefix="tui-client-shots-") as data:

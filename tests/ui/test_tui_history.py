@@ -173,7 +173,7 @@ async def test_list_search_and_load_a_run_back(demo_url: str) -> None:
         assert app.screen is app.default_screen
         assert app.main.loaded_run is not None and app.main.loaded_run.id == sea.id
         assert [p.raw_text for p in panels(app)] == [c.text for c in sea.candidates]
-        assert str(app.main.summary.render()).startswith(f"from history #{sea.id} · ✓ finished")
+        assert str(app.main.summary.render()).startswith(f"from history #{sea.id} (completions · demo-markov) · ✓ finished")
         # Its prompt and parameters are in the controls.
         assert app.query_one("#prompt", TextArea).text == "The sea"
         assert app.query_one(NSlider).value == 2

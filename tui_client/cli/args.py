@@ -300,6 +300,9 @@ def _demo_parser() -> argparse.ArgumentParser:
     demo.add_argument("--api-key", help="require this Bearer token on /v1 routes, as `vllm serve --api-key`")
     demo.add_argument("--no-metrics", action="store_true",
                       help="answer no /metrics (404), as vLLM's legacy server or a proxy that hides it")
+    demo.add_argument("--models", type=_model_names, default=(), metavar="A,B",
+                      help="the model ids to serve and list on /v1/models, comma-separated, as "
+                      "`vllm serve --served-model-name A B` (default: demo-markov)")
     return demo
 
 
@@ -317,6 +320,14 @@ def _server_parser() -> argparse.ArgumentParser:
     server.add_argument("--json", action="store_true", help="print one JSON object (url, api, reachable, version, "
                         "models, metrics, rates, missing, unreachable)")
     return server
+
+
+def _model_names(text: str) -> tuple[str, ...]:
+    """An argparse type: ``a,b`` as model ids (none empty, no repeats)."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"expected model ids separated by commas, none empty or repeated: {text!r}")
+    return names
 
 
 def _history_parser() -> argparse.ArgumentParser:

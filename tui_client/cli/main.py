@@ -184,7 +184,8 @@ def _serve_demo(args: argparse.Namespace) -> int:
     from tui_client.demo.server import DemoServerError, serve
 
     try:
-        serve(args.host, args.port, token_delay=args.token_delay, api_key=args.api_key, metrics=not args.no_metrics)
+        serve(args.host, args.port, token_delay=args.token_delay, api_key=args.api_key, metrics=not args.no_metrics,
+              models=args.models)
     except DemoServerError as err:
         print(f"tui-client serve-demo: error: {err}", file=sys.stderr)
         return 1

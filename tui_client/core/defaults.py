@@ -78,6 +78,8 @@ HISTORY_LIST_PREVIEW_CHARS = 60
 DEMO_HOST = "127.0.0.1"
 """The address the embedded demo server binds (loopback only)."""
 
+DEMO_MODEL = "demo-markov"
+"""The model id the demo server serves (``serve-demo --models a,b`` serves others)."""
 DEMO_PORT = 8000
 """``tui-client serve-demo``'s port without ``--port`` (where the app looks by default)."""
 

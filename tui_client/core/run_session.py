@@ -12,8 +12,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
+from dataclasses import replace
 
 from tui_client.core.protocol import (
+    Api,
     ClientConfig,
     ClientError,
     ErrorKind,
@@ -34,11 +36,13 @@ WORKER_SLICE = 0.005
 
 
 class Run:
-    """One run: its serial number and its latest state (the protocol may hand over a new one)."""
+    """One run: its serial number, its latest state (the protocol may hand over a new one) and
+    the client it was begun with (it keeps it when the session is reconfigured)."""
 
-    def __init__(self, serial: int, state: RunState) -> None:
+    def __init__(self, serial: int, state: RunState, client: VLLMClient | None = None) -> None:
         self.serial = serial
         self.state = state
+        self.client = client
 
     def fail(self, err: BaseException) -> None:
         """A bug in the client or the UI: the run fails, the app stays up."""
@@ -75,6 +79,8 @@ class RunSession:
         """The state of the current or last run (the live object the protocol mutates)."""
         self.request: GenerationRequest | None = None
         self.serial = 0
+        self._active: set[Run] = set()  # begun, not yet done streaming: their clients stay open
+        self._retired: list[VLLMClient] = []  # replaced by reconfigure, closed once no run uses them
 
     # -- the client and the stream worker -----------------------------------------------
 
@@ -83,6 +89,32 @@ class RunSession:
         if self.client is not None:
             return self.client.describe()
         return ServerInfo(self.config.url, self.config.api, self.config.model)
+
+    async def reconfigure(self, *, api: Api | None, model: str | None) -> bool:
+        """The next runs use ``api`` (None: detect) and ``model`` (None: the first listed), through a
+        new client that detects again; a run going keeps its client, which is closed once no run uses
+        it. The stream worker stays. False when nothing changed."""
+        config = replace(self.config, api=api, model=model)
+        if config == self.config:
+            return False
+        old, self.config = self.client, config
+        try:
+            self.client = old.with_choice(api=api, model=model) if old is not None else VLLMClient(config)
+            self.client_error = None
+        except ClientError as err:
+            self.client, self.client_error = None, err
+        if old is not None:
+            self._retired.append(old)
+        await self._close_idle()
+        return True
+
+    async def _close_idle(self) -> None:
+        """Close the replaced clients no run uses any more."""
+        busy = {id(run.client) for run in self._active}
+        idle = [client for client in self._retired if id(client) not in busy]
+        self._retired = [client for client in self._retired if id(client) in busy]
+        for client in idle:
+            await client.aclose()
 
     async def start_worker(self) -> WorkerUnavailable | None:
         """Start the stream worker process; the reason it cannot run (it is then dropped), or None."""
@@ -109,7 +141,9 @@ class RunSession:
         self.serial += 1
         state = RunState(request, self.client.describe())
         self.state, self.request = state, request
-        return Run(self.serial, state)
+        run = Run(self.serial, state, self.client)
+        self._active.add(run)
+        return run
 
     def show(self, state: RunState) -> None:
         """A stored run is shown: it is the state from now on (see :meth:`supersede`)."""
@@ -129,22 +163,24 @@ class RunSession:
         Read in the stream worker process, unless it is unavailable: then here (and
         ``worker_failed`` is told, once).
         """
-        assert self.client is not None
+        client = run.client or self.client
+        assert client is not None
         request = run.state.request
         try:
-            await self._consume(self._events(request), run, changed)
-        except WorkerUnavailable as err:  # no child process: read the stream here
-            if self.drop_worker():
-                worker_failed(err)
-            await self._consume(self.client.generate(request), run, changed)
+            try:
+                await self._consume(self._events(client, request), run, changed)
+            except WorkerUnavailable as err:  # no child process: read the stream here
+                if self.drop_worker():
+                    worker_failed(err)
+                await self._consume(client.generate(request), run, changed)
+        finally:
+            self._active.discard(run)
+            await self._close_idle()
 
-    def _events(self, request: GenerationRequest) -> AsyncIterator[RunEvent]:
-        assert self.client is not None
+    def _events(self, client: VLLMClient, request: GenerationRequest) -> AsyncIterator[RunEvent]:
         if self.stream_worker is None:
-            return self.client.generate(request)
-        return self.stream_worker.generate(
-            self.client.config, request, server=self.client.server, describe=self.client.describe()
-        )
+            return client.generate(request)
+        return self.stream_worker.generate(client.config, request, server=client.server, describe=client.describe())
 
     async def _consume(self, events: AsyncIterator[RunEvent], run: Run, changed: Callable[[], object]) -> None:
         async with aclosing(events) as stream:  # type: ignore[type-var]
@@ -181,3 +217,6 @@ class RunSession:
             await self.stream_worker.aclose()
         if self.client is not None:
             await self.client.aclose()
+        for client in self._retired:
+            await client.aclose()
+        self._retired = []

@@ -27,7 +27,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from tui_client.core.defaults import DEMO_HOST, DEMO_PORT, DEMO_TOKEN_DELAY
+from tui_client.core.defaults import DEMO_HOST, DEMO_MODEL, DEMO_PORT, DEMO_TOKEN_DELAY
 from tui_client.demo.markov import Delta, Generation, tokenize
 from tui_client.demo.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tui_client.demo.metrics import DemoMeter
@@ -55,21 +55,27 @@ def create_app(
     *,
     token_delay: float = DEMO_TOKEN_DELAY,
     api_key: str | None = None,
-    model_name: str = "demo-markov",
+    model_name: str = DEMO_MODEL,
     token_model: TokenModel | None = None,
     metrics: bool = True,
+    more_models: tuple[str, ...] = (),
 ) -> fastapi.FastAPI:
     """The demo vLLM as an ASGI app (see the module docstring); ``token_model`` answers at the token
-    level; ``metrics`` False: no ``/metrics`` (as vLLM's legacy server, or a proxy in front)."""
+    level; ``metrics`` False: no ``/metrics`` (as vLLM's legacy server, or a proxy in front).
+
+    ``more_models``: ids ``/v1/models`` lists after ``model_name`` (each answers as the demo does),
+    as ``vllm serve --served-model-name a b`` lists several."""
     app = fastapi.FastAPI(title="tui-client demo vLLM", openapi_url=None, docs_url=None, redoc_url=None)
     meter = DemoMeter(model_name) if metrics else None
     tokens = TokenRoutes(token_model, token_delay=token_delay, model_name=model_name, fingerprint=FINGERPRINT,
                          meter=meter)
+    served = (model_name, *(m for m in more_models if m != model_name))
 
     def check_model(body: dict[str, Any]) -> None:
-        if body.get("model") not in (None, model_name):
+        if body.get("model") not in (None, *served):
             raise ApiError(
-                f"The model `{body['model']}` does not exist. Valid aliases: {model_name}.", "model", 404, "NotFoundError"
+                f"The model `{body['model']}` does not exist. Valid aliases: {', '.join(served)}.", "model", 404,
+                "NotFoundError"
             )
 
     async def check_key(request: Request) -> None:
@@ -133,9 +139,10 @@ def create_app(
 
     @v1.get("/models")
     async def models() -> dict[str, Any]:
-        card = {"id": model_name, "object": "model", "created": int(time.time()), "owned_by": "tui-client-demo",
-                "root": model_name, "parent": None, "max_model_len": MAX_MODEL_LEN, "permission": []}  # fmt: skip
-        return {"object": "list", "data": [card]}
+        cards = [{"id": name, "object": "model", "created": int(time.time()), "owned_by": "tui-client-demo",
+                  "root": name, "parent": None, "max_model_len": MAX_MODEL_LEN, "permission": []}  # fmt: skip
+                 for name in served]
+        return {"object": "list", "data": cards}
 
     @app.post("/tokenize")
     async def tokenize_route(request: Request) -> dict[str, Any]:
@@ -171,7 +178,7 @@ def create_app(
         ident, created = f"{'chatcmpl' if chat else 'cmpl'}-{secrets.token_hex(8)}", int(time.time())
 
         def head(kind: str) -> dict[str, Any]:
-            return {"id": ident, "object": kind, "created": created, "model": model_name}
+            return {"id": ident, "object": kind, "created": created, "model": body.get("model") or model_name}
 
         if stream:
             usage_wanted = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -289,10 +296,12 @@ class DemoServer:
         api_key: str | None = None,
         token_model: TokenModel | None = None,
         metrics: bool = True,
+        models: tuple[str, ...] = (),
     ) -> None:
         self.host, self.port = host, port
         self.url = ""
-        self._app = create_app(token_delay=token_delay, api_key=api_key, token_model=token_model, metrics=metrics)
+        self._app = create_app(token_delay=token_delay, api_key=api_key, token_model=token_model, metrics=metrics,
+                               model_name=models[0] if models else DEMO_MODEL, more_models=models[1:])
         self._running: tuple[_Server, threading.Thread] | None = None
 
     def start(self) -> str:
@@ -330,11 +339,15 @@ class DemoServer:
 
 
 def serve(host: str = DEMO_HOST, port: int = DEMO_PORT, *, token_delay: float = DEMO_TOKEN_DELAY, api_key: str | None = None,
-          metrics: bool = True) -> None:
-    """Serve the demo in the foreground until Ctrl-C (``metrics`` False: no ``/metrics``)."""
+          metrics: bool = True, models: tuple[str, ...] = ()) -> None:
+    """Serve the demo in the foreground until Ctrl-C (``metrics`` False: no ``/metrics``; ``models``:
+    the ids it serves, default demo-markov)."""
     sock, url = _listen(host, port)
-    print(f"Demo vLLM server (model demo-markov) at {url}; press Ctrl-C to stop.", file=sys.stderr)
+    names = models or (DEMO_MODEL,)
+    print(f"Demo vLLM server (model{'s' if len(names) > 1 else ''} {', '.join(names)}) at {url}; press Ctrl-C to stop.",
+          file=sys.stderr)
     try:
-        _server(create_app(token_delay=token_delay, api_key=api_key, metrics=metrics)).run(sockets=[sock])
+        _server(create_app(token_delay=token_delay, api_key=api_key, metrics=metrics, model_name=names[0],
+                           more_models=names[1:])).run(sockets=[sock])
     except KeyboardInterrupt:
         pass

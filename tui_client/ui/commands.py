@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def main_commands(main: MainScreen) -> Iterator[SystemCommand]:
-    """Run, cancel, reconnect, controls, help, copy, divergence, probabilities, sort, history, server and export, in that order."""
+    """Run, cancel, reconnect, controls, help, copy, divergence, probabilities, sort, history, server, export, and
+    switching the API and model, in that order."""
     state = main.app.run_state
     yield SystemCommand("Run", "Generate the candidates (ctrl+j)", main.action_run)
     if main.running:
@@ -58,3 +59,4 @@ def main_commands(main: MainScreen) -> Iterator[SystemCommand]:
                             lambda: main.action_export("json"))
         yield SystemCommand("Export run as Markdown", "Write tui-client-run-….md in the current directory",
                             lambda: main.action_export("md"))
+    yield from main.switch.commands()

@@ -22,15 +22,19 @@ class GoOn:
     run_now: bool
 
 
-def plan_go_on(state: RunState | None, index: int, *, fork: tuple[int, str] | None = None) -> GoOn | str:
-    """Go on from candidate ``index`` of ``state``; ``fork``: (character offset, alternative text).
-    A string says why not."""
+def plan_go_on(state: RunState | None, index: int, *, fork: tuple[int, str] | None = None,
+               next_api: Api | None = None) -> GoOn | str:
+    """Go on from candidate ``index`` of ``state``; ``fork``: (character offset, alternative text);
+    ``next_api``: the API the next run uses (None: not known). A string says why not."""
     cand = state.candidates.get(index) if state is not None else None
     if state is None or cand is None:
         return "Nothing to go on from yet: run first"
     if not cand.status.done:
         return f"Candidate {index} is still being written: wait for it to end (escape stops the run)"
     chat = state.server.api is Api.CHAT
+    if next_api is not None and state.server.api is not None and chat != (next_api is Api.CHAT):
+        return (f"Candidate {index} came from the {state.server.api.value} API and the next run uses "
+                f"{next_api.value}: switch the API back to {state.server.api.value} to go on from it")
     if fork is not None:
         offset, alternative = fork
         link = ParentLink(state, index, offset)

@@ -54,6 +54,7 @@ from tui_client.ui.screens.help_screen import HelpScreen
 from tui_client.ui.screens.history_screen import HistoryChoice, HistoryScreen
 from tui_client.ui.screens.server_screen import ServerScreen
 from tui_client.ui.server_polling import ServerPolling
+from tui_client.ui.server_switch import ServerSwitch, describe_choice
 from tui_client.ui.textual_compat import app_is_exiting, stylesheet_mentions
 from tui_client.ui.widgets.candidates.grid import CandidateGrid
 from tui_client.ui.widgets.candidates.panel import CandidatePanel
@@ -63,6 +64,7 @@ from tui_client.ui.widgets.chrome.footer import AppFooter
 from tui_client.ui.widgets.chrome.run_summary import RunSummary, probability_legend
 from tui_client.ui.widgets.chrome.server_bar import ServerBar
 from tui_client.ui.widgets.chrome.waiting_notice import WaitingNotice
+from tui_client.ui.widgets.controls.server_choice import ServerChoice
 from tui_client.ui.widgets.controls.sidebar import ControlsSidebar
 
 if TYPE_CHECKING:
@@ -89,7 +91,9 @@ class MainScreen(Screen[None]):
         # The widgets the workers and the pacer update (made here: they exist before mount).
         self.server_bar = ServerBar(server, note=note, id="server-bar")
         self.banner = ConnectionBanner(id="connection-banner")
-        self.sidebar = ControlsSidebar(request, id="controls")
+        self.sidebar = ControlsSidebar(request, id="controls", api=server.api, model=server.model)
+        self.switch = ServerSwitch(self)
+        """The API and model of the next run: switched in place."""
         self.summary = RunSummary(id="run-summary")
         self.waiting = WaitingNotice(id="waiting")
         self.grid = CandidateGrid(id="candidates")
@@ -193,6 +197,7 @@ class MainScreen(Screen[None]):
             return
         bar = self.server_bar
         bar.set_connection("connecting")
+        self.switch.fetch_models()
         try:
             info = await client.connect(refresh=refresh)
         except ClientError as err:
@@ -209,6 +214,7 @@ class MainScreen(Screen[None]):
     def _connected(self, info: ServerInfo) -> None:
         self.app.server_info = info
         self.sidebar.set_api(info.api)
+        self.sidebar.server_choice.show_detected(info.model)
         self.server_bar.set_server(info)
         self.server_bar.set_connection("connected")
         self.banner.hide()
@@ -372,7 +378,7 @@ class MainScreen(Screen[None]):
                             severity="warning", markup=False)
                 return
             fork = (facts.offset, alternative)
-        plan = plan_go_on(self.app.run_state, panel.index, fork=fork)
+        plan = plan_go_on(self.app.run_state, panel.index, fork=fork, next_api=self.app.session.describe().api)
         if isinstance(plan, str):
             self.notify(plan, severity="warning", markup=False)
             return
@@ -495,6 +501,10 @@ class MainScreen(Screen[None]):
         elif self._inspected is not None:  # focus left the panels: the cursor goes
             self._inspected.close_tokens()
 
+    @on(ServerChoice.Chosen)
+    async def _server_chosen(self, event: ServerChoice.Chosen) -> None:
+        await self.switch.apply(event.api, event.model)
+
     @on(ControlsSidebar.Changed)
     def _controls_changed(self) -> None:
         self.refresh_bindings()
@@ -540,7 +550,7 @@ class MainScreen(Screen[None]):
         finally:
             state = run.end()
             if session.is_latest(run):
-                self._end_view(state)
+                self._end_view(state, switched=run.client is not session.client)
             self._save_run(state)
 
     async def _start_view(self, request: GenerationRequest) -> None:
@@ -559,7 +569,7 @@ class MainScreen(Screen[None]):
         self.refresh_bindings()  # divergence needs n of 2 or more
         self.app.pacer.flush()
 
-    def _end_view(self, state: RunState) -> None:
+    def _end_view(self, state: RunState, *, switched: bool = False) -> None:
         if not self._ui_alive():
             return
         self._set_running(False)
@@ -568,7 +578,7 @@ class MainScreen(Screen[None]):
         self.order.apply(self.grid, state)
         self.app.pacer.flush()
         if state.status is Status.FINISHED:
-            if self.server_bar.connection != "connected":
+            if self.server_bar.connection != "connected" and not switched:  # switched: the header shows the next run's
                 self._connected(state.server)
             for note in state.notes:
                 self.notify(make_inert(note), severity="warning", markup=False)
@@ -628,7 +638,8 @@ class MainScreen(Screen[None]):
             if self.grid.pending:
                 pacer.mark_dirty()  # the panels left out come first in the next frame
             shared = self.marks.update(self.grid.panels)
-        origin = f"from history #{self.loaded_run.id}" if self.loaded_run is not None else None
+        origin = (f"from history #{self.loaded_run.id} ({describe_choice(state.server)})"
+                  if self.loaded_run is not None else None)
         if request.parent is not None:
             came = f"↳ {describe_parent(request.parent)}"
             origin = f"{origin} · {came}" if origin else came

@@ -14,7 +14,7 @@ from textual.css.stylesheet import Stylesheet
 from textual.geometry import Size
 from textual.message_pump import MessagePump
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 
 TEXTUAL_VERSION = "8.2.8"
@@ -66,6 +66,7 @@ WIDGET_PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
     (Widget, "_size_updated"),
     (Widget, "_check_disabled"),
     (Footer, "_bindings_ready"),
+    (Input, "_watch_value"),
 )
 """The private class attributes the functions below use (checked by the tests); also
 ``textual.widgets._footer.FooterKey`` and a FooterKey's ``_disabled``."""
@@ -95,6 +96,25 @@ class NoRelayoutOnVirtualSize:
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
         return super()._size_updated(size, virtual_size, container_size, layout=False)  # type: ignore[misc]
+
+
+class QuietInputValue:
+    """Mixin (before :class:`Input`) for a one-line input whose box does not depend on its value
+    (no ``auto`` width or height): a new value updates its scroll range without a layout.
+
+    Textual's ``Input._watch_value`` sets ``virtual_size`` to the value's width + 1, a reactive
+    that lays out the whole screen: with it, every key typed in a sampling field or the history
+    search laid out every panel (0.1-0.25 s a key at n=16). The size is set quietly first, so the
+    assignment there finds it unchanged; the rest of the watcher (Changed, validation) runs as is.
+    """
+
+    def _watch_value(self, value: str) -> None:
+        widget: Input = self  # type: ignore[assignment]
+        if not widget.styles.auto_dimensions:
+            size = Size(widget.content_width, 1)
+            if size != widget.virtual_size:
+                set_virtual_size_quietly(widget, size)
+        super()._watch_value(value)  # type: ignore[misc]
 
 
 def apply_styles_together(app: App[object], widgets: list[Widget]) -> None:

@@ -4,7 +4,14 @@ It imports nothing from Textual (the import-linter contracts in pyproject.toml e
 it), so the headless CLI, the TUI and the tests share it.
 """
 
-from tui_client.core.protocol.client import DEFAULT_URL, ClientConfig, VLLMClient, api_key_from_env, normalize_url
+from tui_client.core.protocol.client import (
+    DEFAULT_URL,
+    ClientConfig,
+    ModelCard,
+    VLLMClient,
+    api_key_from_env,
+    normalize_url,
+)
 from tui_client.core.protocol.errors import ClientError, ErrorKind
 from tui_client.core.protocol.params import GenerationRequest, Parent, SamplingParams, Turn
 from tui_client.core.protocol.state import (
@@ -29,6 +36,7 @@ __all__ = [
     "ClientError",
     "ErrorKind",
     "GenerationRequest",
+    "ModelCard",
     "Parent",
     "Turn",
     "RunEnded",

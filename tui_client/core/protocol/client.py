@@ -140,6 +140,19 @@ def _header_safe_key(key: str) -> str:
 
 
 @dataclass(frozen=True)
+class ModelCard:
+    """One model ``/v1/models`` lists: its id and, when the server says, ``max_model_len``."""
+
+    id: str
+    max_model_len: int | None = None
+
+
+def _context_length(value: object) -> int | None:
+    """``max_model_len`` when it is a positive integer, else None (not said, or nonsense)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+@dataclass(frozen=True)
 class ClientConfig:
     """How to reach the server. ``api`` None means auto-detect."""
 
@@ -235,9 +248,17 @@ class VLLMClient:
             self.cards_seen = tuple(cards)
         return None if cards is None else [card["id"] for card in cards]
 
-    async def model_cards(self, *, required: bool = True, timeout: float | None = None) -> list[dict[str, Any]] | None:
+    async def list_models(self) -> list[ModelCard] | None:
+        """What ``/v1/models`` lists (ids and context lengths); None: the server has no OpenAI API
+        (a legacy ``/generate`` server answers 404). Raises :class:`ClientError`."""
+        cards = await self.model_cards(required=False, answer_404=True)
+        return None if cards is None else [ModelCard(m["id"], _context_length(m.get("max_model_len"))) for m in cards]
+
+    async def model_cards(self, *, required: bool = True, timeout: float | None = None,
+                          answer_404: bool = False) -> list[dict[str, Any]] | None:
         """The model cards of ``/v1/models`` (each a dict with a string ``id``: root, parent,
-        max_model_len...); None when the server has no OpenAI API (only when not ``required``)."""
+        max_model_len...); None when the server has no OpenAI API (only when not ``required``);
+        ``answer_404``: only a 404 is None, any other unusable answer raises."""
         resp = await self._request("GET", "/v1/models", timeout=timeout)
         if resp.status_code == 404 and not required:
             return None
@@ -246,19 +267,24 @@ class VLLMClient:
         try:
             data = loads(resp.content)
         except Exception:
-            if required:
+            if required or answer_404:
                 raise self._not_json(resp, resp.content) from None
             return None
         try:
             cards = [m for m in data["data"] if isinstance(m.get("id"), str)]
         except Exception:
-            if required:  # JSON, but not {"data": [{"id": ...}]}: saying "not with JSON" misled
+            if required or answer_404:  # JSON, but not {"data": [{"id": ...}]}: saying "not with JSON" misled
                 url = shown_url(resp.request.url)
                 raise ClientError(ErrorKind.BAD_RESPONSE, f"{url} answered {resp.status_code} with JSON that is not a "
                                   f'model list ({{"data": [{{"id": ...}}]}}): is this a vLLM server?', url=url,
                                   status=resp.status_code) from None
             return None
         return cards
+
+    def with_choice(self, *, api: Api | None, model: str | None) -> VLLMClient:
+        """A new client for the same server with another API (None: detect) and model (None: the
+        first listed); it detects again. Closing this one is the caller's (once no run uses it)."""
+        return VLLMClient(replace(self.config, api=api, model=model))
 
     async def _reachable(self, path: str) -> None:
         """The server answers. A 404 is fine (forks of the legacy server may lack /health);

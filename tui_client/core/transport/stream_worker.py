@@ -198,6 +198,8 @@ class _Child:
                 if message[0] == "run":
                     await self._stop()
                     _, run_id, config, request, server = message
+                    for other in [c for c in self._clients if c != config]:  # the UI switched API or model
+                        await self._clients.pop(other).aclose()
                     self._run_id = run_id
                     self._task = asyncio.create_task(self._run(run_id, config, request, server))
                 elif message[0] == "cancel" and message[1] == self._run_id:

@@ -54,3 +54,10 @@ SPARKLINE_MAX_CELLS = 32
 
 SPARKLINE_MIN_CELLS = 6
 """Narrower than this, the sparkline is left out."""
+
+SHORT_INPUT_MAX_CHARS = 64
+"""The longest value a one-line field takes (a number, a seed): a long paste that arrives as keys
+is cut there, said in one line, instead of every key costing more as the value grows."""
+
+TEXT_INPUT_MAX_CHARS = 4_096
+"""The same for a one-line text field (stop strings, the history search)."""

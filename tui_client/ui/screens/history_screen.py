@@ -33,6 +33,7 @@ from tui_client.core.storage.history import (
 )
 from tui_client.core.text.inert_text import make_inert
 from tui_client.ui.keys import bindings_for
+from tui_client.ui.rendering.tuning import TEXT_INPUT_MAX_CHARS
 from tui_client.ui.screens.confirm_screen import ConfirmScreen
 from tui_client.ui.widgets.controls.folded_input import FoldedInput
 
@@ -91,7 +92,8 @@ class HistoryScreen(Screen[HistoryChoice | None]):
         with Vertical(id="history"):
             with Horizontal(id="history-top"):
                 yield Static(Content("History"), id="history-title")
-                yield FoldedInput(placeholder="Search prompts and candidates… (/)", compact=True, id="history-search")
+                yield FoldedInput(placeholder="Search prompts and candidates… (/)", compact=True, id="history-search",
+                                  what="the search", max_length=TEXT_INPUT_MAX_CHARS)
             yield Static(id="history-count", markup=False)
             yield RunTable(cursor_type="row", zebra_stripes=True, id="history-table")
             yield Static(id="history-detail", markup=False)
@@ -115,7 +117,9 @@ class HistoryScreen(Screen[HistoryChoice | None]):
 
     @property
     def search_text(self) -> str:
-        return self.query_one("#history-search", Input).value
+        search = self.query_one("#history-search", FoldedInput)
+        search.insert_typed()
+        return search.value
 
     @work(thread=True, exclusive=True, group="history-list", exit_on_error=False)
     def load_runs(self, search: str) -> None:

@@ -43,6 +43,18 @@ class ConversationView(Static):
         self._sources: tuple[Source, ...] = ()  # per turn: where an assistant turn came from
         self.border_title = "Conversation"
         self.display = False
+        self._for_api = True
+
+    @property
+    def shown_for_api(self) -> bool:
+        """False while the next run's API is not chat: the turns are kept, hidden (and not sent)."""
+        return self._for_api
+
+    @shown_for_api.setter
+    def shown_for_api(self, shown: bool) -> None:
+        if shown != self._for_api:
+            self._for_api = shown
+            self.display = bool(self._turns) and shown
 
     @property
     def turns(self) -> tuple[Turn, ...]:
@@ -81,7 +93,7 @@ class ConversationView(Static):
 
     def _show(self) -> None:
         turns = self._turns
-        self.display = bool(turns)
+        self.display = bool(turns) and self._for_api
         if not turns:
             self.update("")
             return

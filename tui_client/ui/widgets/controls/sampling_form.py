@@ -25,7 +25,9 @@ from tui_client.core.defaults import VLLM_MAX_LOGPROBS
 from tui_client.core.protocol import SamplingParams
 from tui_client.core.protocol.extra_fields import OWN_FIELDS, format_lines, parse_lines
 from tui_client.core.text.inert_text import make_inert
+from tui_client.ui.rendering.tuning import SHORT_INPUT_MAX_CHARS, TEXT_INPUT_MAX_CHARS
 from tui_client.ui.widgets.controls.folded_input import FoldedInput
+from tui_client.ui.widgets.controls.prompt_area import PromptArea
 from tui_client.ui.widgets.controls.switch_row import SwitchRow
 
 
@@ -153,6 +155,8 @@ class SamplingForm(Vertical):
                     compact=True,
                     select_on_focus=False,
                     id=f"field-{field.name}",
+                    what=f"the {field.label} field",
+                    max_length=TEXT_INPUT_MAX_CHARS if field.kind is str else SHORT_INPUT_MAX_CHARS,
                 )
                 field_input.tooltip = field.tooltip
                 yield field_input
@@ -160,10 +164,10 @@ class SamplingForm(Vertical):
         yield SwitchRow("beam search", self._initial.beam_search, switch_id="field-beam_search",
                         tooltip="beam search of width n (streamed on legacy /generate; the OpenAI API does not stream it)")
         yield Label(id="problem-beam_search", classes="field-problem", markup=False)
-        extra = TextArea(format_lines(self._initial_extra), soft_wrap=True, tab_behavior="focus",
+        extra = PromptArea(format_lines(self._initial_extra), soft_wrap=True, tab_behavior="focus",
                          show_line_numbers=False, highlight_cursor_line=False, placeholder="min_p=0.05",
                          id="field-extra")
-        extra.border_title = "more params"
+        extra.border_title = "more params"  # a PromptArea: keys in a burst go in as one edit
         extra.tooltip = ("more vLLM request fields, sent as they are: KEY=VALUE, one a line (min_p=0.05, "
                          "ignore_eos=true; the VALUE is JSON when it parses as JSON, else text)")
         yield extra
@@ -182,7 +186,9 @@ class SamplingForm(Vertical):
         problems: dict[str, str] = {}
         changes: dict[str, Any] = {"n": n, "beam_search": self.query_one("#field-beam_search", Switch).value}
         for field in FIELDS:
-            text = self.query_one(f"#field-{field.name}", Input).value
+            field_input = self.query_one(f"#field-{field.name}", FoldedInput)
+            field_input.insert_typed()  # a key binding may read the fields before the typed keys went in
+            text = field_input.value
             try:
                 changes[field.name] = parse_field(field, text)
                 if field.name == "logprobs" and changes["logprobs"] is None and base.logprobs == 0:

@@ -1,7 +1,7 @@
 """The left column: the conversation (chat), prompt, system prompt (chat API only), n, stream,
-sampling fields and more params, and the greedy hint.
+sampling fields and more params, the greedy hint, then the API and model of the next run.
 
-Tab order follows the column: prompt -> system prompt -> n -> stream -> fields -> more params.
+Tab order follows the column: prompt -> system prompt -> n -> stream -> fields -> more params -> api -> model.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from tui_client.ui.widgets.controls.conversation import ConversationView, Source
 from tui_client.ui.widgets.controls.n_slider import NSlider
 from tui_client.ui.widgets.controls.prompt_area import PromptArea
 from tui_client.ui.widgets.controls.sampling_form import SamplingForm
+from tui_client.ui.widgets.controls.server_choice import ServerChoice
 from tui_client.ui.widgets.controls.switch_row import SwitchRow
 
 
@@ -37,8 +38,11 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
     class Changed(Message):
         """Something that describes the next run changed."""
 
-    def __init__(self, request: GenerationRequest, *, id: str | None = None) -> None:
+    def __init__(self, request: GenerationRequest, *, id: str | None = None, api: Api | None = None,
+                 model: str | None = None) -> None:
         super().__init__(id=id)
+        self.server_choice = ServerChoice(api, model, id="server-choice")
+        """The API and model the next run uses (``api``, ``model``: as configured; None: auto)."""
         self._request = request
         self.conversation = ConversationView(id="conversation")
         """Chat: the turns the next run sends before the prompt."""
@@ -48,6 +52,8 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         self.conversation.set_turns(request.turns, self._sources_for(request))
         self.chat = False
         """The server speaks the chat API: the system prompt is shown and sent."""
+        self.api: Api | None = None
+        """The API the next run uses (None: not known yet)."""
 
     def compose(self) -> ComposeResult:
         yield self.conversation
@@ -79,6 +85,7 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
                         tooltip="on: watch candidates grow; off: one answer when all are done")
         yield SamplingForm(self._request.params, self._request.extra, id="sampling")
         yield Label(id="greedy-hint", markup=False)
+        yield self.server_choice
 
     def on_mount(self) -> None:
         self.query_one("#greedy-hint").display = False
@@ -108,6 +115,10 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         extra, extra_problem = form.read_extra()
         if extra_problem:
             problems["extra"] = extra_problem
+        if self.conversation.turns and self.api not in (None, Api.CHAT):
+            problems["conversation"] = (f"the conversation ({len(self.conversation.turns)} turns) is for the chat API: "
+                                        "switch the API back to chat, or start a new chat to run on "
+                                        f"{self.api.value}")
         system = self.system_text if self.chat and self.system_text.strip() else None
         source = self.parent_source()
         parent = source.resolve() if isinstance(source, ParentLink) else source
@@ -196,10 +207,12 @@ class ControlsSidebar(VerticalScroll, can_focus=False):
         """The server's API (None: not known yet): the system prompt is shown on chat only, and
         the beam search problems follow whether the server streams beams (legacy ``/generate``)."""
         self.chat = api is Api.CHAT
+        self.api = api
         self.query_one("#system").display = self.chat
+        self.conversation.shown_for_api = api in (None, Api.CHAT)
         form = self.query_one(SamplingForm)
         streams = None if api is None else api is Api.GENERATE
-        if form.beams_stream != streams:
+        if form.beams_stream != streams or self.conversation.turns:
             form.beams_stream = streams
             self.validate()
 
