@@ -83,20 +83,22 @@ async def test_api_and_model_switch_between_runs_from_the_controls_and_the_palet
 
 async def test_a_run_going_keeps_its_api_and_model_and_f2_shows_what_a_run_used() -> None:
     with DemoServer(token_delay=0.02, models=("model-a", "model-b")) as demo:
-        app = make_app(demo.url, "The sea", n=2, max_tokens=30)
+        # 400 tokens at 20 ms: the runs go on until they are cancelled (however slow the machine).
+        app = make_app(demo.url, "The sea", n=2, max_tokens=400)
         async with app.run_test(size=SIZE) as pilot:
             await wait_idle(app, pilot)
-            await pilot.press("ctrl+j")
-            while not (app.run_state and app.run_state.candidates):
-                await pilot.pause(0.01)
+            await start_and_wait_for_text(app, pilot)
             await palette_now(app, pilot, "Switch model: model-b")
             assert header(app) == ("completions", "model-b")
             assert any("The run going keeps completions · model-a; the next run uses auto · model-b"
                        in n.message for n in app._notifications), [n.message for n in app._notifications]
+            await pilot.press("escape")
             await wait_idle(app, pilot)
             first = app.run_state
             assert first.server.model == "model-a" and header(app) == ("completions", "model-b")
-            await run_to_end(app, pilot)
+            await start_and_wait_for_text(app, pilot)
+            await pilot.press("escape")
+            await wait_idle(app, pilot)
             assert app.run_state.server.model == "model-b"
             await pilot.press("f2")
             await wait_idle(app, pilot)
@@ -105,6 +107,12 @@ async def test_a_run_going_keeps_its_api_and_model_and_f2_shows_what_a_run_used(
             assert str(app.main.summary.render()).startswith(
                 f"from history #{first.history_id} (completions · model-a)")
             assert header(app) == ("completions", "model-b")  # the next run's, still
+
+
+async def start_and_wait_for_text(app: TuiClientApp, pilot: Pilot) -> None:
+    await pilot.press("ctrl+j")
+    while not (app.run_state and any(c.text for c in app.run_state.candidates.values())):
+        await pilot.pause(0.01)
 
 
 async def palette_now(app: TuiClientApp, pilot: Pilot, title: str) -> None:
