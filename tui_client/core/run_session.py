@@ -220,9 +220,10 @@ class RunSession:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
 
-    def show(self, state: RunState) -> None:
-        """A stored run is shown: it is the state from now on (see :meth:`supersede`)."""
-        self.state, self.request = state, state.request
+    def show(self, state: RunState, compare: CompareState | None = None) -> None:
+        """A stored run is shown (``compare``: a comparison, ``state`` its first server's): it is the state
+        from now on (see :meth:`supersede`)."""
+        self.state, self.request, self.compare = state, state.request, compare
 
     def supersede(self) -> None:
         """Whatever run is going will not draw its end (a run from the history is shown)."""

@@ -101,7 +101,7 @@ def group_summary(group: ServerGroup) -> str:
         parts.append(f"{timing['tokens_per_second']:.1f} tok/s")
     elif timing.get("chars_per_second"):
         parts.append(f"{timing['chars_per_second']:.0f} chars/s")
-    reasons = Counter(c.finish_reason or "?" for c in state.ordered() if c.status.done)
+    reasons = Counter(c.finish_reason for c in state.ordered() if c.finish_reason)
     if reasons:
         parts.append(", ".join(f"{reason}×{count}" for reason, count in sorted(reasons.items())))
     if not state.status.done:
