@@ -155,3 +155,28 @@ async def test_the_palette_adds_a_server_through_its_url_prompt(demo_url: str) -
                                                        "twin · Candidate 1"]
         assert all(p.raw_text for p in grid.panels)
         await asyncio.sleep(0)
+
+
+async def test_a_comparison_from_the_history_shows_its_groups_again(demo_url: str, unused_url: str) -> None:
+    app = make_app(demo_url, "The", n=2, max_tokens=5)
+    app.session.set_compare([ServerTarget("gone", unused_url)])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        await run_to_end(app, pilot)
+        await wait_idle(app, pilot)
+        texts = [c.text for c in app.session.compare.groups[0].state.ordered()]
+        assert len(texts) == 2 and all(texts)
+        with HistoryStore(default_path()) as store:
+            [summary] = store.list()
+            stored = store.get(summary.id)
+        assert stored is not None and [g.label for g in stored.groups] == ["A", "gone"]
+        app.session.set_compare([])  # the stored run is shown as it was, comparing or not now
+        app.main.show_stored_run(stored)
+        await wait_idle(app, pilot)
+        grid = app.query_one(CandidateGrid)
+        assert [p.name_shown for p in grid.panels] == ["A · Candidate 0", "A · Candidate 1", "gone · Candidate 0",
+                                                       "gone · Candidate 1"]
+        assert [p.raw_text for p in grid.panels[:2]] == texts
+        assert {p.panel_state for p in grid.panels[2:]} == {"failed"}
+        lines = summary_lines(app)
+        assert lines[0].startswith(f"from history #{summary.id} · A · completions") and "gone · ? · failed: " in lines[1]

@@ -152,7 +152,8 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
                 from tui_client.cli.generate import run_headless
 
                 if args.insecure:
-                    print(f"warning: TLS verification is off (--insecure) for {without_userinfo(url)}", file=sys.stderr)
+                    shown = ", ".join(without_userinfo(u) for u in [url, *(t.url for t in targets)])
+                    print(f"warning: TLS verification is off (--insecure) for {shown}", file=sys.stderr)
 
                 if targets:
                     from tui_client.cli.compare import run_compare_headless
