@@ -13,7 +13,8 @@ rank is taken over), ``tokens-probabilities-n3.svg`` (p: tokens shaded by probab
 logprobs from the demo) and ``tokens-inspector.svg`` (a real vLLM's logprobs replayed from
 ``tests/fixtures``: p, d and i at the point where the candidates part), ``server-panel.svg``
 (F5 while 16 candidates stream from the demo: requests, KV cache, tokens/s), ``switch-model.svg``
-(a chat run on one model, the model picker open on a demo serving two). ``--only STEM`` makes
+(a chat run on one model, the model picker open on a demo serving two), ``compare.svg`` (the demo
+beside a legacy /generate recording, four candidates each). ``--only STEM`` makes
 one of them. Runs use a fixed seed, so the texts are the
 same each time; the history lives in a temporary directory (not yours).
 """
@@ -36,6 +37,7 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input, TextArea  # noqa: E402
 
 from tui_client.core.protocol import Api, ClientConfig, GenerationRequest, SamplingParams  # noqa: E402
+from tui_client.core.protocol.compare import ServerTarget  # noqa: E402
 from tui_client.demo.server import DemoServer  # noqa: E402
 from tui_client.ui.app import TuiClientApp  # noqa: E402
 
@@ -244,6 +246,13 @@ async def main(out: Path, only: str | None = None) -> None:
             busy = GenerationRequest(PROMPT, SamplingParams(n=16, temperature=0.8, max_tokens=600, seed=42))
             await shoot(TuiClientApp(ClientConfig(url=paced.url), busy, demo_url_note=note), (120, 36),
                         out / "server-panel.svg", server_panel_mid_run)
+    if only is None or only == "compare":
+        with DemoServer(port=free_port(), token_delay=0.02) as new, ReplayServer(LEGACY / "generate-stream-n4.json",
+                                                                             time_scale=0.5) as old:
+            both = GenerationRequest("San Francisco is a", SamplingParams(n=4, temperature=0.9, max_tokens=48, seed=7))
+            await shoot(TuiClientApp(ClientConfig(url=new.url), both, demo_url_note=note,
+                                     compare=[ServerTarget("legacy", old.url)], label="demo"), (160, 48),
+                        out / "compare.svg", run_to_end)
     if only is not None:
         return  # (the others are made together, from shared servers)
     with DemoServer(port=free_port(), token_delay=0.0) as fast, DemoServer(port=0, token_delay=0.03) as paced:
@@ -275,7 +284,7 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="folder for the SVGs")
     parser.add_argument("--only", help="make only this screenshot (its file name without .svg): beams-live-n4, "
                                        "tokens-probabilities-n3, tokens-inspector, chat-conversation, history-tree, "
-                                       "server-panel or switch-model")
+                                       "server-panel, switch-model or compare")
     args = parser.parse_args()
     out_dir = args.out.resolve()
     with tempfile.TemporaryDirectory(prefix="tui-client-shots-") as data:

@@ -70,7 +70,7 @@ def test_the_api_key_is_refused_without_repeating_it(tmp_path: Path) -> None:
     ('url = "http://h\n', "FILE:1:16: invalid TOML: Illegal character '\\n'"),
     ("a = = 3\n", "FILE:1:5: invalid TOML: Invalid value"),
     ("\n\n[sampling\n", "FILE:3:10: invalid TOML: Expected ']' at the end of a table declaration"),
-    ("colour = 'red'\n", "FILE:1: colour: unknown key (known: url, api, model, timeout, theme, system, sampling, params, "
+    ("colour = 'red'\n", "FILE:1: colour: unknown key (known: url, servers, api, model, timeout, theme, system, sampling, params, "
                                  "keys)"),
     ("[sampling]\nn = 4\nbest_of = 2\n", "FILE:3: sampling.best_of: unknown key (known: n, temperature, top_p, top_k, "
      "max_tokens, seed, stop, presence_penalty, frequency_penalty, logprobs)"),

@@ -56,7 +56,7 @@ def test_a_history_from_before_them_opens_migrates_and_takes_them(tmp_path: Path
         assert old.request().system is None and old.request().extra == {}
         assert [s.prompt_preview for s in store.list()] == ["old prompt"]
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     assert {row[1] for row in db.execute("PRAGMA table_info(runs)")} >= {"system", "extra"}
     db.close()
     with HistoryStore(path) as store:

@@ -9,7 +9,7 @@ from tui_client.ui.keys import KEYS, bindings_for, known_binding_ids
 IDS = {
     "main": ["app.run", "app.cancel", "app.reconnect", "app.switch_pane", "app.toggle_controls", "app.help",
              "app.divergence", "app.tails", "app.probabilities", "app.sort", "app.history", "app.server", "app.cut_turn", "app.new_chat", "app.export_markdown", "app.export_json",
-             "app.copy_all"],
+             "app.copy_all", "app.compare_across"],
     "candidate": ["candidate.copy", "candidate.inspect", "candidate.token_next", "candidate.token_previous",
                   "candidate.close_tokens", "candidate.continue", "candidate.fork", "candidate.alternative",
                   "candidate.alternative_previous", "candidate.maximize", "candidate.next", "candidate.previous", "candidate.follow"],
@@ -21,6 +21,8 @@ IDS = {
     "help": ["help.close"],
     "confirm": ["confirm.yes", "confirm.no"],
     "server": ["server.close", "server.refresh"],
+    "compare_url": ["compare_url.cancel"],
+    "compare_across": ["compare_across.close"],
 }
 
 
@@ -46,6 +48,8 @@ def test_bindings_carry_every_field() -> None:
 
 def test_the_classes_take_their_bindings_from_the_table() -> None:
     from tui_client.ui.main_screen import MainScreen
+    from tui_client.ui.screens.compare_across_screen import CompareAcrossScreen
+    from tui_client.ui.screens.compare_url_screen import CompareUrlScreen
     from tui_client.ui.screens.confirm_screen import ConfirmScreen
     from tui_client.ui.screens.help_screen import HelpScreen
     from tui_client.ui.screens.history_screen import HistoryScreen, RunTable
@@ -54,6 +58,7 @@ def test_the_classes_take_their_bindings_from_the_table() -> None:
     from tui_client.ui.widgets.controls.n_slider import NSlider
 
     classes = {"main": MainScreen, "candidate": CandidatePanel, "nslider": NSlider, "history": HistoryScreen,
-               "history.table": RunTable, "help": HelpScreen, "confirm": ConfirmScreen, "server": ServerScreen}
+               "history.table": RunTable, "help": HelpScreen, "confirm": ConfirmScreen, "server": ServerScreen,
+               "compare_url": CompareUrlScreen, "compare_across": CompareAcrossScreen}
     for place, cls in classes.items():
         assert list(Binding.make_bindings(cls.BINDINGS)) == list(Binding.make_bindings(bindings_for(place))), place

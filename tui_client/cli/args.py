@@ -84,10 +84,13 @@ commands:
   tui-client config path|show      the config file, and the settings in effect
   tui-client COMMAND --help        options of a command
 
+Compare servers: --url A --url B (or LABEL=URL, or the config file's servers)
+sends the same request to each and shows one labelled group of candidates each.
+
 Settings come from the flags, then $TUI_CLIENT_URL / $TUI_CLIENT_API /
-$TUI_CLIENT_MODEL, then the config file (`tui-client config path`; url, api, model,
-timeout, theme, system, [sampling], [params], [keys]; never the API key), then the
-defaults below.
+$TUI_CLIENT_MODEL, then the config file (`tui-client config path`; url, servers, api,
+model, timeout, theme, system, [sampling], [params], [keys]; never the API key), then
+the defaults below.
 """
 
 EXTRA_HELP = """More vLLM request fields (min_p, repetition_penalty, min_tokens, ignore_eos, logit_bias,
@@ -191,8 +194,11 @@ def _add_connection_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("server")
     g.add_argument("--host", help=f"server host (default: {DEFAULT_HOST}, or the configured url)")
     g.add_argument("--port", type=_int_up_to(LIMITS["port"]), help=f"server port (default: {DEFAULT_PORT}, or the configured url)")
-    g.add_argument("--url", help="server URL, overrides --host/--port; may carry a path prefix or an endpoint "
-                   f"(http://h:8000/generate) (default: the configured url, else {DEFAULT_HOST}:{DEFAULT_PORT})")
+    g.add_argument("--url", action="append", metavar="[LABEL=]URL",
+                   help="server URL, overrides --host/--port; may carry a path prefix or an endpoint "
+                   "(http://h:8000/generate). Repeat it to compare servers: the same request goes to each, "
+                   "labelled A, B, … or LABEL; the others' protocol and model are detected "
+                   f"(default: the configured url or servers, else {DEFAULT_HOST}:{DEFAULT_PORT})")
     g.add_argument("--demo", action="store_true",
                    help="start the embedded demo server and use it (no vLLM needed)")
     g.add_argument("--api", choices=list(APIS),
@@ -268,7 +274,8 @@ def _generate_parser() -> argparse.ArgumentParser:
         prog="tui-client generate",
         description="Generate n candidates and print them: `Beam candidate i: '...'` lines, redrawn "
         "in place while streaming on a terminal, plain when piped; or one JSON document with --json. "
-        "Exit status 0 on success, 1 when the run failed (the text received is still printed), 2 on bad flags, "
+        "Exit status 0 on success, 1 when the run failed (the text received is still printed; comparing servers: "
+        "when every server failed), 3 when some compared servers failed and others answered, 2 on bad flags, "
         "130 on ctrl+c, 143 on SIGTERM and 129 on SIGHUP (the text so far is printed and saved), 141 when "
         "stdout's reader quits (| head).",
     )
@@ -367,7 +374,8 @@ def _history_parser() -> argparse.ArgumentParser:
 def _config_parser() -> argparse.ArgumentParser:
     conf = _Parser(
         prog="tui-client config",
-        description="The config file is TOML: url, api, model, timeout, theme, a [sampling] table (n, "
+        description="The config file is TOML: url, servers (an array of URL or LABEL=URL to compare), api, model, "
+        "timeout, theme, a [sampling] table (n, "
         "temperature, top_p, top_k, max_tokens, seed, stop, presence_penalty, frequency_penalty, logprobs) and a "
         "[keys] table (binding id = keys). Not the API key: use $VLLM_API_KEY. $TUI_CLIENT_CONFIG "
         "names another file.",

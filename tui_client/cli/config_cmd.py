@@ -34,6 +34,8 @@ def show_config(settings: Config) -> str:
         setting = getattr(settings, name)
         shown = without_userinfo(_shown(setting.value)) if name == "url" else _shown(setting.value)
         rows.append((name, shown, setting.source))
+    if settings.servers.value:
+        rows.append(("servers", without_userinfo(_shown(settings.servers.value)), settings.servers.source))
     key_var = next((v for v in API_KEY_ENV_VARS if os.environ.get(v)), None)
     rows.append(("api-key", "set (not shown)", f"${key_var}") if key_var else
                 ("api-key", "not set", "(--api-key or $VLLM_API_KEY)"))

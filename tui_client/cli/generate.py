@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 import orjson
 from rich.cells import cell_len
@@ -65,13 +65,15 @@ class LiveView:
     """Redraws the candidate lines in place on a terminal, one physical line each; a change
     that comes too soon after a redraw is drawn :data:`REDRAW_INTERVAL` later (the stream may stall)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, lines_of: Callable[[Any], list[str]] | None = None) -> None:
         self.out = out
+        self.lines_of = lines_of or candidate_lines
+        """What to draw of the state given (a comparison draws every server's lines)."""
         self.drawn = 0
         self.last = 0.0
         self._later: asyncio.TimerHandle | None = None
 
-    def draw(self, state: RunState, *, force: bool = False) -> None:
+    def draw(self, state: Any, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.last < REDRAW_INTERVAL:
             if self._later is None:
@@ -82,7 +84,7 @@ class LiveView:
         self.last = now
         size = shutil.get_terminal_size()
         width, room = max(size.columns - 1, 20), max(size.lines - 3, 1)
-        lines = candidate_lines(state)
+        lines = self.lines_of(state)
         if len(lines) > room:
             lines = lines[: room - 1] + [f"… {len(lines) - room + 1} more candidates"]
         shown = [_fit(line, width) for line in lines]
@@ -107,7 +109,7 @@ def _fit(line: str, width: int) -> str:
     """Cut a line to ``width`` cells, keeping its end (where the text grows)."""
     if cell_len(line) <= width:
         return line
-    head = line[: line.index(": ") + 2]
+    head = line[: line.index(": ") + 2] if ": " in line else ""
     room = max(width - cell_len(head) - 1, 1)
     tail = line[len(head) :]
     tail = tail[max(len(tail) - room, 0) :]

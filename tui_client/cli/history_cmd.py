@@ -9,11 +9,12 @@ from pathlib import Path
 from tui_client.cli.streams import escape_json_for
 from tui_client.core.defaults import HISTORY_LIST_PREVIEW_CHARS
 from tui_client.core.protocol import RunState
+from tui_client.core.protocol.compare import CompareState
 from tui_client.core.storage.export import FORMATS, describe_parent, tree_lines
 from tui_client.core.storage.history import HistoryError, HistoryStore
 from tui_client.core.text.inert_text import make_inert
 
-__all__ = ["history_command", "save_to_history"]
+__all__ = ["history_command", "save_compare_to_history", "save_to_history"]
 
 
 def history_command(args: argparse.Namespace) -> int:
@@ -23,10 +24,11 @@ def history_command(args: argparse.Namespace) -> int:
             if args.action == "list":
                 for summary in store.list(limit=args.limit, search=args.search):
                     preview = summary.prompt_preview
+                    servers = f" ×{summary.servers} servers" if summary.servers > 1 else ""
                     preview = repr(preview[:HISTORY_LIST_PREVIEW_CHARS]) + (
                         "…" if len(preview) > HISTORY_LIST_PREVIEW_CHARS else "")
                     print(f"{summary.id}  {summary.created:%Y-%m-%d %H:%M}  {summary.api or '-'}  "
-                          f"{make_inert(summary.model or '-', exact=True)}  n={summary.n}  {summary.status.value}  {preview}")
+                          f"{make_inert(summary.model or '-', exact=True)}  n={summary.n}{servers}  {summary.status.value}  {preview}")
                 for skipped in store.skipped:
                     print(f"note: {make_inert(skipped, exact=True)}", file=sys.stderr)
                 return 0
@@ -75,6 +77,15 @@ def save_to_history(state: RunState) -> None:
     try:
         with HistoryStore() as store:
             store.save(state)
+    except HistoryError as err:
+        print(f"note: not saved to the history: {err}", file=sys.stderr)
+
+
+def save_compare_to_history(compare: CompareState) -> None:
+    """Save a comparison as one run with every server's result (a note when the history cannot be written)."""
+    try:
+        with HistoryStore() as store:
+            store.save(compare.groups[0].state, compare)
     except HistoryError as err:
         print(f"note: not saved to the history: {err}", file=sys.stderr)
 

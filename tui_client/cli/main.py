@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from tui_client.cli.args import build_parsers, config_from_args, flag_error, request_error, request_from_args
 from tui_client.cli.config_cmd import print_config_path, print_settings
-from tui_client.cli.history_cmd import history_command, save_to_history
+from tui_client.cli.history_cmd import history_command, save_compare_to_history, save_to_history
 from tui_client.cli.streams import quiet_broken_pipe, read_stdin_prompt, tolerant_stdio
 from tui_client.cli.tui import run_tui
 from tui_client.core.defaults import (
@@ -28,6 +28,7 @@ from tui_client.core.defaults import (
     TUI_DEFAULTS,
 )
 from tui_client.core.protocol import ClientError, normalize_url
+from tui_client.core.protocol.compare import ServerTarget, compare_configs, targets_from
 from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.storage.config import Config, ConfigError, load_config
 
@@ -76,16 +77,47 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     if command == "config":
         return print_settings(settings)
+    targets = _targets(command, args, parsers[command], settings)
     if command == "server":
         return _server(args, parsers[command], settings)
-    return _generate_or_tui(command, args, parsers[command], settings)
+    return _generate_or_tui(command, args, parsers[command], settings, targets)
 
 
-def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Config) -> int:
+def _targets(command: str, args: argparse.Namespace, parser: argparse.ArgumentParser,
+             settings: Config) -> list[ServerTarget]:
+    """The servers --url names (or the config file's servers, without a URL flag): ``args.url`` becomes the
+    first one's URL; the others are returned (empty: no comparison)."""
+    texts, where = list(args.url or []), "--url"
+    if not texts and args.host is None and args.port is None and not args.demo and settings.servers.value:
+        texts, where = list(settings.servers.value), f"{settings.where('servers')}: servers"
+    if not texts:
+        args.url, args.label = None, None
+        return []
+    try:
+        targets = targets_from(texts)
+    except ValueError as err:
+        parser.error(f"{where}: {err}")
+    if len(targets) > 1 and command == "server":
+        parser.error("--url: `server` asks one server; give --url once")
+    if len(targets) > 1 and args.demo:
+        parser.error("--demo and --url: compare servers with --url A --url B (start demo servers with serve-demo)")
+    for target in targets[1:]:
+        try:
+            normalize_url(target.url)
+        except ClientError as err:
+            parser.error(f"{where}: {target.label}: {err.message}")
+    args.url, args.label = targets[0].url, targets[0].label
+    return targets[1:]
+
+
+def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.ArgumentParser, settings: Config,
+                     targets: list[ServerTarget]) -> int:
     """Check the request, connect (or start the demo server), then run headless or the TUI."""
     defaults = GENERATE_DEFAULTS if command == "generate" else TUI_DEFAULTS
     if command == "generate" and args.prompt_file is None:
         args.prompt = read_stdin_prompt(args.prompt)
+    if targets and command == "generate" and args.continue_from is not None:
+        parser.error("--continue-from goes on from one server's candidate: give one --url")
     if command == "generate" and args.continue_from is not None:
         from tui_client.cli.continuation import ContinuationError, continued_request
 
@@ -120,11 +152,19 @@ def _generate_or_tui(command: str, args: argparse.Namespace, parser: argparse.Ar
                 from tui_client.cli.generate import run_headless
 
                 if args.insecure:
-                    print(f"warning: TLS verification is off (--insecure) for {without_userinfo(url)}", file=sys.stderr)
+                    shown = ", ".join(without_userinfo(u) for u in [url, *(t.url for t in targets)])
+                    print(f"warning: TLS verification is off (--insecure) for {shown}", file=sys.stderr)
 
+                if targets:
+                    from tui_client.cli.compare import run_compare_headless
+
+                    return asyncio.run(run_compare_headless(
+                        compare_configs(config, args.label, targets), request, json_output=args.json,
+                        on_end=None if args.no_history else save_compare_to_history))
                 on_end = None if args.no_history else save_to_history
                 return asyncio.run(run_headless(config, request, json_output=args.json, on_end=on_end))
-            return run_tui(config, request, settings, run_on_start=args.run, demo=args.demo, insecure=args.insecure)
+            return run_tui(config, request, settings, run_on_start=args.run, demo=args.demo, insecure=args.insecure,
+                           compare=targets, label=args.label)
     except ClientError as err:  # a bad --url and the like
         print(f"tui-client: error: {flag_error(err)}", file=sys.stderr)
         return 2

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from tui_client.core.protocol import ClientConfig, GenerationRequest
+from tui_client.core.protocol.compare import ServerTarget
 from tui_client.core.storage.config import Config
 
 __all__ = ["run_tui"]
 
 
 def run_tui(
-    config: ClientConfig, request: GenerationRequest, settings: Config, *, run_on_start: bool, demo: bool, insecure: bool
+    config: ClientConfig, request: GenerationRequest, settings: Config, *, run_on_start: bool, demo: bool, insecure: bool,
+    compare: Sequence[ServerTarget] = (), label: str | None = None,
 ) -> int:
     """Run the app until it quits; 2 when the configured theme does not exist, 143 / 129
     after SIGTERM / SIGHUP (a run going is saved first)."""
@@ -26,7 +29,7 @@ def run_tui(
         note = "TLS verification off (--insecure)" if note is None else f"{note}; TLS verification off"
     theme = settings.theme.value
     app = TuiClientApp(config, request, run_on_start=run_on_start, demo_url_note=note, theme=theme,
-                       keymap=settings.keys)
+                       keymap=settings.keys, compare=list(compare), label=label)
     if theme is not None and theme not in app.available_themes:
         print(f"tui-client: error: {settings.path}: theme: unknown theme {theme!r} "
               f"(one of {', '.join(sorted(app.available_themes))})", file=sys.stderr)

@@ -4,6 +4,8 @@ latest, and what is saved to the history.
 The UI starts a run with :meth:`RunSession.begin`, follows it with :meth:`RunSession.stream`
 (the child process reads it; if that process cannot run, this process does, from then on),
 ends it with :meth:`Run.end` and draws its end only if :meth:`RunSession.is_latest`.
+Comparing servers (:attr:`RunSession.compare_with`), :meth:`RunSession.begin_compare` and
+:meth:`RunSession.stream_compare` do the same for one run per server, all at once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import replace
 
+from tui_client.core.protocol.compare import CompareState, ServerGroup, ServerTarget, compare_configs
 from tui_client.core.protocol import (
     Api,
     ClientConfig,
@@ -29,7 +32,7 @@ from tui_client.core.protocol import (
 from tui_client.core.storage.history import HistoryStore
 from tui_client.core.transport.stream_worker import StreamWorker, WorkerUnavailable
 
-__all__ = ["WORKER_SLICE", "Run", "RunSession"]
+__all__ = ["WORKER_SLICE", "CompareRun", "Run", "RunSession"]
 
 WORKER_SLICE = 0.005
 """Longest a run's reading holds the event loop before it lets other work in (seconds)."""
@@ -39,10 +42,13 @@ class Run:
     """One run: its serial number, its latest state (the protocol may hand over a new one) and
     the client it was begun with (it keeps it when the session is reconfigured)."""
 
-    def __init__(self, serial: int, state: RunState, client: VLLMClient | None = None) -> None:
+    def __init__(self, serial: int, state: RunState, client: VLLMClient | None = None, *,
+                 group: ServerGroup | None = None) -> None:
         self.serial = serial
         self.state = state
         self.client = client
+        self.group = group
+        """In a comparison: its server's group (kept pointing at the latest state)."""
 
     def fail(self, err: BaseException) -> None:
         """A bug in the client or the UI: the run fails, the app stays up."""
@@ -54,6 +60,25 @@ class Run:
         if not self.state.status.done:  # cancelled before the server answered
             self.state.finish(Status.CANCELLED)
         return self.state
+
+
+class CompareRun:
+    """One comparison: a :class:`Run` per server (the first on the session's client) and their groups."""
+
+    def __init__(self, serial: int, runs: list[Run], compare: CompareState) -> None:
+        self.serial = serial
+        self.runs = runs
+        self.compare = compare
+
+    @property
+    def state(self) -> RunState:
+        """The first server's state."""
+        return self.runs[0].state
+
+    def end(self) -> CompareState:
+        for run in self.runs:
+            run.end()
+        return self.compare
 
 
 class RunSession:
@@ -81,6 +106,12 @@ class RunSession:
         self.serial = 0
         self._active: set[Run] = set()  # begun, not yet done streaming: their clients stay open
         self._retired: list[VLLMClient] = []  # replaced by reconfigure, closed once no run uses them
+        self.label = "A"
+        """The label of this session's own server in a comparison."""
+        self.compare_with: list[tuple[ServerTarget, VLLMClient]] = []
+        """The other servers each run is also sent to (empty: no comparison), each with its client."""
+        self.compare: CompareState | None = None
+        """The current or last comparison (None: the last run was of one server)."""
 
     # -- the client and the stream worker -----------------------------------------------
 
@@ -107,6 +138,17 @@ class RunSession:
             self._retired.append(old)
         await self._close_idle()
         return True
+
+    def set_compare(self, targets: list[ServerTarget], *, label: str | None = None) -> None:
+        """Compare with ``targets`` from the next run on (empty: stop comparing); this server is ``label``
+        (default: the first letter not taken). Their protocol and model are detected; the API key, timeout,
+        TLS and limits are this server's. Raises ``ClientError`` (nothing changed) on a URL that cannot be used.
+        The clients replaced are closed once no run uses them."""
+        configs = compare_configs(self.config, label, targets)
+        clients = [(target, VLLMClient(config)) for target, (_, config) in zip(targets, configs[1:])]
+        self.label = configs[0][0]
+        old, self.compare_with = self.compare_with, clients
+        self._retired += [client for _, client in old]
 
     async def _close_idle(self) -> None:
         """Close the replaced clients no run uses any more."""
@@ -140,14 +182,48 @@ class RunSession:
         assert self.client is not None
         self.serial += 1
         state = RunState(request, self.client.describe())
-        self.state, self.request = state, request
+        self.state, self.request, self.compare = state, request, None
         run = Run(self.serial, state, self.client)
         self._active.add(run)
         return run
 
-    def show(self, state: RunState) -> None:
-        """A stored run is shown: it is the state from now on (see :meth:`supersede`)."""
-        self.state, self.request = state, state.request
+    def begin_compare(self, request: GenerationRequest) -> CompareRun:
+        """A new run on this server and each of :attr:`compare_with`: the latest from now on; the
+        session's state is the first server's."""
+        assert self.client is not None
+        self.serial += 1
+        clients = [(self.label, self.client), *((target.label, client) for target, client in self.compare_with)]
+        groups = [ServerGroup(label, RunState(request, client.describe())) for label, client in clients]
+        runs = [Run(self.serial, group.state, client, group=group) for group, (_, client) in zip(groups, clients)]
+        self.state, self.request = runs[0].state, request
+        self.compare = CompareState(groups)
+        self._active.update(runs)
+        return CompareRun(self.serial, runs, self.compare)
+
+    async def stream_compare(self, crun: CompareRun, changed: Callable[[], object],
+                             worker_failed: Callable[[WorkerUnavailable], object]) -> None:
+        """Follow every server's run at once (see :meth:`stream`); a run that breaks fails alone;
+        cancelling this cancels them all."""
+
+        async def one(run: Run) -> None:
+            try:
+                await self._stream(run, changed, worker_failed, alongside=True)
+            except Exception as err:  # noqa: BLE001 - a bug in one server's run ends that run only
+                run.fail(err)
+
+        tasks = [asyncio.ensure_future(one(run)) for run in crun.runs]
+        try:
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    def show(self, state: RunState, compare: CompareState | None = None) -> None:
+        """A stored run is shown (``compare``: a comparison, ``state`` its first server's): it is the state
+        from now on (see :meth:`supersede`)."""
+        self.state, self.request, self.compare = state, state.request, compare
 
     def supersede(self) -> None:
         """Whatever run is going will not draw its end (a run from the history is shown)."""
@@ -163,12 +239,16 @@ class RunSession:
         Read in the stream worker process, unless it is unavailable: then here (and
         ``worker_failed`` is told, once).
         """
+        await self._stream(run, changed, worker_failed)
+
+    async def _stream(self, run: Run, changed: Callable[[], object],
+                      worker_failed: Callable[[WorkerUnavailable], object], *, alongside: bool = False) -> None:
         client = run.client or self.client
         assert client is not None
         request = run.state.request
         try:
             try:
-                await self._consume(self._events(client, request), run, changed)
+                await self._consume(self._events(client, request, alongside), run, changed)
             except WorkerUnavailable as err:  # no child process: read the stream here
                 if self.drop_worker():
                     worker_failed(err)
@@ -177,17 +257,22 @@ class RunSession:
             self._active.discard(run)
             await self._close_idle()
 
-    def _events(self, client: VLLMClient, request: GenerationRequest) -> AsyncIterator[RunEvent]:
+    def _events(self, client: VLLMClient, request: GenerationRequest, alongside: bool = False) -> AsyncIterator[RunEvent]:
         if self.stream_worker is None:
             return client.generate(request)
-        return self.stream_worker.generate(client.config, request, server=client.server, describe=client.describe())
+        return self.stream_worker.generate(client.config, request, server=client.server, describe=client.describe(),
+                                           alongside=alongside)
 
     async def _consume(self, events: AsyncIterator[RunEvent], run: Run, changed: Callable[[], object]) -> None:
         async with aclosing(events) as stream:  # type: ignore[type-var]
             slice_started = time.perf_counter()
             async for event in stream:
                 if event.state is not run.state:
-                    run.state = self.state = event.state
+                    run.state = event.state
+                    if run.group is not None:
+                        run.group.state = event.state
+                    if run.group is None or (self.compare is not None and run.group is self.compare.groups[0]):
+                        self.state = event.state
                 changed()
                 if time.perf_counter() - slice_started > WORKER_SLICE:
                     # Buffered data does not suspend the read: let keys and frames in.
@@ -197,18 +282,23 @@ class RunSession:
     # -- the history --------------------------------------------------------------------
 
     @staticmethod
-    def worth_saving(state: RunState) -> bool:
-        """A failed run with no text is not saved (nothing came back)."""
-        return not (state.status is Status.FAILED and not any(c.text for c in state.candidates.values()))
+    def worth_saving(state: RunState, compare: CompareState | None = None) -> bool:
+        """A failed run with no text is not saved (nothing came back; from no server, comparing)."""
+        states = [g.state for g in compare.groups] if compare is not None else [state]
+        return not all(s.status is Status.FAILED and not any(c.text for c in s.candidates.values()) for s in states)
 
     def history(self) -> HistoryStore:
         """The history store, opened now for the calling thread (SQLite: one connection per thread)."""
         return HistoryStore(self.history_path)
 
-    def save(self, state: RunState) -> int:
-        """Save an ended run (from any thread); its history id. Raises ``HistoryError``."""
+    def save(self, state: RunState, compare: CompareState | None = None) -> int:
+        """Save an ended run (from any thread), with ``compare`` every server's result; its history id.
+        Raises ``HistoryError``."""
         with self.history() as store:
-            state.history_id = store.save(state)
+            state.history_id = store.save(state, compare)
+            if compare is not None:
+                for group in compare.groups:
+                    group.state.history_id = state.history_id
             return state.history_id
 
     async def aclose(self) -> None:
@@ -217,6 +307,6 @@ class RunSession:
             await self.stream_worker.aclose()
         if self.client is not None:
             await self.client.aclose()
-        for client in self._retired:
+        for client in [*self._retired, *(client for _, client in self.compare_with)]:
             await client.aclose()
-        self._retired = []
+        self._retired, self.compare_with = [], []

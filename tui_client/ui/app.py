@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +25,7 @@ from tui_client.core.protocol import (
     RunState,
     ServerInfo,
 )
+from tui_client.core.protocol.compare import ServerTarget
 from tui_client.core.protocol.params import request_from
 from tui_client.core.run_session import RunSession
 from tui_client.core.storage.ui_state import load_ui_state, save_ui_state
@@ -63,6 +64,8 @@ class TuiClientApp(App[None]):
         demo_url_note: str | None = None,
         theme: str | None = None,
         keymap: Mapping[str, str] | None = None,
+        compare: Sequence[ServerTarget] = (),
+        label: str | None = None,
     ) -> None:
         super().__init__()
         self.config = config or ClientConfig()
@@ -71,6 +74,8 @@ class TuiClientApp(App[None]):
         self.demo_url_note = demo_url_note
         self.session = RunSession(self.config)
         """The client, the stream worker, the runs and the history."""
+        if compare:  # --url A --url B: the URLs were checked by the command line
+            self.session.set_compare(list(compare), label=label)
         self.server_info: ServerInfo | None = None
         """What the server said it speaks (None until it answered)."""
         self.main = MainScreen(self.initial_request, self.session.describe(), note=demo_url_note)

@@ -60,3 +60,4 @@ def main_commands(main: MainScreen) -> Iterator[SystemCommand]:
         yield SystemCommand("Export run as Markdown", "Write tui-client-run-….md in the current directory",
                             lambda: main.action_export("md"))
     yield from main.switch.commands()
+    yield from main.compare.commands()

@@ -31,16 +31,15 @@ def comparison_refused(count: int) -> str | None:
 
 
 class DivergenceMarks:
-    """Whether marks and tails are on, and what the panels were last handed."""
+    """Whether marks and tails are on, and what the panels were last handed. Comparing servers,
+    each server's panels are compared among themselves (see :meth:`update`)."""
 
     def __init__(self) -> None:
         self.marking = False
         """``d``: the shared prefix dimmed, each candidate's first unique word highlighted."""
         self.tails = False
         """``t``: every panel hides the shared prefix behind a one-line marker."""
-        self._tracker = DivergenceTracker()
-        self._view: DivergenceView | None = None
-        self._shared: int | None = None
+        self._groups: dict[int, _GroupMarks] = {}
         self._shown = False  # some panel may carry marks
         self._ended_texts: dict[int, tuple[str, str]] = {}  # index -> (text, text + END_OF_TEXT)
 
@@ -53,25 +52,45 @@ class DivergenceMarks:
             self.marking = on
         else:
             self.tails = on
-        self._view = None  # hand every panel its marks again
+        for group in self._groups.values():
+            group.view = None  # hand every panel its marks again
 
     def reset(self) -> None:
         """A new run (or a run from the history): compare from scratch."""
-        self._tracker = DivergenceTracker()
-        self._view = None
-        self._shared = None
+        self._groups.clear()
         self._ended_texts.clear()
 
-    def update(self, panels: Sequence[CandidatePanel]) -> int | None:
-        """Once per frame: feed the tracker, hand the panels what changed; the shared length."""
+    def update(self, panels: Sequence[CandidatePanel], group_size: int = 0) -> int | None:
+        """Once per frame: feed the tracker, hand the panels what changed; the shared length (of the
+        first group). ``group_size``: comparing servers, panels ``g * group_size …`` form group g."""
         if not (self.marking or self.tails) or len(panels) < 2:
             if self._shown:
                 for panel in panels:
                     panel.set_divergence(0, None, marking=False, tails=False)
                 self._shown = False
-            self._shared = None
+            for group in self._groups.values():
+                group.shared = None
             return None
         self._shown = True
+        if not group_size:
+            return self._update_group(0, panels)
+        parts: dict[int, list[CandidatePanel]] = {}
+        for panel in panels:
+            parts.setdefault(panel.index // group_size, []).append(panel)
+        shared = []
+        for g, part in sorted(parts.items()):
+            if len(part) < 2:  # one candidate per server: nothing to compare within it
+                for panel in part:
+                    panel.set_divergence(0, None, marking=False, tails=False)
+                shared.append(None)
+                continue
+            shared.append(self._update_group(g, part))
+        return shared[0] if shared else None
+
+    def _update_group(self, key: int, panels: Sequence[CandidatePanel]) -> int | None:
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _GroupMarks()
         texts: dict[int, str] = {}
         for panel in panels:
             text = panel.display_text
@@ -83,12 +102,21 @@ class DivergenceMarks:
                     cached = self._ended_texts[panel.index] = (text, text + END_OF_TEXT)
                 text = cached[1]
             texts[panel.index] = text
-        view = self._tracker.update(texts)
-        if view is self._view:
-            return self._shared
-        self._view = view
+        view = group.tracker.update(texts)
+        if view is group.view:
+            return group.shared
+        group.view = view
         shared = min(view.shared_prefix_len, min((len(p.display_text) for p in panels if p.index in texts), default=0))
         for panel in panels:
             panel.set_divergence(shared, view.unique_at.get(panel.index), marking=self.marking, tails=self.tails)
-        self._shared = shared
+        group.shared = shared
         return shared
+
+
+class _GroupMarks:
+    """One group's tracker and what its panels were last handed."""
+
+    def __init__(self) -> None:
+        self.tracker = DivergenceTracker()
+        self.view: DivergenceView | None = None
+        self.shared: int | None = None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from tui_client.core.protocol import RunState
+from tui_client.core.protocol.compare import ServerGroup
 from tui_client.core.storage.export import FORMATS
 from tui_client.core.storage.history import StoredRun
 
@@ -15,17 +17,18 @@ EXPORT_NAME = "tui-client-run-{}.{}"
 
 
 def export_run(state: RunState, fmt: str, *, loaded: StoredRun | None, history_id: int | None,
-               folder: Path | None = None) -> Path:
+               folder: Path | None = None, groups: Sequence[ServerGroup] = ()) -> Path:
     """Write ``state`` as ``fmt`` to ``tui-client-run-<history id or time>.<fmt>``; the path. Raises OSError.
 
-    A run loaded from the history, or saved to it, is written with its id and date.
+    A run loaded from the history, or saved to it, is written with its id and date; ``groups``: a saved
+    comparison's servers (``state`` is the first's).
     """
     run: StoredRun | RunState = state
     if loaded is not None and loaded.state is state:
         run = loaded
     elif history_id is not None:  # saved: the file says which run it is
         started = time.time() - (time.monotonic() - state.started)
-        run = StoredRun(history_id, datetime.fromtimestamp(started).astimezone(), state)
+        run = StoredRun(history_id, datetime.fromtimestamp(started).astimezone(), state, list(groups))
     text = FORMATS[fmt](run)
     stem = str(history_id) if history_id is not None else datetime.now().strftime("%Y%m%d-%H%M%S")
     return write_new_file(folder or Path.cwd(), EXPORT_NAME.format(stem, fmt), text)

@@ -77,6 +77,8 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("app.export_json", "ctrl+t", "export('json')", "Export JSON",
             "Export the run as JSON to a file in the current directory", show=False),
         Key("app.copy_all", "C", "copy_all", "Copy all", "Copy every candidate's text, with headers", show=False),
+        Key("app.compare_across", "x", "compare_across", "Across",
+            "Comparing servers: candidate 0 of each server side by side", show=False),
     ),
     "candidate": (
         Key("candidate.copy", "c", "copy", "Copy"),
@@ -134,9 +136,16 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("confirm.yes", "y", "answer(True)", "Yes"),
         Key("confirm.no", "n,escape", "answer(False)", "No"),
     ),
+    "compare_url": (
+        Key("compare_url.cancel", "escape", "cancel", "Cancel", "Back to the app, comparing nothing more"),
+    ),
+    "compare_across": (
+        Key("compare_across.close", "escape,x,q", "dismiss", "Close", "Back to the panels"),
+    ),
 }
 """Every binding, by place: the main screen, a candidate panel, the n slider, the history
-screen and its run table, the help screen, the yes/no dialog, the server panel."""
+screen and its run table, the help screen, the yes/no dialog, the server panel, the compare
+screens (a server's URL; candidate 0 of each server)."""
 
 
 def bindings_for(place: str) -> list[BindingType]:

@@ -30,6 +30,7 @@ from tui_client.core.protocol import (
     ServerInfo,
     Status,
 )
+from tui_client.core.protocol.compare import CompareState
 from tui_client.core.protocol.continuation import ParentLink
 from tui_client.core.protocol.token_facts import token_facts
 from tui_client.core.storage.export import describe_parent
@@ -38,6 +39,7 @@ from tui_client.core.text.inert_text import make_inert
 from tui_client.core.text.wording import count_of
 from tui_client.core.transport.stream_worker import WorkerUnavailable
 from tui_client.ui.commands import main_commands
+from tui_client.ui.compare_view import CompareView
 from tui_client.ui.divergence_marks import DivergenceMarks, comparison_refused
 from tui_client.ui.export_action import export_run
 from tui_client.ui.go_on import plan_go_on
@@ -116,6 +118,8 @@ class MainScreen(Screen[None]):
         self._late_parent: tuple[GenerationRequest, ParentLink] | None = None
         self.server_polling = ServerPolling(self)
         """F5's facts and the header's server line (asked while the panel is open or a run goes)."""
+        self.compare = CompareView(self)
+        """Comparing servers: a group of panels per server, ``x``, the palette's entries."""
 
     # -- layout -------------------------------------------------------------------------
 
@@ -246,7 +250,8 @@ class MainScreen(Screen[None]):
             # Shown disabled while there is nothing to compare (pressing it says why).
             return True if self._comparison_refused() is None or self.marks.is_on(action) else None
         if action == "sort":
-            return True if self.order.likely or sort_refused(self.app.run_state) is None else None
+            return True if self.order.likely or (sort_refused(self.app.run_state) is None
+                                                 and self.compare.shown is None) else None
         return True
 
     def explain_refusal(self, action: str) -> bool:
@@ -295,6 +300,10 @@ class MainScreen(Screen[None]):
             self.notify(make_inert(str(session.client_error)), severity="error", markup=False)
             return
         self.check_connection(refresh=True)
+
+    def action_compare_across(self) -> None:
+        """``x``: comparing servers, candidate 0 of each side by side."""
+        self.compare.action_across()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.key_sections()))
@@ -362,7 +371,7 @@ class MainScreen(Screen[None]):
                 parting.append((other.index, None if at is None else token_facts(other.candidate, at, k)))  # type: ignore[arg-type]
         keys = ("←/→ token · ↑/↓ line · ] / [ same place, next / previous panel · a / A pick an alternative · "
                 "enter forks there with it · escape closes")
-        self.inspector.show_token(f"Candidate {panel.index}", cand, index, k=k, parting=parting, parted_at=parted_at,
+        self.inspector.show_token(panel.name_shown, cand, index, k=k, parting=parting, parted_at=parted_at,
                                   keys=keys)
 
     # -- going on from a candidate -------------------------------------------------------
@@ -371,6 +380,10 @@ class MainScreen(Screen[None]):
     def _go_on(self, event: CandidatePanel.GoOn) -> None:
         """enter on a panel: continue it; with the token cursor on: fork at that token."""
         panel, fork = event.panel, None
+        refused = self.compare.refused("Going on from a candidate")
+        if refused is not None:
+            self.notify(refused, severity="warning", markup=False)
+            return
         if event.fork:
             facts, alternative = self.inspector.facts, self.inspector.chosen_alternative
             if facts is None or alternative is None:
@@ -427,7 +440,8 @@ class MainScreen(Screen[None]):
 
     def _sort_refusal_said(self) -> bool:
         """The mode cannot go on for the run shown: say why (True), else False."""
-        reason = None if self.order.likely else sort_refused(self.app.run_state)
+        reason = None if self.order.likely else (self.compare.refused("Sorting the panels")
+                                                 or sort_refused(self.app.run_state))
         if reason is not None:
             self.notify(reason, title="Cannot sort", severity="warning", markup=False)
         return reason is not None
@@ -442,11 +456,17 @@ class MainScreen(Screen[None]):
     def action_export(self, fmt: str) -> None:
         """Write the run shown to ``tui-client-run-<id or time>.<fmt>`` in the current directory."""
         state = self.app.run_state
-        if state is None or not state.candidates:
+        compare = self.compare.shown
+        if state is None or not (state.candidates or compare is not None):
             self.notify("No run to export yet", severity="warning", markup=False)
             return
+        if compare is not None and (self.run_history_id is None or not compare.done):
+            self.notify("A comparison is exported once it has ended and is saved: every server's result then",
+                        severity="warning", markup=False)
+            return
         try:
-            path = export_run(state, fmt, loaded=self.loaded_run, history_id=self.run_history_id)
+            path = export_run(state, fmt, loaded=self.loaded_run, history_id=self.run_history_id,
+                              groups=compare.groups if compare is not None else ())
         except OSError as err:
             self.notify(make_inert(f"Cannot write the export: {err}"), title="Export failed", severity="error",
                         markup=False)
@@ -456,12 +476,15 @@ class MainScreen(Screen[None]):
 
     def action_copy_all(self) -> None:
         state = self.app.run_state
-        if state is None or not state.candidates:
+        compare = self.compare.shown
+        if state is None or not state.candidates and compare is None:
             self.notify("No candidates to copy", severity="warning", markup=False)
             return
-        text = "\n\n".join(f"=== Candidate {c.index} ===\n{c.text}" for c in state.ordered())
+        groups = [(f"{g.label} · ", g.state) for g in compare.groups] if compare is not None else [("", state)]
+        pieces = [f"=== {label}Candidate {c.index} ===\n{c.text}" for label, group in groups for c in group.ordered()]
+        text = "\n\n".join(pieces)
         self.app.copy_to_clipboard(text)
-        self.notify(f"Copied {count_of(len(state.candidates), 'candidate')} ({count_of(len(text), 'character')})", markup=False)
+        self.notify(f"Copied {count_of(len(pieces), 'candidate')} ({count_of(len(text), 'character')})", markup=False)
 
     def action_toggle_controls(self) -> None:
         controls = self.sidebar
@@ -540,6 +563,9 @@ class MainScreen(Screen[None]):
     async def run_generation(self, request: GenerationRequest) -> None:
         """Follow one run; the pacer draws. Cancelled by a new run or escape."""
         session, pacer = self.app.session, self.app.pacer
+        if session.compare_with:
+            await self.compare.run(request)
+            return
         run = session.begin(request)  # until the server answers: waiting, no candidates
         self._set_running(True)
         try:
@@ -553,7 +579,7 @@ class MainScreen(Screen[None]):
                 self._end_view(state, switched=run.client is not session.client)
             self._save_run(state)
 
-    async def _start_view(self, request: GenerationRequest) -> None:
+    async def _start_view(self, request: GenerationRequest, *, groups: tuple[str, ...] = ()) -> None:
         grid = self.grid
         self.frame_budget.reset()  # n and sizes may differ
         self.loaded_run = self.run_history_id = None
@@ -564,8 +590,8 @@ class MainScreen(Screen[None]):
             grid.display = True
         else:
             grid.display = False
-            self.waiting.start(request.params.n)
-        await grid.prepare(request.params.n)
+            self.waiting.start(request.params.n * max(len(groups), 1))
+        await grid.prepare(request.params.n, groups=groups)
         self.refresh_bindings()  # divergence needs n of 2 or more
         self.app.pacer.flush()
 
@@ -627,6 +653,11 @@ class MainScreen(Screen[None]):
         state, request = session.state, session.request
         if state is None or request is None or not self._ui_alive():
             return
+        compare = session.compare
+        if compare is not None:
+            origin = f"from history #{self.loaded_run.id}" if self.loaded_run is not None else None
+            self.compare.draw(compare, origin)
+            return
         shared = None
         if request.stream or state.status.done:
             # The final state is drawn whole: it restyles every panel in view (new border
@@ -671,45 +702,52 @@ class MainScreen(Screen[None]):
         """Draw a run from the history in the panels, like a finished one (read-only)."""
         self._set_running(False)
         state = run.state
-        self.app.session.show(state)
+        compare = CompareState(run.groups) if run.groups else None
+        self.app.session.show(state, compare)
         self.loaded_run, self.run_history_id = run, run.id
         self.marks.reset()
         self.waiting.stop()
         self.grid.display = True
-        await self.grid.prepare(max(state.request.params.n, len(state.candidates)))
-        self.order.apply(self.grid, state)
+        if compare is not None:
+            self.order.unsort(self.grid)
+            await self.grid.prepare(state.request.params.n, groups=tuple(g.label for g in compare.groups))
+        else:
+            await self.grid.prepare(max(state.request.params.n, len(state.candidates)))
+            self.order.apply(self.grid, state)
         self.app.pacer.flush()
         self.refresh_bindings()
         self._focus_panel()  # d, t, c and the arrows work at once
 
-    def _save_run(self, state: RunState) -> None:
-        """Save an ended run to the history: in a thread, a failure is a warning."""
+    def _save_run(self, state: RunState, compare: CompareState | None = None) -> None:
+        """Save an ended run (``compare``: with every server's result) to the history: in a thread, a
+        failure is a warning."""
         session = self.app.session
         if self._late_parent is not None and self._late_parent[0] == state.request:
             parent = self._late_parent[1].resolve()
             if parent is not None:
                 state.request = replace(state.request, parent=parent)
             self._late_parent = None
-        if not session.worth_saving(state):
+        if not session.worth_saving(state, compare):
             return
         if self._ui_alive():
             # The thread shares the interpreter lock with the UI: it starts once the run's
             # final frame is on screen.
             painted = threading.Event()
             self.call_after_refresh(painted.set)
-            self.run_worker(lambda: self._save_in_thread(state, after=painted), thread=True,
+            self.run_worker(lambda: self._save_in_thread(state, after=painted, compare=compare), thread=True,
                             group="history-save", exit_on_error=False)
         else:  # shutting down mid-run: save right away, quietly
             try:
-                session.save(state)
+                session.save(state, compare)
             except HistoryError:
                 pass
 
-    def _save_in_thread(self, state: RunState, after: threading.Event | None = None) -> None:
+    def _save_in_thread(self, state: RunState, after: threading.Event | None = None,
+                        compare: CompareState | None = None) -> None:
         if after is not None:
             after.wait(SAVE_WAIT_FOR_PAINT)  # not forever: a closing app paints no more
         try:
-            run_id: int | str = self.app.session.save(state)
+            run_id: int | str = self.app.session.save(state, compare)
         except HistoryError as err:
             run_id = str(err)
         try:

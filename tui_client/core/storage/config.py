@@ -1,5 +1,5 @@
 """The config file (TOML, example in README; path: :func:`~tui_client.core.storage.paths.config_path`):
-the connection, the chat API's ``system`` prompt, ``[sampling]``, ``[params]`` (extra vLLM
+the connection (``url``, or ``servers`` to compare), the chat API's ``system`` prompt, ``[sampling]``, ``[params]`` (extra vLLM
 request fields, sent as they are) and ``[keys]``.
 Precedence: flags > ``TUI_CLIENT_URL``/``_API``/``_MODEL`` > the file > :mod:`~tui_client.core.defaults`;
 never the API key. A bad file raises :class:`ConfigError`: one line naming the file, line and key."""
@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 from tui_client.core.defaults import DEFAULT_API, DEFAULT_TIMEOUT, DEFAULT_URL
 from tui_client.core.protocol import SamplingParams
 from tui_client.core.protocol.client import normalize_url
+from tui_client.core.protocol.compare import targets_from
 from tui_client.core.protocol.errors import ClientError
 from tui_client.core.protocol.extra_fields import OWN_FIELDS, key_problem, value_problem
 from tui_client.core.storage.paths import CONFIG_ENV
@@ -43,7 +44,7 @@ SAMPLING_TYPES: dict[str, type] = {
     "frequency_penalty": float,
     "logprobs": int,
 }
-TOP_LEVEL = ("url", "api", "model", "timeout", "theme", "system", "sampling", "params", "keys")
+TOP_LEVEL = ("url", "servers", "api", "model", "timeout", "theme", "system", "sampling", "params", "keys")
 
 _OWN_SETTING = {"prompt": "--prompt", "model": "model", "stream": "--stream/--no-stream",
                 "beam_search": "--beam-search", "length_penalty": "--length-penalty"}
@@ -76,6 +77,7 @@ class Config:
     timeout: Setting[float] = Setting(DEFAULT_TIMEOUT)
     theme: Setting[str | None] = Setting(None)  # None: the TUI's default
     system: Setting[str | None] = Setting(None)  # the chat API's system prompt (other APIs: not used)
+    servers: Setting[tuple[str, ...]] = Setting(())  # compare these (``URL`` or ``LABEL=URL``) without a URL flag
     sampling: dict[str, object] = field(default_factory=dict)  # only what the file sets ("stop" a tuple)
     params: dict[str, object] = field(default_factory=dict)  # [params]: extra request fields, sent as they are
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, for App.set_keymap
@@ -116,6 +118,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(f"{where}: {problem.key}: {problem.message}") from None
     keys = [f"{table}.{key}" for table in ("sampling", "params", "keys") for key in getattr(config, table)]
+    keys += ["servers"] if config.servers.value else []
     lines = {key: line for key in keys if (line := _line_of(text, key))}
     return _apply_env(replace(config, lines=lines), env)
 
@@ -146,6 +149,8 @@ def _from_file(path: Path, found: bool, data: dict[str, object]) -> Config:
         if api not in APIS:
             raise _KeyProblem("api", f"must be one of {', '.join(APIS)}, not {api!r}")
         values["api"] = Setting(api, "file")
+    if "servers" in data:
+        values["servers"] = Setting(_servers(data["servers"]), "file")
     for key in ("model", "theme", "system"):
         if key in data:
             values[key] = Setting(_string(data, key), "file")
@@ -159,6 +164,33 @@ def _from_file(path: Path, found: bool, data: dict[str, object]) -> Config:
     keys = _table(data, "keys")
     values["keys"] = {binding: _string(keys, binding, f"keys.{binding}") for binding in keys}
     return Config(**values)  # type: ignore[arg-type]
+
+
+def _servers(value: object) -> tuple[str, ...]:
+    """``servers``: an array of ``"URL"``, ``"LABEL=URL"`` or ``{url = "...", label = "..."}``."""
+    if not isinstance(value, list) or not value:
+        raise _KeyProblem("servers", f"must be a non-empty array of server URLs, not {_kind(value)}")
+    texts = []
+    for i, item in enumerate(value, 1):
+        if isinstance(item, dict):
+            unknown = [k for k in item if k not in ("url", "label")]
+            if unknown or "url" not in item:
+                raise _KeyProblem("servers", f"server {i}: a table takes url and label, not {', '.join(unknown) or 'no url'}")
+            url = _string(item, "url", "servers")
+            item = f"{_string(item, 'label', 'servers')}={url}" if "label" in item else url
+        if not isinstance(item, str) or not item.strip():
+            raise _KeyProblem("servers", f"server {i} must be a URL (or LABEL=URL), not {_kind(item)}")
+        texts.append(item)
+    try:
+        targets = targets_from(texts)
+    except ValueError as err:
+        raise _KeyProblem("servers", str(err)) from None
+    for i, target in enumerate(targets, 1):
+        try:
+            normalize_url(target.url)
+        except ClientError as err:
+            raise _KeyProblem("servers", f"server {i} ({target.label}): {err.message}") from None
+    return tuple(texts)
 
 
 def _sampling(table: dict[str, object]) -> dict[str, object]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import orjson
 
 from tui_client.core.protocol import Candidate, Parent, RunState
+from tui_client.core.protocol.compare import group_summary
 from tui_client.core.protocol.token_facts import logprob_text
 from tui_client.core.text.wording import count_of
 from tui_client.core.storage.history import TREE_TAIL_CHARS, StoredRun, TreeLine
@@ -71,6 +72,8 @@ def run_document(run: StoredRun | RunState) -> dict[str, object]:
     }
     if request.turns:
         doc["turns"] = [turn.to_json() for turn in request.turns]
+    if isinstance(run, StoredRun) and run.groups:  # a comparison: the top level is the first server's
+        doc["servers"] = [group.to_json() for group in run.groups]
     if isinstance(run, StoredRun):
         doc = {"id": run.id, "created": run.created.isoformat(timespec="seconds"), **doc}
     return doc
@@ -90,6 +93,10 @@ def to_markdown(run: StoredRun | RunState) -> str:
     lines = [f"# tui-client run {run.id}" if isinstance(run, StoredRun) else "# tui-client run", ""]
     if isinstance(run, StoredRun):
         lines.append(f"- **Date:** {run.created:%Y-%m-%d %H:%M:%S %z}")
+    groups = run.groups if isinstance(run, StoredRun) else []
+    if groups:
+        lines.append(f"- **Compared:** {', '.join(f'{g.label} {_code(g.state.server.url)}' for g in groups)}")
+        lines += [f"- **{g.label}:** {_code(group_summary(g))}" for g in groups]
     api = server.api.value if server.api else "unknown"
     lines.append(f"- **Server:** {_code(server.url)} ({api}{', model ' + _code(server.model) if server.model else ''})")
     lines.append(f"- **Status:** {state.status.value}, {len(state.candidates)} of {request.params.n} candidates")
@@ -117,6 +124,14 @@ def to_markdown(run: StoredRun | RunState) -> str:
     for name, value in request.extra.items():  # sent as they are: shown as the JSON sent
         cell = _code(json.dumps(value, ensure_ascii=False)).replace("|", "\\|")
         lines.append(f"| {name} | {cell} |")
+    for label, group_state in ([(g.label, g.state) for g in groups] if groups else [(None, state)]):
+        lines += _candidates_md(group_state, label)
+    return "\n".join(lines) + "\n"
+
+
+def _candidates_md(state: RunState, label: str | None) -> list[str]:
+    """Each candidate's section (``## A · Candidate 0`` in a comparison)."""
+    lines: list[str] = []
     for cand in state.ordered():
         facts = [cand.status.value]
         if cand.finish_reason:
@@ -128,10 +143,16 @@ def to_markdown(run: StoredRun | RunState) -> str:
             facts.append(f"cumulative logprob {logprob_text(cand.cumulative_logprob, 4)}, "
                          f"mean logprob {logprob_text(cand.mean_logprob, 4)}, "
                          f"perplexity {cand.perplexity:.4g}")
-        lines += ["", f"## Candidate {cand.index}", "", ", ".join(facts), "", *_fenced(cand.text)]
+        title = f"{_plain(label)} · Candidate {cand.index}" if label else f"Candidate {cand.index}"
+        lines += ["", f"## {title}", "", ", ".join(facts), "", *_fenced(cand.text)]
         if cand.token_texts:
             lines += ["", *_token_table(cand)]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _plain(label: str) -> str:
+    """A server label in a heading: only what a label may hold (letters, digits, ``_.-``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "?", label)
 
 
 def _token_table(cand: Candidate) -> list[str]:

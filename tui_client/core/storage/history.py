@@ -22,7 +22,7 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from tui_client.core.protocol import (
     Turn,
     Usage,
 )
+from tui_client.core.protocol.compare import CompareState, ServerGroup
 from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.storage.paths import history_path
 from tui_client.core.storage.token_blob import pack, unpack
@@ -100,6 +101,41 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN system TEXT",
         "ALTER TABLE runs ADD COLUMN extra TEXT NOT NULL DEFAULT '{}'",
     ),
+    (  # compare servers: one run, one result per server; the runs row and candidates hold the first
+        # server's (its status is the whole comparison's), run_servers every server's, server_candidates
+        # the candidates of the others
+        "ALTER TABLE runs ADD COLUMN servers INTEGER NOT NULL DEFAULT 1",
+        """CREATE TABLE run_servers (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            pos INTEGER NOT NULL,           -- 0: the server of the runs row
+            label TEXT NOT NULL,
+            url TEXT NOT NULL,
+            api TEXT,
+            model TEXT,
+            server_version TEXT,
+            status TEXT NOT NULL,
+            usage TEXT,
+            first_text_at REAL,
+            ended_at REAL,
+            notes TEXT NOT NULL,
+            error TEXT,
+            tokens BLOB,                    -- pos > 0: its candidates' tokens (token_blob.py)
+            PRIMARY KEY (run_id, pos)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE server_candidates (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            pos INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            status TEXT NOT NULL,
+            finish_reason TEXT,
+            stop_reason TEXT,
+            tokens INTEGER,
+            first_text_at REAL,
+            last_text_at REAL,
+            PRIMARY KEY (run_id, pos, idx)
+        ) WITHOUT ROWID""",
+    ),
 )
 TREE_TAIL_CHARS = 60
 """How much of the end of each run's prompt a tree line shows."""
@@ -130,6 +166,7 @@ class RunSummary:
     status: Status
     prompt_preview: str  # the first PREVIEW_CHARS characters of the prompt
     parent: int | None = None  # the run it was continued or forked from
+    servers: int = 1  # how many servers it compared
 
 
 @dataclass(frozen=True)
@@ -152,6 +189,8 @@ class StoredRun:
     id: int
     created: datetime
     state: RunState
+    groups: list[ServerGroup] = field(default_factory=list)
+    """A comparison: every server's result (the first is ``state``); empty for a run of one server."""
 
     def request(self) -> GenerationRequest:
         """The request to run it again."""
@@ -225,18 +264,22 @@ class HistoryStore:
     def close(self) -> None:
         self._db.close()
 
-    def save(self, state: RunState) -> int:
-        """Store an ended run; returns its id."""
+    def save(self, state: RunState, compare: CompareState | None = None) -> int:
+        """Store an ended run; returns its id. With ``compare`` (whose first group is ``state``) every
+        server's result, as one run."""
         if not state.status.done:
             raise ValueError(f"only an ended run can be saved (this one is {state.status.value})")
+        if compare is not None and not compare.done:
+            raise ValueError("only an ended comparison can be saved")
         request, server = state.request, state.server
+        status = compare.status if compare is not None else state.status
         parent = request.parent
         created = time.time() - (time.monotonic() - state.started)
         with self._errors(), self._transaction():
             run_id = self._db.execute(
                 "INSERT INTO runs (created, url, api, model, server_version, prompt, params, stream, n, status,"
                 " usage, first_text_at, ended_at, notes, error, system, extra, parent_run, parent_candidate,"
-                " parent_offset, turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " parent_offset, turns, servers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     created,
                     without_userinfo(server.url),
@@ -247,7 +290,7 @@ class HistoryStore:
                     json.dumps(request.params.as_dict()),
                     request.stream,
                     request.params.n,
-                    state.status.value,
+                    status.value,
                     json.dumps(state.usage.to_json()) if state.usage else None,
                     state.first_text_at,
                     state.ended_at,
@@ -259,22 +302,41 @@ class HistoryStore:
                     parent.candidate if parent else None,
                     parent.offset if parent else None,
                     json.dumps([turn.to_json() for turn in request.turns]) if request.turns else None,
+                    len(compare.groups) if compare is not None else 1,
                 ),
             ).lastrowid
             self._db.executemany(
                 "INSERT INTO candidates (run_id, idx, text, status, finish_reason, stop_reason, tokens,"
                 " first_text_at, last_text_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (run_id, c.index, c.text, c.status.value, json.dumps(c.finish_reason), json.dumps(c.stop_reason),
-                     c.tokens, c.first_text_at, c.last_text_at)
-                    for c in state.ordered()
-                ],
+                [(run_id, *_candidate_row(c)) for c in state.ordered()],
             )
             blob = pack(state.ordered())
             if blob is not None:
                 self._db.execute("INSERT INTO run_tokens (run_id, data) VALUES (?, ?)", (run_id, blob))
+            if compare is not None:
+                self._save_groups(run_id, compare)
         assert run_id is not None
         return run_id
+
+    def _save_groups(self, run_id: int, compare: CompareState) -> None:
+        for pos, group in enumerate(compare.groups):
+            state, server = group.state, group.state.server
+            self._db.execute(
+                "INSERT INTO run_servers (run_id, pos, label, url, api, model, server_version, status, usage,"
+                " first_text_at, ended_at, notes, error, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, pos, group.label, without_userinfo(server.url), server.api.value if server.api else None,
+                 server.model, server.version, state.status.value,
+                 json.dumps(state.usage.to_json()) if state.usage else None, state.first_text_at, state.ended_at,
+                 json.dumps([without_userinfo(note) for note in state.notes]),
+                 json.dumps(_error_json(state.error)) if state.error else None,
+                 pack(state.ordered()) if pos else None),
+            )
+            if pos:
+                self._db.executemany(
+                    "INSERT INTO server_candidates (run_id, pos, idx, text, status, finish_reason, stop_reason,"
+                    " tokens, first_text_at, last_text_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(run_id, pos, *_candidate_row(c)) for c in state.ordered()],
+                )
 
     def list(self, limit: int = 100, search: str | None = None) -> list[RunSummary]:
         """The newest runs first; ``search`` keeps runs whose prompt or a candidate
@@ -285,21 +347,22 @@ class HistoryStore:
             # pattern over 50,000 bytes: "LIKE or GLOB pattern too complex"). lower() folds ASCII only.
             where = (
                 "WHERE instr(lower(prompt), lower(?)) > 0 OR id IN "
-                "(SELECT run_id FROM candidates WHERE instr(lower(text), lower(?)) > 0)"
+                "(SELECT run_id FROM candidates WHERE instr(lower(text), lower(?)) > 0) OR id IN "
+                "(SELECT run_id FROM server_candidates WHERE instr(lower(text), lower(?)) > 0)"
             )
-            args = [search, search]
+            args = [search, search, search]
         with self._errors():
             rows = self._db.execute(
-                f"SELECT id, created, url, api, model, n, status, substr(prompt, 1, {PREVIEW_CHARS}), parent_run FROM runs "
-                f"{where} ORDER BY created DESC, id DESC LIMIT ?",
+                f"SELECT id, created, url, api, model, n, status, substr(prompt, 1, {PREVIEW_CHARS}), parent_run, servers"
+                f" FROM runs {where} ORDER BY created DESC, id DESC LIMIT ?",
                 [*args, limit],
             ).fetchall()
         self.skipped = []
         summaries = []
-        for id_, created, url, api, model, n, status, preview, parent in rows:
+        for id_, created, url, api, model, n, status, preview, parent, servers in rows:
             try:
                 summaries.append(RunSummary(id_, _local_time(created), url, api, model, int(n), Status(status), preview,
-                                            parent if isinstance(parent, int) else None))
+                                            parent if isinstance(parent, int) else None, _servers(servers)))
             except _DAMAGE as err:
                 self.skipped.append(f"run {id_} skipped: {_damage(err)}")
         return summaries
@@ -310,7 +373,7 @@ class HistoryStore:
             row = self._db.execute(
                 "SELECT created, url, api, model, server_version, prompt, params, stream, status, usage,"
                 " first_text_at, ended_at, notes, error, system, extra, parent_run, parent_candidate, parent_offset,"
-                " turns FROM runs WHERE id = ?",
+                " turns, servers FROM runs WHERE id = ?",
                 (run_id,),
             ).fetchone()
             if row is None:
@@ -321,8 +384,19 @@ class HistoryStore:
                 (run_id,),
             ).fetchall()
             blob = self._db.execute("SELECT data FROM run_tokens WHERE run_id = ?", (run_id,)).fetchone()
+            server_rows, group_cands = [], []
+            if row[-1] != 1:
+                server_rows = self._db.execute(
+                    "SELECT pos, label, url, api, model, server_version, status, usage, first_text_at, ended_at, notes,"
+                    " error, tokens FROM run_servers WHERE run_id = ? ORDER BY pos", (run_id,)).fetchall()
+                group_cands = self._db.execute(
+                    "SELECT pos, idx, text, status, finish_reason, stop_reason, tokens, first_text_at, last_text_at"
+                    " FROM server_candidates WHERE run_id = ? ORDER BY pos, idx", (run_id,)).fetchall()
         try:
-            return self._stored_run(run_id, row, cand_rows, blob)
+            stored = self._stored_run(run_id, row[:-1], cand_rows, blob)
+            if server_rows:
+                stored.groups = _groups(stored.state, server_rows, group_cands)
+            return stored
         except _DAMAGE as err:
             raise HistoryError(f"history {self.path}: run {run_id} cannot be read: {_damage(err)}") from None
 
@@ -344,20 +418,7 @@ class HistoryStore:
             first_text_at=first_text_at,
             ended_at=ended_at,
         )
-        for idx, text, c_status, finish, stop, tokens, c_first, c_last in cand_rows:
-            state.candidates[idx] = Candidate(
-                idx, Status(c_status), json.loads(finish), json.loads(stop), tokens, c_first, c_last
-            )
-            state.candidates[idx].text = text
-        if blob is not None:
-            try:
-                unpacked = unpack(blob[0])
-            except (ValueError, IndexError, zlib.error, struct.error, UnicodeDecodeError) as err:
-                state.notes.append(f"its logprobs could not be read from the history ({err})")
-                unpacked = {}
-            for idx, (texts, values, tops) in unpacked.items():
-                if idx in state.candidates:
-                    state.candidates[idx].add_tokens(texts, values, tops)
+        _fill(state, cand_rows, blob[0] if blob is not None else None)
         state.history_id = run_id
         return StoredRun(run_id, _local_time(created), state)
 
@@ -372,13 +433,13 @@ class HistoryStore:
         """One run's list line (None: no such run)."""
         with self._errors():
             row = self._db.execute(
-                f"SELECT id, created, url, api, model, n, status, substr(prompt, 1, {PREVIEW_CHARS}), parent_run"
-                " FROM runs WHERE id = ?", (run_id,)).fetchone()
+                f"SELECT id, created, url, api, model, n, status, substr(prompt, 1, {PREVIEW_CHARS}), parent_run,"
+                " servers FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             return None
         try:
             return RunSummary(row[0], _local_time(row[1]), row[2], row[3], row[4], int(row[5]), Status(row[6]), row[7],
-                              row[8] if isinstance(row[8], int) else None)
+                              row[8] if isinstance(row[8], int) else None, _servers(row[9]))
         except _DAMAGE as err:
             raise HistoryError(f"history {self.path}: run {run_id} cannot be read: {_damage(err)}") from None
 
@@ -449,6 +510,52 @@ class HistoryStore:
             yield
         except (sqlite3.Error, OSError, UnicodeError) as err:
             raise HistoryError(f"history {self.path}: {' '.join(str(err).split())}") from None
+
+
+def _candidate_row(c: Candidate) -> tuple[object, ...]:
+    return (c.index, c.text, c.status.value, json.dumps(c.finish_reason), json.dumps(c.stop_reason), c.tokens,
+            c.first_text_at, c.last_text_at)
+
+
+def _fill(state: RunState, cand_rows: list[tuple], blob: bytes | None) -> None:
+    """Put the stored candidates (and their tokens) into ``state``."""
+    for idx, text, c_status, finish, stop, tokens, c_first, c_last in cand_rows:
+        state.candidates[idx] = Candidate(
+            idx, Status(c_status), json.loads(finish), json.loads(stop), tokens, c_first, c_last
+        )
+        state.candidates[idx].text = text
+    if blob is not None:
+        try:
+            unpacked = unpack(blob)
+        except (ValueError, IndexError, zlib.error, struct.error, UnicodeDecodeError) as err:
+            state.notes.append(f"its logprobs could not be read from the history ({err})")
+            unpacked = {}
+        for idx, (texts, values, tops) in unpacked.items():
+            if idx in state.candidates:
+                state.candidates[idx].add_tokens(texts, values, tops)
+
+
+def _groups(first: RunState, server_rows: list[tuple], cand_rows: list[tuple]) -> list[ServerGroup]:
+    """A comparison's groups: the first is ``first`` (its own status now: the row held the comparison's)."""
+    groups = []
+    for pos, label, url, api, model, version, status, usage, first_at, ended_at, notes, error, blob in server_rows:
+        server = ServerInfo(url, Api(api) if api else None, model, version)
+        if pos == 0:
+            state = first
+            state.status, state.error = Status(status), _error(json.loads(error)) if error else None
+        else:
+            state = RunState(first.request, server, status=Status(status),
+                             usage=Usage.from_json(json.loads(usage)) if usage else None,
+                             error=_error(json.loads(error)) if error else None, notes=json.loads(notes),
+                             first_text_at=first_at, ended_at=ended_at)
+            _fill(state, [row[1:] for row in cand_rows if row[0] == pos], blob)
+            state.history_id = first.history_id
+        groups.append(ServerGroup(str(label), state))
+    return groups
+
+
+def _servers(value: object) -> int:
+    return value if isinstance(value, int) and value > 0 else 1
 
 
 def _error_json(error: ClientError) -> dict[str, object]:

@@ -173,13 +173,13 @@ class _ChangeSender:
 
 
 class _Child:
-    """The child process: one run at a time, each in a task; ``cancel`` stops it."""
+    """The child process: each run in a task, keyed by its id; ``cancel`` stops one. A run sent
+    ``alongside`` (a server compared) leaves the others going; any other stops them first."""
 
     def __init__(self, out_fd: int) -> None:
         self._out_fd = out_fd
         self._clients: dict[ClientConfig, VLLMClient] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._run_id: int | None = None
+        self._tasks: dict[int, tuple[asyncio.Task[None], ClientConfig]] = {}
 
     def write(self, message: object) -> None:
         data = memoryview(_frame(message))
@@ -196,23 +196,28 @@ class _Child:
                 except asyncio.IncompleteReadError:
                     return  # the UI process went away
                 if message[0] == "run":
-                    await self._stop()
-                    _, run_id, config, request, server = message
-                    for other in [c for c in self._clients if c != config]:  # the UI switched API or model
+                    _, run_id, config, request, server, alongside = message
+                    if not alongside:
+                        await self._stop(*self._tasks)
+                    in_use = {config, *(used for task, used in self._tasks.values() if not task.done())}
+                    for other in [c for c in self._clients if c not in in_use]:  # the UI switched API or model
                         await self._clients.pop(other).aclose()
-                    self._run_id = run_id
-                    self._task = asyncio.create_task(self._run(run_id, config, request, server))
-                elif message[0] == "cancel" and message[1] == self._run_id:
-                    await self._stop()
+                    task = asyncio.create_task(self._run(run_id, config, request, server))
+                    self._tasks[run_id] = (task, config)
+                    task.add_done_callback(lambda _, run_id=run_id: self._tasks.pop(run_id, None))
+                elif message[0] == "cancel":
+                    await self._stop(message[1])
         finally:
-            await self._stop()
+            await self._stop(*self._tasks)
             for client in self._clients.values():
                 await client.aclose()
 
-    async def _stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
+    async def _stop(self, *run_ids: int) -> None:
+        tasks = [entry[0] for entry in (self._tasks.pop(run_id, None) for run_id in list(run_ids)) if entry]
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -370,12 +375,14 @@ class StreamWorker:
         *,
         server: ServerInfo | None = None,
         describe: ServerInfo | None = None,
+        alongside: bool = False,
     ) -> AsyncIterator[RunEvent]:
         """Run one generation in the child; yield events; the last one is :class:`RunEnded`.
         Closing it early cancels the run (the child closes the HTTP request) and keeps the text.
 
         ``server``: the protocol and model already detected (the child then skips
-        detection); ``describe``: what to show before the server answers. Raises
+        detection); ``describe``: what to show before the server answers; ``alongside``: the other
+        runs go on (a comparison's servers), else the child stops them. Raises
         :class:`WorkerUnavailable` before the first event if the child cannot start.
         """
         state = RunState(request, describe or server or ServerInfo(config.url, config.api, config.model))
@@ -386,7 +393,7 @@ class StreamWorker:
         table = StringTable()  # the alternatives' strings the child sent, for all candidates
         self._runs[run_id] = queue
         try:
-            self._send(("run", run_id, config, request, server))
+            self._send(("run", run_id, config, request, server, alongside))
             while True:
                 message = await queue.get()
                 kind = message[0]

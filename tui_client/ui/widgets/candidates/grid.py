@@ -74,6 +74,9 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         """Panels in view whose latest text the last :meth:`show` left for a later one."""
         self.empty_hint = Static(id="empty-hint")
         """What the grid shows before the first run (the app writes it)."""
+        self.groups: tuple[str, ...] = ()
+        """Comparing servers: their labels; panel ``g * group_size + i`` shows server g's candidate i."""
+        self.group_size = 0
 
     def compose(self) -> ComposeResult:
         yield PanelTextStyles()
@@ -95,9 +98,14 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
     def panel(self, index: int) -> CandidatePanel | None:
         return self._panels.get(index)
 
-    async def prepare(self, count: int, notice: str = "waiting for text…") -> None:
+    async def prepare(self, count: int, notice: str = "waiting for text…", *,
+                      groups: tuple[str, ...] = ()) -> None:
         """Show exactly panels ``0..count-1``, all empty (the others are hidden, kept for
-        later), instead of the hint."""
+        later), instead of the hint. ``groups``: comparing servers, their labels (``count``
+        panels for each)."""
+        self.groups, self.group_size = groups, count if groups else 0
+        if groups:
+            count *= len(groups)
         self._prepared = True
         self.empty_hint.display = False
         staged, self._staged, self._stage_count = self._staged, [], 0
@@ -117,10 +125,18 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
             panel = self._panels[index] = self._take_panel(index, new)
             panel.reset(notice)
             panel.display = True
+        for panel in self._panels.values():
+            panel.set_group(self._group_of(panel.index))
         if new:
             await self._mount_in_order(new)
         self.scroll_home(animate=False)
         self._relayout()
+
+    def _group_of(self, index: int) -> tuple[str, int] | None:
+        """Comparing: (label, index in its server's run) of panel ``index``; else None."""
+        if not self.groups:
+            return None
+        return self.groups[index // self.group_size], index % self.group_size
 
     def _take_panel(self, index: int, new: list[CandidatePanel]) -> CandidatePanel:
         """The spare panel for ``index``, or a new one (appended to ``new``: to mount)."""
@@ -225,12 +241,17 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
     async def clear(self) -> None:
         await self.prepare(0)
 
-    def show(self, state: RunState, limit: int | None = None) -> int:
+    def show(self, state: RunState, limit: int | None = None, states: Sequence[RunState] = ()) -> int:
         """Draw the latest state into the panels whose candidate changed; returns how many
         were drawn. At most ``limit`` panels in view are drawn: the others get their text
-        (cheap) and are drawn by a later call first (:attr:`pending` says how many wait)."""
+        (cheap) and are drawn by a later call first (:attr:`pending` says how many wait).
+        ``states``: comparing servers, each server's (see :attr:`groups`; ``state`` is the first's)."""
         candidates = state.candidates
-        if any(index not in self._panels for index in candidates):
+        size = self.group_size
+        if states and size:
+            candidates = {g * size + i: cand for g, group in enumerate(states) for i, cand in group.candidates.items()
+                          if i < size}  # a server's extra index has no panel while comparing
+        elif any(index not in self._panels for index in candidates):
             # The server answered an index we did not ask for: show it anyway.
             self.run_worker(self._add_panels(sorted(set(candidates) - set(self._panels)), state), group="grid")
         changed = pending = 0
@@ -242,12 +263,13 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
             panels.sort(key=lambda panel: not panel.stale)  # those left out last time first
         for panel in panels:
             in_view = window is None or self._on_screen(panel, window)
+            run = states[panel.index // size] if states and size and panel.index // size < len(states) else state
             if in_view and budget > 0:
-                if panel.show(candidates.get(panel.index), state, restyle=restyle):
+                if panel.show(candidates.get(panel.index), run, restyle=restyle):
                     changed += 1
                     budget -= 1
             else:
-                panel.show(candidates.get(panel.index), state, on_screen=False)  # its text, at once
+                panel.show(candidates.get(panel.index), run, on_screen=False)  # its text, at once
                 if in_view and panel.stale:
                     pending += 1
                     # Its colours now, with the others: a restyle costs a layout of the
@@ -267,6 +289,7 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
                 continue
             panel = self._take_panel(index, new)
             panel.reset()
+            panel.set_group(None)
             panel.display = True
             self._panels[index] = panel
             added.append(panel)

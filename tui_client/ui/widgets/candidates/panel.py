@@ -136,6 +136,8 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._beam_title = False  # the title says "Beam i" (a beam search's rank i)
         self._spark = ConfidenceSparkline()  # --logprobs: drawn in the title, after the name
         self._title_shown = (f"Candidate {index}", "")
+        self.group: tuple[str, int] | None = None
+        """Comparing servers: its server's label and its index in that server's run (see :meth:`set_group`)."""
         self._fork: int | None = None  # a replaced beam: its new text, highlighted from here for a moment
         self._fork_timer: Timer | None = None
         self._cand: Candidate | None = None  # the candidate shown (its tokens, for the views below)
@@ -271,11 +273,25 @@ class CandidatePanel(ScrollView, can_focus=True):
             self._spark.update(cand.token_logprobs)
         if not draw:
             return
-        name = f"{'Beam' if self._beam_title else 'Candidate'} {self.index}"
+        name = self.name_shown
         spark = self._spark.draw(sparkline_cells(self.outer_size.width, len(name))) if len(self._spark) else ""
         if (name, spark) != self._title_shown:
             self._title_shown = (name, spark)
             self.border_title = Content.assemble(name, " ", (spark, "not bold dim")) if spark else Content(name)
+
+    @property
+    def name_shown(self) -> str:
+        """``Candidate i`` (``Beam i``); comparing servers ``A · Candidate i``."""
+        kind = "Beam" if self._beam_title else "Candidate"
+        if self.group is not None:
+            return f"{self.group[0]} · {kind} {self.group[1]}"
+        return f"{kind} {self.index}"
+
+    def set_group(self, group: tuple[str, int] | None) -> None:
+        """Comparing servers: the panel shows candidate ``group[1]`` of server ``group[0]`` (None: of the one server)."""
+        if group != self.group:
+            self.group = group
+            self._title()
 
     @property
     def stale(self) -> bool:

@@ -10,6 +10,7 @@ from textual.style import Style
 from textual.widgets import Static
 
 from tui_client.core.protocol import RunState, Status
+from tui_client.core.protocol.compare import CompareState
 from tui_client.core.text.inert_text import make_inert
 
 SUMMARY_STATES = ("idle", "waiting", "streaming", "finished", "cancelled", "failed")
@@ -79,6 +80,7 @@ class RunSummary(Static):
         self.summary_state = "idle"
         self._text = ""
         self._legend: Content | None = None
+        self._rows = 1  # one line per server while comparing
 
     def show_idle(self, run_key: str) -> None:
         self._set(f"Type a prompt, pick n, press {run_key} to run", "idle")
@@ -89,7 +91,22 @@ class RunSummary(Static):
         self._set(describe_run(state, stream=stream, origin=origin, shared=shared, order=order), state.status.value,
                   legend)
 
+    def show_compare(self, compare: CompareState, *, origin: str | None = None) -> None:
+        """Comparing servers: one line per server (TTFT, tokens/s, finish reasons, or its error)."""
+        lines = [make_inert(line) for line in compare.summaries()]
+        if origin:
+            lines[0] = f"{make_inert(origin)} · {lines[0]}"
+        self._set_rows(len(lines))  # once per comparison: a plain run sets it back to 1
+        self._set("\n".join(lines), compare.status.value)
+
+    def _set_rows(self, rows: int) -> None:
+        if rows != self._rows:
+            self._rows = rows
+            self.styles.height = rows
+
     def _set(self, text: str, summary_state: str, legend: Content | None = None) -> None:
+        if self._rows != 1 and "\n" not in text:
+            self._set_rows(1)
         if text == self._text and summary_state == self.summary_state and legend == self._legend:
             return
         self._text = text
