@@ -83,9 +83,9 @@ async def test_a_growing_text_never_lays_out_the_screen(demo_url: str) -> None:
             panel.refresh = spy  # type: ignore[method-assign]
         prepare = app.main.grid.prepare
 
-        async def prepared(n: int) -> None:
+        async def prepared(n: int, **kwargs: object) -> None:
             nonlocal started
-            await prepare(n)
+            await prepare(n, **kwargs)  # type: ignore[arg-type]
             started = True
 
         app.main.grid.prepare = prepared  # type: ignore[method-assign]
