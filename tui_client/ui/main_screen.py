@@ -591,7 +591,10 @@ class MainScreen(Screen[None]):
         else:
             grid.display = False
             self.waiting.start(request.params.n * max(len(groups), 1))
-        await grid.prepare(request.params.n, groups=groups)
+        if groups:
+            await grid.prepare(request.params.n, groups=groups)
+        else:
+            await grid.prepare(request.params.n)
         self.refresh_bindings()  # divergence needs n of 2 or more
         self.app.pacer.flush()
 
