@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import replace
 
-from tui_client.core.protocol.compare import CompareState, ServerGroup, ServerTarget, compare_configs
+from tui_client.core.protocol.compare import CompareState, ServerGroup, ServerTarget, compare_configs, run_all
 from tui_client.core.protocol import (
     Api,
     ClientConfig,
@@ -211,14 +211,7 @@ class RunSession:
             except Exception as err:  # noqa: BLE001 - a bug in one server's run ends that run only
                 run.fail(err)
 
-        tasks = [asyncio.ensure_future(one(run)) for run in crun.runs]
-        try:
-            await asyncio.gather(*tasks)
-        except asyncio.CancelledError:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        await run_all([one(run) for run in crun.runs])
 
     def show(self, state: RunState, compare: CompareState | None = None) -> None:
         """A stored run is shown (``compare``: a comparison, ``state`` its first server's): it is the state

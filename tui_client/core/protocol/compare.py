@@ -12,7 +12,7 @@ import asyncio
 import re
 import string
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 
@@ -21,7 +21,7 @@ from tui_client.core.protocol.errors import ClientError, ErrorKind
 from tui_client.core.protocol.state import RunEvent, RunState, Status
 
 __all__ = [
-    "CompareState", "ServerGroup", "ServerTarget", "compare_configs", "default_label", "follow_all", "group_summary", "parse_target", "targets_from",
+    "CompareState", "ServerGroup", "ServerTarget", "compare_configs", "default_label", "follow_all", "group_summary", "parse_target", "run_all", "targets_from",
 ]
 
 _LABEL = re.compile(r"[A-Za-z0-9_.-]{1,16}")
@@ -165,7 +165,12 @@ async def follow_all(streams: Sequence[AsyncIterator[RunEvent]], compare: Compar
             if not group.state.status.done:
                 group.state.finish(Status.CANCELLED)
 
-    tasks = [asyncio.ensure_future(follow(i, events)) for i, events in enumerate(streams)]
+    await run_all([follow(i, events) for i, events in enumerate(streams)])
+
+
+async def run_all(coroutines: Sequence[Coroutine[object, object, None]]) -> None:
+    """Run the coroutines at once until all end; cancelling this cancels each and waits for it."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
     try:
         await asyncio.gather(*tasks)
     except asyncio.CancelledError:
