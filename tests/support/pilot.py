@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 
 from tui_client.core.protocol import ClientConfig, GenerationRequest, SamplingParams
 from tui_client.core.text.inert_text import make_inert
@@ -73,3 +74,15 @@ def assert_panels_match_state(app: TuiClientApp) -> None:
                 assert lines[-1] in visible
             else:
                 assert visible[0] == lines[0]
+
+
+def still_cursors(app: TuiClientApp) -> None:
+    """No blinking cursor in a snapshot: every text field drawn with its cursor on."""
+    for widget in app.query(TextArea):
+        widget.cursor_blink = False
+        # Textual 8.2.8 keys its line cache on the cursor only while it blinks: a line drawn
+        # in the blink's off phase would be reused, cursorless. Draw the lines anew.
+        widget._line_cache.clear()
+        widget.refresh()
+    for widget in app.query(Input):
+        widget.cursor_blink = False

@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 
 from expected import request_for
-from pilot import wait_drawn
+from pilot import still_cursors, wait_drawn
 from replay_server import LEGACY, OPENAI, Recording, ReplayServer
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
 
 from tui_client.core.protocol import ClientConfig, ServerInfo
 from tui_client.core.protocol.compare import ServerTarget
@@ -26,12 +25,7 @@ async def run_and_settle(pilot: Pilot) -> None:
     await asyncio.wait_for(app.workers.wait_for_complete(), 30)
     await pilot.press("ctrl+j")
     await asyncio.wait_for(app.workers.wait_for_complete(), 30)
-    for widget in app.query(TextArea):
-        widget.cursor_blink = False
-        widget._line_cache.clear()
-        widget.refresh()
-    for widget in app.query(Input):
-        widget.cursor_blink = False
+    still_cursors(app)
     info = app.server_info or app.session.describe()
     app.query_one(ServerBar).set_server(ServerInfo(SHOWN_URL, info.api, info.model))
     compare = app.session.compare

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from pilot import wait_drawn
+from pilot import still_cursors, wait_drawn
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
 
 from tui_client.core.protocol import (
     Api,
@@ -37,14 +36,7 @@ async def settle(pilot: Pilot) -> None:
     app = pilot.app
     assert isinstance(app, TuiClientApp)
     await asyncio.wait_for(app.workers.wait_for_complete(), 30)
-    for widget in app.query(TextArea):
-        widget.cursor_blink = False
-        # Textual 8.2.8 keys its line cache on the cursor only while it blinks: a line drawn
-        # in the blink's off phase would be reused, cursorless. Draw the lines anew.
-        widget._line_cache.clear()
-        widget.refresh()
-    for widget in app.query(Input):
-        widget.cursor_blink = False
+    still_cursors(app)
     if app.server_info is not None:
         app.query_one(ServerBar).set_server(ServerInfo(SHOWN_URL, app.server_info.api, app.server_info.model))
     state = app.run_state
