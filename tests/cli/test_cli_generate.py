@@ -85,6 +85,19 @@ def test_bad_flags_name_the_flag(flags: list[str], needle: str) -> None:
     assert needle in out.stderr and out.stderr.count("\n") == 1, out.stderr
 
 
+@pytest.mark.parametrize(("command", "flags", "named"), [
+    (("generate",), ["--url", "http://127.0.0.1:1"], "--url"),
+    (("generate",), ["--host", "gpu-box", "--port", "8000"], "--host and --port"),
+    ((), ["--url", "A=http://127.0.0.1:1", "--url", "B=http://127.0.0.1:2"], "--url"),
+])
+def test_demo_beside_a_server_is_refused_not_silently_ignored(command: tuple[str, ...], flags: list[str],
+                                                              named: str) -> None:
+    out = run_cli(*command, "--demo", *flags, "--prompt", "x")
+    assert out.returncode == 2, out.stderr
+    assert f"--demo starts its own server, so {named} would be ignored" in out.stderr
+    assert out.stderr.count("\n") == 1 and out.stdout == ""
+
+
 def test_api_key_from_env_is_sent_and_never_printed() -> None:
     rec = Recording.load(OPENAI / "completions-nostream-n4.json")
     with ReplayServer(rec) as server:

@@ -88,6 +88,12 @@ def _targets(command: str, args: argparse.Namespace, parser: argparse.ArgumentPa
     """The servers --url names (or the config file's servers, without a URL flag): ``args.url`` becomes the
     first one's URL; the others are returned (empty: no comparison)."""
     texts, where = list(args.url or []), "--url"
+    if getattr(args, "demo", False):
+        given = [flag for flag, value in (("--url", args.url), ("--host", args.host), ("--port", args.port))
+                 if value is not None]
+        if given:  # the demo server is the server: a URL beside it would be silently ignored
+            parser.error(f"--demo starts its own server, so {' and '.join(given)} would be ignored: give one or the other"
+                         " (compare servers with --url A --url B; start demo servers with serve-demo)")
     if not texts and args.host is None and args.port is None and not args.demo and settings.servers.value:
         texts, where = list(settings.servers.value), f"{settings.where('servers')}: servers"
     if not texts:
@@ -99,8 +105,6 @@ def _targets(command: str, args: argparse.Namespace, parser: argparse.ArgumentPa
         parser.error(f"{where}: {err}")
     if len(targets) > 1 and command == "server":
         parser.error("--url: `server` asks one server; give --url once")
-    if len(targets) > 1 and args.demo:
-        parser.error("--demo and --url: compare servers with --url A --url B (start demo servers with serve-demo)")
     for target in targets[1:]:
         try:
             normalize_url(target.url)
