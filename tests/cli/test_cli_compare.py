@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import json
 import os
+import pty
 import subprocess
+import sys
 
 from cli_runner import run_cli
 from expected import expected_legacy, expected_openai
@@ -115,3 +117,31 @@ def test_the_tui_command_line_takes_several_urls(demo_url: str) -> None:
     """The TUI parser accepts them (running the app is the TUI tests' part): a bad one stops it first."""
     out = run_cli("--url", demo_url, "--url", "x=ftp://nowhere", env={"TERM": os.environ.get("TERM", "xterm")})
     assert out.returncode == 2 and "--url: x: " in out.stderr
+
+
+def test_on_a_terminal_a_failed_servers_error_is_shown_once(unused_url: str) -> None:
+    """stdout and stderr on one terminal: the group says it failed, stderr's line says why (not both)."""
+    with ReplayServer(OPENAI_REC) as openai:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tui_client", "generate", "--url", openai.url, "--url", f"gone={unused_url}",
+             *SAME],
+            stdout=slave, stderr=slave, env={**os.environ, "COLUMNS": "200", "LINES": "30", "TERM": "xterm"},
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(30)
+        os.close(master)
+    screen = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert proc.returncode == 3, screen
+    final = screen.rsplit("\x1b[J", 1)[-1]  # what stays once the live lines are cleared
+    assert final.count("cannot connect") == 1, screen
+    assert "gone failed (its error is below)\nerror: gone: cannot connect" in final

@@ -35,14 +35,18 @@ def group_header(group: ServerGroup) -> str:
     return f"== {group.label} · {without_userinfo(server.url)}{f' ({how})' if how else ''} =="
 
 
-def compare_lines(compare: CompareState, *, logprobs: bool = False) -> list[str]:
-    """Each server's header, then its candidates' lines (or its error)."""
+def compare_lines(compare: CompareState, *, logprobs: bool = False, errors_below: bool = False) -> list[str]:
+    """Each server's header, then its candidates' lines (or its error; ``errors_below``: only that it
+    failed, its error following on stderr, on the same terminal)."""
     lines: list[str] = []
     for group in compare.groups:
         lines.append(group_header(group))
         lines += candidate_lines(group.state, logprobs=logprobs)
         if group.state.status is Status.FAILED:
-            lines.append(f"{group.label} failed: {make_inert(str(group.state.error or 'failed'), exact=True)}")
+            if errors_below and group.state.error is not None:
+                lines.append(f"{group.label} failed (its error is below)")
+            else:
+                lines.append(f"{group.label} failed: {make_inert(str(group.state.error or 'failed'), exact=True)}")
     return lines
 
 
@@ -84,7 +88,9 @@ async def run_compare_headless(
     if json_output:
         out.write(escape_json_for(out, orjson.dumps(compare.to_json(), option=orjson.OPT_INDENT_2).decode()) + "\n")
     else:
-        for line in compare_lines(compare, logprobs=bool(request.params.logprobs)):
+        # On a terminal, stderr's error lines follow at once: not the same message twice.
+        below = out.isatty() and err.isatty()
+        for line in compare_lines(compare, logprobs=bool(request.params.logprobs), errors_below=below):
             out.write(line + "\n")
     out.flush()
     for group in compare.groups:
