@@ -340,6 +340,29 @@ def test_grid_shape_adapts_to_width(width: int, height: int, count: int, expecte
     assert columns * rows >= count
 
 
+@pytest.mark.parametrize(("width", "n", "servers", "expected"), [
+    (200, 3, 2, (3, 2)), (200, 3, 3, (3, 3)), (164, 4, 2, (4, 2)), (200, 6, 2, (3, 4)), (200, 2, 3, (4, 2)),
+    (200, 1, 4, (4, 1)), (80, 3, 2, (1, 6)),
+])
+def test_comparing_each_servers_group_starts_a_row_or_follows_a_whole_group(
+        width: int, n: int, servers: int, expected: tuple[int, int]) -> None:
+    columns, rows, _ = grid_shape(n * servers, width, 60, group=n)
+    assert (columns, rows) == expected
+
+
+def test_no_server_group_is_split_over_two_rows_at_any_size() -> None:
+    for width in range(34, 400, 7):
+        for n in range(1, 9):
+            for servers in range(2, 5):
+                columns, rows, _ = grid_shape(n * servers, width, 60, group=n)
+                assert columns <= max(1, width // 34) and columns * rows >= n * servers
+                for g in range(servers):
+                    first, last = g * n, g * n + n - 1
+                    same_row = first // columns == last // columns
+                    whole_rows = first % columns == 0 and n % columns == 0
+                    assert same_row or whole_rows, (width, n, servers, columns)
+
+
 async def test_narrow_terminal_gives_one_column(demo_url: str) -> None:
     app = make_app(demo_url, n=3)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -33,17 +33,24 @@ MIN_PANEL_HEIGHT = 8
 """Lowest panel worth showing (rows, border included)."""
 
 
-def grid_shape(count: int, width: int, height: int) -> tuple[int, int, int | None]:
+def grid_shape(count: int, width: int, height: int, group: int = 0) -> tuple[int, int, int | None]:
     """``(columns, rows, row_height)`` for ``count`` panels in ``width`` x ``height`` cells.
 
     ``row_height`` is None when all rows fit (they share the height), else the fixed
-    height of a row in a grid that scrolls.
+    height of a row in a grid that scrolls. ``group``: comparing servers, the panels of
+    each (consecutive); every group then starts a row or follows a whole group in one.
     """
     if count <= 0:
         return 1, 0, None
     max_columns = max(1, width // MIN_PANEL_WIDTH)
-    rows = math.ceil(count / max_columns)
-    columns = math.ceil(count / rows)
+    if 1 < group < count:
+        # Whole groups side by side (a multiple of the group), or a group over whole rows (a divisor of it).
+        fits = [c for c in range(min(max_columns, count), 0, -1) if c % group == 0 or group % c == 0]
+        columns = fits[0]
+        rows = math.ceil(count / columns)
+    else:
+        rows = math.ceil(count / max_columns)
+        columns = math.ceil(count / rows)
     rows_that_fit = max(1, height // MIN_PANEL_HEIGHT)
     if rows <= rows_that_fit:
         return columns, rows, None
@@ -186,7 +193,7 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         candidates shows in view (those below it are left to the run: a grid taller
         than its view would show a scrollbar under the hint)."""
         region = self.scrollable_content_region
-        columns, _rows, row_height = grid_shape(count, region.width, region.height)
+        columns, _rows, row_height = grid_shape(count, region.width, region.height)  # staged: never a comparison
         in_view = count if row_height is None else min(count, columns * max(1, region.height // row_height))
         wanted = [self._spare[i] for i in range(in_view) if i in self._spare]
         if len(wanted) < in_view:
@@ -331,7 +338,7 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
 
     def _relayout(self) -> None:
         region = self.scrollable_content_region
-        shape = grid_shape(len(self._panels) or self._stage_count, region.width, region.height)
+        shape = grid_shape(len(self._panels) or self._stage_count, region.width, region.height, self.group_size)
         if shape == self._shape:
             return
         self._shape = shape
