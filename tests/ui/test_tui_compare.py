@@ -10,7 +10,7 @@ from expected import expected_legacy, expected_openai, request_for
 from hostile_server import HostileServer
 from pilot import SIZE, make_app, run_to_end, wait_idle
 from replay_server import LEGACY, OPENAI, Recording, ReplayServer
-from textual.widgets import Input, Static
+from textual.widgets import Input, Label, Static
 
 from tui_client.core.protocol import ClientConfig, Status
 from tui_client.core.protocol.compare import ServerTarget, group_summary
@@ -31,6 +31,12 @@ def summary_lines(app: TuiClientApp) -> list[str]:
     return str(app.query_one(RunSummary).render()).splitlines()
 
 
+def header(app: TuiClientApp) -> tuple[str, str | None]:
+    """The header's URL label, and its list of the other servers compared (None: hidden)."""
+    url, others = app.query_one("#server-url", Label), app.query_one("#server-compare", Label)
+    return str(url.render()), str(others.render()) if others.display else None
+
+
 async def test_each_server_has_its_group_a_dying_one_fails_alone_and_the_run_is_saved_once() -> None:
     with ReplayServer(OPENAI_REC, time_scale=0.2) as openai, ReplayServer(LEGACY_REC) as legacy, \
             HostileServer("die-mid-stream") as dying:
@@ -38,6 +44,7 @@ async def test_each_server_has_its_group_a_dying_one_fails_alone_and_the_run_is_
                            compare=[ServerTarget("old", legacy.url), ServerTarget("C", dying.url)])
         async with app.run_test(size=SIZE) as pilot:
             await wait_idle(app, pilot)
+            assert header(app) == (f"A {openai.url}", f"+ old {legacy.url} · C {dying.url}")
             await run_to_end(app, pilot)
             grid = app.query_one(CandidateGrid)
             titles = [p.name_shown for p in grid.panels]
@@ -131,6 +138,7 @@ async def test_the_palette_adds_a_server_through_its_url_prompt(demo_url: str) -
         await wait_idle(app, pilot)
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
         assert "Stop comparing" not in commands
+        assert header(app) == (demo_url, None)
         commands["Compare with a server…"].callback()
         await pilot.pause()
         assert isinstance(app.screen, CompareUrlScreen)
@@ -149,19 +157,27 @@ async def test_the_palette_adds_a_server_through_its_url_prompt(demo_url: str) -
         await pilot.pause()
         assert not isinstance(app.screen, CompareUrlScreen)
         assert [t.label for t, _ in app.session.compare_with] == ["twin"]
+        await pilot.pause()
+        assert header(app) == (f"A {demo_url}", f"+ twin {demo_url}")
+        assert str(app.query_one("#server-facts", Label).render()) == "A: max_model_len 2048"  # whose facts
         await run_to_end(app, pilot)
         grid = app.query_one(CandidateGrid)
         assert [p.name_shown for p in grid.panels] == ["A · Candidate 0", "A · Candidate 1", "twin · Candidate 0",
                                                        "twin · Candidate 1"]
         assert all(p.raw_text for p in grid.panels)
+        {c.title: c for c in app.get_system_commands(app.screen)}["Stop comparing"].callback()
+        await pilot.pause()
+        assert header(app) == (demo_url, None)
+        assert str(app.query_one("#server-facts", Label).render()) == "max_model_len 2048"
         await asyncio.sleep(0)
 
 
 async def test_a_comparison_from_the_history_shows_its_groups_again(demo_url: str, unused_url: str) -> None:
     app = make_app(demo_url, "The", n=2, max_tokens=5)
-    app.session.set_compare([ServerTarget("gone", unused_url)])
+    app.session.set_compare([ServerTarget("gone", unused_url.replace("http://", "http://me:hunter2@"))])
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(app, pilot)
+        assert header(app) == (f"A {demo_url}", f"+ gone {unused_url}")  # never the secret in a URL
         await run_to_end(app, pilot)
         await wait_idle(app, pilot)
         texts = [c.text for c in app.session.compare.groups[0].state.ordered()]

@@ -17,6 +17,7 @@ from tui_client.ui.app import TuiClientApp
 from tui_client.ui.widgets.chrome.server_bar import ServerBar
 
 SHOWN_URL = "http://127.0.0.1:8000"
+SHOWN_OTHER_URL = "http://127.0.0.1:8001"
 
 
 async def run_and_settle(pilot: Pilot) -> None:
@@ -27,6 +28,7 @@ async def run_and_settle(pilot: Pilot) -> None:
     await asyncio.wait_for(app.workers.wait_for_complete(), 30)
     still_cursors(app)
     info = app.server_info or app.session.describe()
+    app.query_one(ServerBar).set_compare("demo", [("legacy", SHOWN_OTHER_URL)])
     app.query_one(ServerBar).set_server(ServerInfo(SHOWN_URL, info.api, info.model))
     compare = app.session.compare
     assert compare is not None

@@ -44,6 +44,11 @@ class CompareView:
         session = self.main.app.session
         return [session.label, *(target.label for target, _ in session.compare_with)]
 
+    def show_in_header(self) -> None:
+        """The header names every server compared (nothing more when not comparing)."""
+        session = self.main.app.session
+        self.main.server_bar.set_compare(session.label, [(t.label, t.url) for t, _ in session.compare_with])
+
     def refused(self, what: str) -> str | None:
         """Why ``what`` (an action on one server's run) cannot go on now, or None."""
         return NOT_FOR_COMPARISON.format(what=what) if self.shown is not None else None
@@ -130,11 +135,13 @@ class CompareView:
             return
         session = self.main.app.session
         session.set_compare([*(t for t, _ in session.compare_with), target], label=session.label)
+        self.show_in_header()
         self.main.notify(make_inert(f"From the next run on, each run goes to {', '.join(self.labels())} "
                                     f"({target.label}: {without_userinfo(target.url)})"), markup=False)
 
     def stop(self) -> None:
         session = self.main.app.session
         session.set_compare([])
+        self.show_in_header()
         self.main.notify(make_inert(f"Not comparing: runs go to {without_userinfo(session.config.url)} alone"),
                          markup=False)

@@ -152,6 +152,7 @@ class MainScreen(Screen[None]):
         self.summary.show_idle(self.key_of("run"))
         self.grid.empty_hint.update(self._empty_hint())
         self.sidebar.validate()
+        self.compare.show_in_header()
         self._clock = self.set_interval(CLOCK_INTERVAL, self._clock_tick, pause=True)
         self.call_after_refresh(self._reserve_panels)
         if session.client is not None:

@@ -23,12 +23,15 @@ _STATE_TEXT = {
 
 
 class ServerBar(Horizontal):
-    """``tui-client │ ● connected │ URL │ protocol │ model │ note``."""
+    """``tui-client │ ● connected │ URL │ protocol │ model │ + B URL · C URL │ facts │ note``
+    (the ``+ B URL`` part only while comparing servers, the URL then labelled ``A``)."""
 
     def __init__(self, server: ServerInfo, *, note: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self._server = server
         self._note = note
+        self._label: str | None = None  # this server's label while comparing servers
+        self._facts = ""
         self.connection = "unknown"
 
     def compose(self) -> ComposeResult:
@@ -37,23 +40,37 @@ class ServerBar(Horizontal):
         yield Label(id="server-url")
         yield Label(id="server-api")
         yield Label(id="server-model")
+        yield Label(id="server-compare")
         yield Label(id="server-facts")
         yield Label(Content(self._note or ""), id="server-note")
 
     def on_mount(self) -> None:
         self.set_server(self._server)
         self.query_one("#server-note").display = bool(self._note)
+        self.query_one("#server-compare").display = False
 
     def set_server(self, server: ServerInfo) -> None:
         """Show where we talk to (URL, protocol once detected, model)."""
         self._server = server
-        self.query_one("#server-url", Label).update(Content(make_inert(without_userinfo(server.url))))
+        url = make_inert(without_userinfo(server.url))
+        self.query_one("#server-url", Label).update(
+            Content(url) if self._label is None else Content.assemble((self._label, "bold"), " ", url))
         api = self.query_one("#server-api", Label)
         api.update(Content(server.api.value if server.api else "protocol ?"))
         api.set_class(server.api is None, "-unknown")
         model = self.query_one("#server-model", Label)
         model.update(Content(make_inert(server.model) if server.model else "no model name"))
         model.set_class(server.model is None, "-unknown")
+
+    def set_compare(self, label: str, others: list[tuple[str, str]]) -> None:
+        """Comparing servers: this one is ``label``, ``others`` are ``(label, url)`` (empty: not comparing)."""
+        self._label = label if others else None
+        compare = self.query_one("#server-compare", Label)
+        compare.update(Content.assemble("+ ", Content(" · ").join(
+            Content.assemble((other, "bold"), " ", make_inert(without_userinfo(url))) for other, url in others)))
+        compare.display = bool(others)
+        self.set_server(self._server)
+        self.set_facts(self._facts)
 
     def set_connection(self, state: str) -> None:
         """One of :data:`CONNECTION_STATES`."""
@@ -64,9 +81,12 @@ class ServerBar(Horizontal):
         label.add_class(f"-{state}")
 
     def set_facts(self, line: str) -> None:
-        """The server's compact line (see :func:`facts_line`); empty when nothing is known."""
+        """The server's compact line (see :func:`facts_line`); empty when nothing is known. Comparing,
+        it says whose it is (``A: max_model_len 2048``): the facts are of this server alone."""
+        self._facts = line
+        shown = f"{self._label}: {line}" if line and self._label is not None else line
         # The label takes the bar's free width (1fr): new text never lays out the screen again.
-        self.query_one("#server-facts", Label).update(Content(make_inert(line)), layout=False)
+        self.query_one("#server-facts", Label).update(Content(make_inert(shown)), layout=False)
 
 
 def facts_line(card: ModelCard | None, facts: ServerFacts | None = None) -> str:
