@@ -196,3 +196,20 @@ async def test_a_comparison_from_the_history_shows_its_groups_again(demo_url: st
         assert {p.panel_state for p in grid.panels[2:]} == {"failed"}
         lines = summary_lines(app)
         assert lines[0].startswith(f"from history #{summary.id} · A · completions") and "gone · ? · failed: " in lines[1]
+
+
+async def test_the_header_fits_many_servers_and_keeps_the_facts_in_view(demo_url: str) -> None:
+    others = [ServerTarget(label, f"{demo_url}/{label}/a/long/path") for label in ("B", "C", "D")]
+    app = TuiClientApp(ClientConfig(url=demo_url), request_for(OPENAI_REC), compare=others)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_idle(app, pilot)
+        await pilot.pause()
+        bar = app.query_one("#server-bar")
+        compare, facts = app.query_one("#server-compare", Label), app.query_one("#server-facts", Label)
+        assert header(app)[1] == "+ " + " · ".join(f"{t.label} {t.url}" for t in others)
+        assert 8 <= compare.content_size.width < len(header(app)[1])  # ellipsised, not cut by the edge
+        assert facts.content_size.width >= len("A: max_model_len 2048")
+        assert max(label.region.right for label in bar.query(Label) if label.display) <= bar.region.right
+        await pilot.resize_terminal(280, 30)
+        await pilot.pause()
+        assert compare.content_size.width == len(header(app)[1])  # room enough: all of it

@@ -13,6 +13,9 @@ from tui_client.core.protocol.errors import without_userinfo
 from tui_client.core.protocol.server_facts import ModelCard, ServerFacts
 from tui_client.core.text.inert_text import make_inert
 
+FACTS_ROOM = len("A: max_model_len 32768")
+"""Cells kept for the facts beside the list of servers compared."""
+
 CONNECTION_STATES = ("unknown", "connecting", "connected", "failed")
 _STATE_TEXT = {
     "unknown": "○ not checked",
@@ -32,6 +35,7 @@ class ServerBar(Horizontal):
         self._note = note
         self._label: str | None = None  # this server's label while comparing servers
         self._facts = ""
+        self._facts_shown = ""
         self.connection = "unknown"
 
     def compose(self) -> ComposeResult:
@@ -49,6 +53,22 @@ class ServerBar(Horizontal):
         self.query_one("#server-note").display = bool(self._note)
         self.query_one("#server-compare").display = False
 
+    def on_resize(self) -> None:
+        self._fit_compare()
+
+    def _fit_compare(self) -> None:
+        """The list of servers compared takes what the other labels and the facts' text leave (more
+        servers than fit are ellipsised, the facts still shown)."""
+        compare = self.query_one("#server-compare", Label)
+        if not compare.display or not self.size.width:
+            return
+        facts = self.query_one("#server-facts", Label)
+        taken = sum(label.outer_size.width for label in self.query(Label)
+                    if label.display and label not in (compare, facts))
+        if facts.display:  # room for the facts as they are, or as they will be once connected
+            taken += facts.styles.gutter.width + max(FACTS_ROOM, Content(self._facts_shown).cell_length)
+        compare.styles.max_width = max(8, self.size.width - taken)
+
     def set_server(self, server: ServerInfo) -> None:
         """Show where we talk to (URL, protocol once detected, model)."""
         self._server = server
@@ -61,6 +81,7 @@ class ServerBar(Horizontal):
         model = self.query_one("#server-model", Label)
         model.update(Content(make_inert(server.model) if server.model else "no model name"))
         model.set_class(server.model is None, "-unknown")
+        self.call_after_refresh(self._fit_compare)
 
     def set_compare(self, label: str, others: list[tuple[str, str]]) -> None:
         """Comparing servers: this one is ``label``, ``others`` are ``(label, url)`` (empty: not comparing)."""
@@ -79,12 +100,13 @@ class ServerBar(Horizontal):
         label.update(Content(_STATE_TEXT[state]))
         label.remove_class(*(f"-{s}" for s in CONNECTION_STATES))
         label.add_class(f"-{state}")
+        self.call_after_refresh(self._fit_compare)
 
     def set_facts(self, line: str) -> None:
         """The server's compact line (see :func:`facts_line`); empty when nothing is known. Comparing,
         it says whose it is (``A: max_model_len 2048``): the facts are of this server alone."""
         self._facts = line
-        shown = f"{self._label}: {line}" if line and self._label is not None else line
+        shown = self._facts_shown = f"{self._label}: {line}" if line and self._label is not None else line
         # The label takes the bar's free width (1fr): new text never lays out the screen again.
         self.query_one("#server-facts", Label).update(Content(make_inert(shown)), layout=False)
 
