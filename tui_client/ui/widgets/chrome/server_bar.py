@@ -1,5 +1,6 @@
-"""The top line: which server, which protocol, which model, whether it answers, and the server's
-compact line (max_model_len; while a run goes or the server panel is open, its load)."""
+"""The top line: which server, which protocol, which model, whether it answers, the other servers
+compared, and the server's compact line (max_model_len; while a run goes or the server panel is
+open, its load)."""
 
 from __future__ import annotations
 
