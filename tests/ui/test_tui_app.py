@@ -488,6 +488,29 @@ async def test_a_frame_draws_at_most_its_allowance_and_the_rest_follow_first(dem
         assert all(str(p.border_subtitle) == p.status_line for p in panels(app))
 
 
+async def test_while_every_panel_changes_each_frame_each_gets_its_turn(demo_url: str) -> None:
+    """Over its allowance, a frame draws the panels drawn least recently: when all of them
+    change every frame, none waits more than its turn (the first ones used to be drawn
+    again every other frame, the last ones only at the end of the run)."""
+    app = make_app(demo_url, n=8, max_tokens=24)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(app, pilot)
+        await run_to_end(app, pilot)
+        state = app.run_state
+        grid = app.query_one(CandidateGrid)
+        await grid.prepare(8)
+        await pilot.pause()
+        waited = dict.fromkeys(range(8), 0)  # frames since each panel was last drawn
+        for frame in range(12):
+            for cand in state.candidates.values():
+                state.set_text(cand, f"{cand.text} {frame}", state.now())
+            assert grid.show(state, limit=3) == 3
+            for panel in panels(app):
+                waited[panel.index] = waited[panel.index] + 1 if panel.stale else 0
+            assert max(waited.values()) <= 2, (frame, waited)  # 8 panels, 3 a frame: every third frame
+        assert all(p.raw_text == state.candidates[p.index].text for p in panels(app))
+
+
 async def test_panel_follows_the_end_until_scrolled_up(slow_demo_url: str) -> None:
     app = make_app(slow_demo_url, n=2, max_tokens=400)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -79,6 +79,8 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         self._rank: dict[int, int] = {}  # index -> place, from set_order (empty: index order)
         self.pending = 0
         """Panels in view whose latest text the last :meth:`show` left for a later one."""
+        self._shows = 0  # calls of show(), to order panels by when they were last drawn
+        self._drawn_at: dict[int, int] = {}  # panel index -> the show() that last drew it
         self.empty_hint = Static(id="empty-hint")
         """What the grid shows before the first run (the app writes it)."""
         self.groups: tuple[str, ...] = ()
@@ -114,6 +116,7 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         if groups:
             count *= len(groups)
         self._prepared = True
+        self._drawn_at.clear()
         self.empty_hint.display = False
         staged, self._staged, self._stage_count = self._staged, [], 0
         for panel in staged:
@@ -266,13 +269,18 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         restyle: list[CandidatePanel] = []
         window = self._window()
         panels = list(self._panels.values())
+        self._shows += 1
         if limit is not None:
-            panels.sort(key=lambda panel: not panel.stale)  # those left out last time first
+            # The least recently drawn first: while every panel changes each frame, each gets its
+            # turn (left-out-first alone would draw the first ones again every other frame).
+            drawn_at = self._drawn_at
+            panels.sort(key=lambda panel: drawn_at.get(panel.index, -1))
         for panel in panels:
             in_view = window is None or self._on_screen(panel, window)
             run = states[panel.index // size] if states and size and panel.index // size < len(states) else state
             if in_view and budget > 0:
                 if panel.show(candidates.get(panel.index), run, restyle=restyle):
+                    self._drawn_at[panel.index] = self._shows
                     changed += 1
                     budget -= 1
             else:
