@@ -15,6 +15,9 @@ changed for this; what the stream worker reads is known from the run's state):
 - last byte to final frame: from the moment the response body ended (as the
   protocol layer records it, in the app's stream worker process) to the end of the
   first screen paint after which every panel in view shows the final state;
+- panel wait: while streaming, the longest time a panel in view held text older than its
+  candidate's (left out of frames over their allowance: :attr:`CandidatePanel.stale`),
+  from the draw that left it out to the draw that showed it;
 - key latency: a thread sends key events through the driver, as a terminal's input
   thread does (alternately ``x`` and ``backspace`` into the focused prompt), each
   stamped when sent; its latency is the time until a screen paint shows the prompt
@@ -252,12 +255,21 @@ class AppProbe:
         Screen._on_timer_update = on_timer_update  # type: ignore[method-assign]
         Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
 
+        self.panel_wait = 0.0  # the longest a panel in view waited for its text (see the module's doc)
+        self._stale_since: dict[int, float] = {}
         self.after_paint_spans: list[tuple[float, float]] = []
         app.pacer.observe(self)  # every draw, and the pacer's own work after a paint (its GC pass)
 
     def drawn(self, started: float, ended: float) -> None:
-        """The pacer's observer hook: a draw's span."""
+        """The pacer's observer hook: a draw's span (and which panels it left out)."""
         self.draws.append((started, ended))
+        if self.streaming and self.ended_view is None:
+            since = self._stale_since
+            for panel in self.app.main.grid.panels:
+                if panel.stale:
+                    since.setdefault(panel.index, ended)
+                elif panel.index in since:
+                    self.panel_wait = max(self.panel_wait, ended - since.pop(panel.index))
 
     def after_paint(self, started: float, ended: float) -> None:
         """The pacer's observer hook: its own work once a frame is painted."""
@@ -384,6 +396,8 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         if keys:
             thread.start()
         probe.draws.clear()
+        probe.panel_wait = 0.0
+        probe._stale_since.clear()
         probe.paints.clear()
         probe.after_paint_spans.clear()
         w0 = process_cpu(worker)
@@ -429,6 +443,7 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
             **probe.frame_parts(t0, t1),
             "paints": len(probe.paints),
             "last_byte_to_final_ms": _ms(probe.final_paint - last_byte) if (probe.final_paint and last_byte) else None,
+            "panel_wait_max_ms": _ms(probe.panel_wait),
             "keys": len(probe.key_latencies),
             "key_timeouts": probe.key_timeouts,
             "key_ms": [round(k * 1000, 2) for k in probe.key_latencies],

@@ -176,7 +176,7 @@ def token_problems(scenario: Scenario, floor: dict[str, object], app: dict[str, 
 COLUMNS = [
     ("scenario", "<"), ("MB", ">"), ("floor s", ">"), ("app s", ">"), ("ratio", ">"), ("app CPU s", ">"),
     ("frames", ">"), ("fps", ">"), ("frame p50/p95 ms", ">"), ("key p50/p95 ms", ">"), ("last byte->final ms", ">"),
-    ("RSS +MB", ">"), ("text MB", ">"),
+    ("panel wait ms", ">"), ("RSS +MB", ">"), ("text MB", ">"),
 ]
 
 
@@ -203,6 +203,7 @@ def row(entry: dict[str, object]) -> list[str]:
         f"{_f(app.get('frame_p50_ms'), '.0f')}/{_f(app.get('frame_p95_ms'), '.0f')}",
         f"{_f(app.get('key_p50_ms'), '.0f')}/{_f(app.get('key_p95_ms'), '.0f')}" + (f" ({app['keys']})" if app.get("keys") is not None else ""),
         _f(app.get("last_byte_to_final_ms"), ".0f"),
+        _f(app.get("panel_wait_max_ms"), ".0f"),
         _f(app.get("rss_growth_mb"), ".1f"),
         _f((app.get("text_chars") or floor.get("text_chars") or 0) / 1e6, ".2f"),  # type: ignore[operator]
     ]
