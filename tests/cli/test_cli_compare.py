@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import pty
+import select
 import subprocess
 import sys
 
@@ -130,7 +131,7 @@ def test_on_a_terminal_a_failed_servers_error_is_shown_once(unused_url: str) -> 
         )
         os.close(slave)
         chunks = []
-        while True:
+        while select.select([master], [], [], 30)[0]:  # never a hang: 30 s of silence ends it
             try:
                 data = os.read(master, 65536)
             except OSError:
