@@ -17,6 +17,8 @@ from cli_runner import run_cli
 from hostile_server import SSE_HEAD, HostileServer, Writer, delta, send
 from replay_server import Received, ScriptedServer
 
+from tui_client.cli import generate
+
 
 class StallingServer(ScriptedServer):
     """Streams a few words for two candidates, then stalls: ``streamed`` is set once they are sent."""
@@ -59,6 +61,44 @@ def test_a_signal_mid_run_prints_the_json_saves_and_exits(signum: int, status: i
     assert all(c["text"] == StallingServer.WORDS[c["index"]] for c in doc["candidates"])
     listing = run_cli("history", "list")
     assert listing.returncode == 0 and " cancelled " in listing.stdout
+
+
+def test_a_stop_signal_cancels_the_run_again_until_it_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cancellation swallowed below (as one can be when a read timeout fires with it) is not the end:
+    the run is cancelled again until it leaves the block; then the signals are the default ones again."""
+    monkeypatch.setattr(generate, "RECANCEL_INTERVAL", 0.05)
+
+    async def run() -> tuple[list[int], int]:
+        stopped: list[int] = []
+        cancels = 0
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + 5
+        with generate._stop_on_signals(stopped):
+            loop.call_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
+            while cancels < 3 and loop.time() < give_up:
+                try:
+                    await asyncio.sleep(0.5)
+                except asyncio.CancelledError:
+                    cancels += 1  # swallowed: the run goes on
+        return stopped, cancels
+
+    assert asyncio.run(run()) == ([signal.SIGTERM], 3)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_ctrl_c_twice_does_not_wait_for_the_run_to_wind_up() -> None:
+    async def run() -> None:
+        with generate._stop_on_signals([]):
+            os.kill(os.getpid(), signal.SIGINT)
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                pass  # the first: the run winds up, slowly
+            os.kill(os.getpid(), signal.SIGINT)
+            await asyncio.sleep(10)
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(run())
 
 
 def test_sigterm_on_a_terminal_keeps_the_text_and_saves_it() -> None:

@@ -276,7 +276,8 @@ def _generate_parser() -> argparse.ArgumentParser:
         "in place while streaming on a terminal, plain when piped; or one JSON document with --json. "
         "Exit status 0 on success, 1 when the run failed (the text received is still printed; comparing servers: "
         "when every server failed), 3 when some compared servers failed and others answered, 2 on bad flags, "
-        "130 on ctrl+c, 143 on SIGTERM and 129 on SIGHUP (the text so far is printed and saved), 141 when "
+        "130 on ctrl+c, 143 on SIGTERM and 129 on SIGHUP (the text so far is printed and saved; ctrl+c twice "
+        "quits at once), 141 when "
         "stdout's reader quits (| head).",
     )
     _add_connection_flags(gen)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -15,7 +14,7 @@ from typing import TextIO
 
 import orjson
 
-from tui_client.cli.generate import LiveView, _stop_on_signals, candidate_lines
+from tui_client.cli.generate import LiveView, _stop_on_signals, cancelled_status, candidate_lines
 from tui_client.cli.streams import escape_json_for
 from tui_client.core.protocol import ClientConfig, GenerationRequest, RunState, Status, VLLMClient
 from tui_client.core.protocol.compare import CompareState, ServerGroup, follow_all
@@ -100,11 +99,7 @@ async def run_compare_headless(
             err.write(f"error: {group.label}: {make_inert(str(group.state.error), exact=True)}\n")
     status = compare.status
     if status is Status.CANCELLED:
-        if stopped_by:
-            err.write(f"cancelled by {signal.Signals(stopped_by[0]).name}\n")
-            return 128 + stopped_by[0]
-        err.write("cancelled\n")
-        return 130
+        return cancelled_status(stopped_by, err)
     if status is Status.FAILED:
         return 1
     if compare.some_failed:

@@ -35,9 +35,13 @@ from tui_client.core.text.inert_text import make_inert
 REDRAW_INTERVAL = 0.05
 """Shortest time between two redraws of the live terminal view (seconds)."""
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-"""Signals that end a run like ctrl+c (the text so far is printed and saved); the exit
-status is then 128 + the signal's number (143, 129), 130 for ctrl+c."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that end a run, the text so far printed and saved; the exit status is then
+128 + the signal's number (130 for ctrl+c, 143, 129). A second ctrl+c quits at once."""
+
+RECANCEL_INTERVAL = 1.0
+"""A run still going this long after its stop signal is cancelled again (seconds): a
+cancellation that lands as a read timeout fires can be swallowed below us."""
 
 
 def candidate_lines(state: RunState, *, logprobs: bool = False) -> list[str]:
@@ -120,14 +124,24 @@ def _fit(line: str, width: int) -> str:
 
 @contextlib.contextmanager
 def _stop_on_signals(stopped_by: list[int]) -> Iterator[None]:
-    """While the run goes, :data:`STOP_SIGNALS` cancel it as ctrl+c does (noted in ``stopped_by``)."""
+    """While the run goes, :data:`STOP_SIGNALS` cancel it (noted in ``stopped_by``). Through the
+    loop's own handlers: a signal that lands on another thread still wakes the loop."""
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
     installed = []
+    going = True
+
+    def cancel_until_stopped() -> None:
+        if going and task is not None:
+            task.cancel()
+            loop.call_later(RECANCEL_INTERVAL, cancel_until_stopped)
 
     def stop(signum: int) -> None:
-        if not stopped_by and task is not None:
-            stopped_by.append(signum)
-            task.cancel()
+        if stopped_by:
+            if signum == signal.SIGINT:  # ctrl+c again: do not wait for the run to wind up
+                raise KeyboardInterrupt
+            return
+        stopped_by.append(signum)
+        cancel_until_stopped()
 
     for signum in STOP_SIGNALS:
         try:
@@ -138,8 +152,18 @@ def _stop_on_signals(stopped_by: list[int]) -> Iterator[None]:
     try:
         yield
     finally:
+        going = False
         for signum in installed:
             loop.remove_signal_handler(signum)
+
+
+def cancelled_status(stopped_by: list[int], err: TextIO) -> int:
+    """Say a cancelled run was cancelled (by which signal, but ctrl+c), and its exit status."""
+    if stopped_by and stopped_by[0] != signal.SIGINT:
+        err.write(f"cancelled by {signal.Signals(stopped_by[0]).name}\n")
+        return 128 + stopped_by[0]
+    err.write("cancelled\n")
+    return 130
 
 
 def summary(state: RunState) -> str:
@@ -210,11 +234,7 @@ async def run_headless(
         err.write(f"error: {make_inert(str(state.error), exact=True)}{kept}\n")
         return 1
     if state.status is Status.CANCELLED:
-        if stopped_by:
-            err.write(f"cancelled by {signal.Signals(stopped_by[0]).name}\n")
-            return 128 + stopped_by[0]
-        err.write("cancelled\n")
-        return 130
+        return cancelled_status(stopped_by, err)
     if err.isatty():
         err.write(summary(state) + "\n")
     return 0
