@@ -30,6 +30,7 @@ changed for this; what the stream worker reads is known from the run's state):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import inspect
@@ -144,18 +145,20 @@ def token_result(state: RunState) -> dict[str, object]:
     }
 
 
-def run_result(state: RunState, t0: float, t1: float, cpu: float, *, startup: float | None) -> dict[str, object]:
-    """What the floor and the app both report about one run."""
+def run_result(states: list[RunState], t0: float, t1: float, cpu: float, *, startup: float | None) -> dict[str, object]:
+    """What the floor and the app both report about one run (of each server compared)."""
+    state = states[0]
+    failed = next((s for s in states if s.status.value != "finished"), None)
     return {
         **token_result(state),
         "wall": t1 - t0,
         "cpu": cpu,
-        "status": state.status.value,
-        "error": str(state.error) if state.error else None,
-        "bytes_read": state.bytes_received,
+        "status": (failed or state).status.value,
+        "error": str(failed.error) if failed is not None and failed.error else None,
+        "bytes_read": sum(s.bytes_received for s in states),
         "startup": startup,
-        "text_chars": state.total_chars,
-        "digest": digest([c.text for c in state.ordered()]),
+        "text_chars": sum(s.total_chars for s in states),
+        "digest": digest([c.text for s in states for c in s.ordered()]),
     }
 
 
@@ -188,24 +191,32 @@ def process_cpu(pid: int | None) -> float:
 # -- the floor ------------------------------------------------------------------------
 
 
-async def measure_floor(scenario: Scenario, url: str) -> dict[str, object]:
+async def measure_floor(scenario: Scenario, urls: list[str]) -> dict[str, object]:
+    """Every server's stream consumed at once (one, but when comparing), no UI."""
     probe = StreamProbe()
     gcp = GCProbe()
     request = scenario.request()
-    async with VLLMClient(_config(scenario, url)) as client:
-        await client.connect()
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(VLLMClient(_config(scenario, url))) for url in urls]
+        for client in clients:
+            await client.connect()
         base_peak = maxrss_mb()
         events = 0
-        last = None
+
+        async def consume(client: VLLMClient) -> RunState:
+            nonlocal events
+            last = None
+            async for event in client.generate(request):
+                events += 1
+                last = event
+            assert last is not None
+            return last.state
+
         c0, t0 = time.process_time(), time.perf_counter()
-        async for event in client.generate(request):
-            events += 1
-            last = event
+        states = await asyncio.gather(*(consume(client) for client in clients))
         t1, c1 = time.perf_counter(), time.process_time()
-    assert last is not None
-    state = last.state
     return {
-        **run_result(state, t0, t1, c1 - c0, startup=(probe.first_read - t0) if probe.first_read else None),
+        **run_result(states, t0, t1, c1 - c0, startup=(probe.first_read - t0) if probe.first_read else None),
         "reads": probe.reads,
         "events": events,
         "rss_peak_mb": maxrss_mb(),
@@ -358,13 +369,15 @@ class AppProbe:
         return list(frames.values())
 
 
-async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dict[str, object]:
+async def measure_app(scenario: Scenario, urls: list[str], *, keys: bool = True) -> dict[str, object]:
+    from tui_client.core.protocol.compare import ServerTarget
     from tui_client.ui.app import TuiClientApp
     from tui_client.ui.widgets.candidates.grid import CandidateGrid
 
     gcp = GCProbe()
     request = scenario.request()
-    app = TuiClientApp(_config(scenario, url), request)
+    others = [ServerTarget(chr(ord("B") + k), url) for k, url in enumerate(urls[1:])]  # comparing: B, C, …
+    app = TuiClientApp(_config(scenario, urls[0]), request, compare=others)
     probe = AppProbe(app)
     result: dict[str, object] = {}
     async with app.run_test(size=SIZE) as pilot:
@@ -416,12 +429,17 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
             await asyncio.to_thread(thread.join, 5)
         state = app.run_state
         assert state is not None
+        compare = app.session.compare
+        states = [group.state for group in compare.groups] if compare is not None else [state]
+        n = request.params.n
         panels = app.query_one(CandidateGrid).panels
-        shown_ok = all(p.raw_text == (state.candidates[p.index].text if p.index in state.candidates else "")
+        shown_ok = all(p.raw_text == (states[p.index // n].candidates[p.index % n].text
+                                      if p.index % n in states[p.index // n].candidates else "")
                        for p in panels)
         # The stream is read where the app reads it (its worker process): the state says
         # when the response body ended, on the monotonic clock (perf_counter's, on Linux).
-        last_byte = state.started + state.body_ended_at if state.body_ended_at is not None else None
+        ends = [s.started + s.body_ended_at for s in states if s.body_ended_at is not None]
+        last_byte = max(ends) if len(ends) == len(states) else None  # comparing: the last server's last byte
         first_text = state.started + state.first_text_at if state.first_text_at is not None else None
         frames = probe.frame_times(t0, t1)
         stream_end = last_byte or t1
@@ -430,7 +448,7 @@ async def measure_app(scenario: Scenario, url: str, *, keys: bool = True) -> dic
         worker_growth = max(0.0, worker_peak - worker_rss0) if worker else 0.0
         result = {
             **result,
-            **run_result(state, t0, t1, (c1 - c0) + (w1 - w0), startup=(first_text - t0) if first_text else None),
+            **run_result(states, t0, t1, (c1 - c0) + (w1 - w0), startup=(first_text - t0) if first_text else None),
             "ui_cpu": c1 - c0,
             "worker_cpu": w1 - w0,
             "stream_worker": worker is not None,
@@ -498,14 +516,15 @@ def _ms(seconds: float | None) -> float | None:
 
 def main() -> None:
     mode, url, scenario_json, out = sys.argv[1:5]
+    urls = url.split(",")  # more than one: the servers compared
     scenario = Scenario.from_json(json.loads(scenario_json))
     if mode == "floor":
-        result = asyncio.run(measure_floor(scenario, url))
+        result = asyncio.run(measure_floor(scenario, urls))
     elif mode == "app":
         # The app saves each run to the history: to a throwaway one, not the user's.
         with tempfile.TemporaryDirectory(prefix="bench-data-") as data:
             os.environ[DATA_DIR_ENV] = data
-            result = asyncio.run(measure_app(scenario, url))
+            result = asyncio.run(measure_app(scenario, urls))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     Path(out).write_text(json.dumps(result))

@@ -21,11 +21,11 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.run import HERE, PYTHON, Server
-from benchmarks.streams import Scenario, paced, recordings, synthetic, with_logprobs
+from benchmarks.streams import Scenario, compared, paced, recordings, synthetic, with_logprobs
 
 
 def find(name: str) -> Scenario:
-    for s in recordings() + paced() + synthetic() + with_logprobs():
+    for s in recordings() + paced() + synthetic() + with_logprobs() + compared():
         if s.name == name:
             return s
     raise SystemExit(f"no scenario {name!r}")
@@ -69,18 +69,19 @@ def main() -> None:
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
     scenario = find(args.scenario)
-    server = Server(scenario)
+    servers = [Server(scenario) for _ in range(scenario.servers)]
     raw = HERE / "results" / f"profile-{scenario.name.replace(':', '_')}-{args.mode}.txt"
     raw.parent.mkdir(exist_ok=True)
     try:
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             subprocess.run([spy, "record", "--format", "raw", "-r", str(args.rate), "-o", str(raw),
                             *(["--subprocesses"] if args.subprocesses else []), "--",
-                            PYTHON, "-m", "benchmarks.measure", args.mode, server.url,
+                            PYTHON, "-m", "benchmarks.measure", args.mode, ",".join(s.url for s in servers),
                             json.dumps(scenario.to_json()), out.name], cwd=HERE.parent, check=True)
             result = json.loads(Path(out.name).read_text())
     finally:
-        server.close()
+        for server in servers:
+            server.close()
     for key in ("frame_ms", "key_ms"):
         result.pop(key, None)
     print(json.dumps(result), file=sys.stderr)

@@ -25,14 +25,14 @@ import time
 from pathlib import Path
 
 from benchmarks.beams import live_beam_entry
-from benchmarks.streams import Scenario, paced, recordings, synthetic, with_logprobs
+from benchmarks.streams import Scenario, compared, paced, recordings, synthetic, with_logprobs
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
 MAX_BYTES = 1_000_000_000
 """Streams larger than this are listed as skipped (legacy n=64 x 4096 is ~2.9 GB)."""
 
-TARGETS = {"legacy-n16-t4096", "openai-n64-t1024", "openai-lp5-n64-t1024"}
+TARGETS = {"legacy-n16-t4096", "openai-n64-t1024", "openai-lp5-n64-t1024", "openai-n16-t1024 x2 servers"}
 """The scenarios the issues set targets for: measured ``--target-repeat`` times."""
 
 PROCESS_TIMEOUT = 900
@@ -44,8 +44,8 @@ def scenarios(quick: bool) -> list[Scenario]:
         return recs + paced() + [
             Scenario("legacy", 16, 1024), Scenario("legacy", 16, 4096),
             Scenario("openai", 16, 1024), Scenario("openai", 64, 1024), Scenario("openai", 64, 4096),
-        ] + with_logprobs()
-    return recordings() + paced() + synthetic() + with_logprobs()
+        ] + with_logprobs() + compared()[:1]
+    return recordings() + paced() + synthetic() + with_logprobs() + compared()
 
 
 class Server:
@@ -114,17 +114,20 @@ def run_scenario(scenario: Scenario, repeat: int, *, app: bool = True) -> dict[s
         entry["skipped"] = (f"~{estimate / 1e9:.1f} GB of legacy lines: too big to build and replay in this "
                             f"run (the cap is {MAX_BYTES / 1e9:.0f} GB); legacy n=16 x 4096 shows the trend")
         return entry
-    server = Server(scenario)
+    servers: list[Server] = []
     try:
-        entry["bytes"] = server.payload
-        entry["build_seconds"] = server.build_seconds
+        servers += [Server(scenario) for _ in range(scenario.servers)]
+        url = ",".join(server.url for server in servers)  # more than one: the app compares them
+        entry["bytes"] = sum(server.payload for server in servers)
+        entry["build_seconds"] = sum(server.build_seconds for server in servers)
         floors, apps = [], []
         for _ in range(repeat):
-            floors.append(measure("floor", scenario, server.url))
+            floors.append(measure("floor", scenario, url))
             if app:
-                apps.append(measure("app", scenario, server.url))
+                apps.append(measure("app", scenario, url))
     finally:
-        server.close()
+        for server in servers:
+            server.close()
     entry["floor_runs"], entry["app_runs"] = floors, apps
     floor, app_run = median_run(floors), median_run(apps)
     entry["floor"], entry["app"] = floor, app_run
@@ -231,7 +234,9 @@ def targets(entries: list[dict[str, object]]) -> list[tuple[str, bool | None, st
     out: list[tuple[str, bool | None, str]] = []
     for name, label in (("legacy-n16-t4096", "legacy n=16 x 4096 at full speed: app total <= 1.5x floor"),
                         ("openai-n64-t1024", "OpenAI n=64 x 1024 at full speed: app total <= 1.5x floor"),
-                        ("openai-lp5-n64-t1024", "OpenAI --logprobs 5 n=64 x 1024 at full speed: app total <= 1.5x floor")):
+                        ("openai-lp5-n64-t1024", "OpenAI --logprobs 5 n=64 x 1024 at full speed: app total <= 1.5x floor"),
+                        ("openai-n16-t1024 x2 servers", "comparing 2 servers, OpenAI n=16 x 1024 each at full speed: "
+                                                        "app total <= 1.5x floor (both read at once)")):
         e = by.get(name)
         if e and "ratio" in e:
             ratio = e["ratio"]
@@ -247,7 +252,8 @@ def targets(entries: list[dict[str, object]]) -> list[tuple[str, bool | None, st
         out.append((f"{beams['scenario']}: live beam search <= 1.3x vLLM's own", ratio <= 1.3,  # type: ignore[operator]
                     f"{ratio:.2f}x ({beams['app_wall_median']:.2f} s vs {beams['floor_wall_median']:.2f} s)"))
     measured = [e for e in entries if isinstance(e.get("app"), dict)]
-    n16 = [e for e in measured if e.get("n") == 16 and e["app"].get("frame_p95_ms") is not None]  # type: ignore[union-attr]
+    n16 = [e for e in measured if e.get("n") == 16 and (e.get("spec") or {}).get("servers", 1) == 1  # type: ignore[union-attr]
+           and e["app"].get("frame_p95_ms") is not None]  # type: ignore[union-attr]
     if n16:
         worst = max(n16, key=lambda e: e["app"]["frame_p95_ms"])  # type: ignore[index]
         p95 = worst["app"]["frame_p95_ms"]  # type: ignore[index]

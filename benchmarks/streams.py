@@ -45,12 +45,14 @@ class Scenario:
     recording: str | None = None  # path relative to tests/fixtures
     speedup: float = 0.0  # recordings: 0 = as fast as possible, else replayed at their timing sped up this much
     logprobs: int = 0  # synthetic OpenAI: each token's logprob and this many alternatives (0: none)
+    servers: int = 1  # comparing servers: this many, each serving the same stream (its own process)
 
     @property
     def name(self) -> str:
         if self.kind == "recording":
             return "rec:" + Path(self.recording or "").stem + (f" paced x{self.speedup:g}" if self.speedup else "")
-        return f"{self.kind}{f'-lp{self.logprobs}' if self.logprobs else ''}-n{self.n}-t{self.tokens}"
+        compared = f" x{self.servers} servers" if self.servers > 1 else ""
+        return f"{self.kind}{f'-lp{self.logprobs}' if self.logprobs else ''}-n{self.n}-t{self.tokens}{compared}"
 
     @property
     def api(self) -> Api:
@@ -274,6 +276,11 @@ LOGPROBS_K = 5
 def with_logprobs() -> list[Scenario]:
     """Synthetic completions streams with each token's logprob and 5 alternatives."""
     return [Scenario("openai", n, 1024, logprobs=LOGPROBS_K) for n in (16, 64)]
+
+
+def compared() -> list[Scenario]:
+    """Comparing servers: the same request to 2 and to 4 servers at once (one stream server each)."""
+    return [Scenario("openai", 16, 1024, servers=2), Scenario("openai", 8, 1024, servers=4)]
 
 
 def recordings() -> list[Scenario]:
