@@ -6,11 +6,10 @@ import ast
 import json
 import os
 import pty
-import select
 import subprocess
 import sys
 
-from cli_runner import run_cli
+from cli_runner import read_terminal, run_cli
 from expected import expected_legacy, expected_openai
 from hostile_server import HostileServer
 from replay_server import LEGACY, OPENAI, Recording, ReplayServer
@@ -130,18 +129,9 @@ def test_on_a_terminal_a_failed_servers_error_is_shown_once(unused_url: str) -> 
             stdout=slave, stderr=slave, env={**os.environ, "COLUMNS": "200", "LINES": "30", "TERM": "xterm"},
         )
         os.close(slave)
-        chunks = []
-        while select.select([master], [], [], 30)[0]:  # never a hang: 30 s of silence ends it
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
+        screen = read_terminal(master).decode().replace("\r\n", "\n")
         proc.wait(30)
         os.close(master)
-    screen = b"".join(chunks).decode().replace("\r\n", "\n")
     assert proc.returncode == 3, screen
     final = screen.rsplit("\x1b[J", 1)[-1]  # what stays once the live lines are cleared
     assert final.count("cannot connect") == 1, screen

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from cli_runner import run_cli
+from cli_runner import read_terminal, run_cli
 from expected import expected_legacy, expected_openai, expected_tokens
 from replay_server import LEGACY, OPENAI, Recording, ReplayServer
 
@@ -117,18 +117,9 @@ def test_streaming_on_a_terminal_redraws_in_place() -> None:
             stdout=slave, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "100", "LINES": "30", "TERM": "xterm"},
         )
         os.close(slave)
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
+        screen = read_terminal(master).decode()
         proc.wait(30)
         os.close(master)
-    screen = b"".join(chunks).decode()
     assert proc.returncode == 0
     assert "\x1b[4F\x1b[J" in screen  # moved up over the 4 live lines and cleared them
     final = screen.rsplit("\x1b[J", 1)[1]
