@@ -431,11 +431,14 @@ async def measure_app(scenario: Scenario, urls: list[str], *, keys: bool = True)
         assert state is not None
         compare = app.session.compare
         states = [group.state for group in compare.groups] if compare is not None else [state]
-        n = request.params.n
+        def expected_text(index: int) -> str:
+            """Panel ``index``'s candidate's text (comparing: panel ``g * n + i`` is server g's i)."""
+            group, i = divmod(index, request.params.n) if compare is not None else (0, index)
+            cand = states[group].candidates.get(i)
+            return cand.text if cand is not None else ""
+
         panels = app.query_one(CandidateGrid).panels
-        shown_ok = all(p.raw_text == (states[p.index // n].candidates[p.index % n].text
-                                      if p.index % n in states[p.index // n].candidates else "")
-                       for p in panels)
+        shown_ok = all(p.raw_text == expected_text(p.index) for p in panels)
         # The stream is read where the app reads it (its worker process): the state says
         # when the response body ended, on the monotonic clock (perf_counter's, on Linux).
         ends = [s.started + s.body_ended_at for s in states if s.body_ended_at is not None]
