@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
 
 import pytest
 from hostile_server import SCENARIOS, HostileServer
@@ -17,11 +19,13 @@ from pilot import (
     wait_idle,
 )
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.widgets import Input, Switch, TextArea
 
 from tui_client.core.protocol import (
     ClientConfig,
     GenerationRequest,
+    RunState,
     SamplingParams,
     Status,
 )
@@ -465,17 +469,26 @@ async def test_panels_for_the_chosen_n_are_mounted_hidden_while_idle(demo_url: s
         assert_panels_match_state(app)
 
 
-async def test_a_frame_draws_at_most_its_allowance_and_the_rest_follow_first(demo_url: str) -> None:
-    """Panels left out of a frame (over its allowance) have their text at once and are
-    drawn first by the next frames, oldest first, until none is pending."""
+@contextlib.asynccontextmanager
+async def eight_ended_panels_emptied(demo_url: str) -> AsyncIterator[tuple[TuiClientApp, Pilot, RunState, CandidateGrid]]:
+    """An app whose run of n=8 ended, its panels then emptied again (the state stays), for
+    :meth:`CandidateGrid.show` to be called by hand."""
     app = make_app(demo_url, n=8, max_tokens=24)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(app, pilot)
         await run_to_end(app, pilot)
         state = app.run_state
+        assert state is not None
         grid = app.query_one(CandidateGrid)
-        await grid.prepare(8)  # empty panels again; the state stays
+        await grid.prepare(8)
         await pilot.pause()
+        yield app, pilot, state, grid
+
+
+async def test_a_frame_draws_at_most_its_allowance_and_the_rest_follow_first(demo_url: str) -> None:
+    """Panels left out of a frame (over its allowance) have their text at once and are
+    drawn first by the next frames, oldest first, until none is pending."""
+    async with eight_ended_panels_emptied(demo_url) as (app, pilot, state, grid):
         assert grid.show(state, limit=3) == 3 and grid.pending == 5
         left_out = [p for p in panels(app) if p.stale]
         assert len(left_out) == 5
@@ -492,14 +505,7 @@ async def test_while_every_panel_changes_each_frame_each_gets_its_turn(demo_url:
     """Over its allowance, a frame draws the panels drawn least recently: when all of them
     change every frame, none waits more than its turn (the first ones used to be drawn
     again every other frame, the last ones only at the end of the run)."""
-    app = make_app(demo_url, n=8, max_tokens=24)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_idle(app, pilot)
-        await run_to_end(app, pilot)
-        state = app.run_state
-        grid = app.query_one(CandidateGrid)
-        await grid.prepare(8)
-        await pilot.pause()
+    async with eight_ended_panels_emptied(demo_url) as (app, _pilot, state, grid):
         waited = dict.fromkeys(range(8), 0)  # frames since each panel was last drawn
         for frame in range(12):
             for cand in state.candidates.values():

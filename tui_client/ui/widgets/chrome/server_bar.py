@@ -35,8 +35,7 @@ class ServerBar(Horizontal):
         self._server = server
         self._note = note
         self._label: str | None = None  # this server's label while comparing servers
-        self._facts = ""
-        self._facts_shown = ""
+        self._facts = ""  # the facts line as given (shown with the label while comparing)
         self.connection = "unknown"
 
     def compose(self) -> ComposeResult:
@@ -67,7 +66,7 @@ class ServerBar(Horizontal):
         taken = sum(label.outer_size.width for label in self.query(Label)
                     if label.display and label not in (compare, facts))
         if facts.display:  # room for the facts as they are, or as they will be once connected
-            taken += facts.styles.gutter.width + max(FACTS_ROOM, Content(self._facts_shown).cell_length)
+            taken += facts.styles.gutter.width + max(FACTS_ROOM, Content(self._facts_text()).cell_length)
         compare.styles.max_width = max(8, self.size.width - taken)
 
     def set_server(self, server: ServerInfo) -> None:
@@ -107,9 +106,12 @@ class ServerBar(Horizontal):
         """The server's compact line (see :func:`facts_line`); empty when nothing is known. Comparing,
         it says whose it is (``A: max_model_len 2048``): the facts are of this server alone."""
         self._facts = line
-        shown = self._facts_shown = f"{self._label}: {line}" if line and self._label is not None else line
         # The label takes the bar's free width (1fr): new text never lays out the screen again.
-        self.query_one("#server-facts", Label).update(Content(make_inert(shown)), layout=False)
+        self.query_one("#server-facts", Label).update(Content(make_inert(self._facts_text())), layout=False)
+
+    def _facts_text(self) -> str:
+        line = self._facts
+        return f"{self._label}: {line}" if line and self._label is not None else line
 
 
 def facts_line(card: ModelCard | None, facts: ServerFacts | None = None) -> str:
