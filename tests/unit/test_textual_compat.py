@@ -46,3 +46,21 @@ def test_size_updated_still_takes_a_layout_switch() -> None:
     from textual.widget import Widget
 
     assert "layout" in inspect.signature(Widget._size_updated).parameters
+
+
+def test_the_styles_cache_methods_side_borders_override_keep_their_parameters() -> None:
+    """SideBorderCache overrides StylesCache.render and render_line and calls them on: an
+    upgrade that changes their parameters must fail here, not draw wrong lines."""
+    import inspect
+
+    from textual._styles_cache import StylesCache
+    from textual.widget import Widget
+
+    for name in ("render", "render_line"):
+        theirs = list(inspect.signature(getattr(StylesCache, name)).parameters)
+        ours = list(inspect.signature(getattr(textual_compat.SideBorderCache, name)).parameters)
+        assert theirs == ours, name
+    widget = Widget()
+    assert isinstance(widget._styles_cache, StylesCache)
+    textual_compat.use_side_border_cache(widget)
+    assert isinstance(widget._styles_cache, textual_compat.SideBorderCache)

@@ -6,13 +6,24 @@ when an upgrade removes or renames what this module reaches into.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from rich.segment import Segment
+from rich.terminal_theme import TerminalTheme
+from textual._ansi_theme import DEFAULT_TERMINAL_THEME
+from textual._border import get_box
+from textual._segment_tools import line_pad
+from textual._styles_cache import StylesCache
 from textual.app import App
+from textual.color import Color
+from textual.css.styles import StylesBase
 from textual.css.stylesheet import Stylesheet
-from textual.geometry import Size
+from textual.filter import LineFilter
+from textual.geometry import Region, Size, Spacing
 from textual.message_pump import MessagePump
+from textual.strip import Strip
+from textual.style import Style
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
@@ -144,3 +155,91 @@ def mark_footer_bindings_ready(footer: Footer) -> None:
     footer that overrides the rest of that method."""
     footer._bindings_ready = True
 
+
+
+# -- drawing a widget's lines ---------------------------------------------------------
+
+class SideBorders:
+    """The left and right border and the side padding that Textual's ``StylesCache`` puts
+    around each content row of a widget (``StylesCache.render_line``, with
+    ``textual._border.get_box`` and ``textual._segment_tools.line_pad``): :meth:`frame`
+    gives a row the very segments Textual would, for the cost of a join."""
+
+    __slots__ = ("_inner", "_left", "_pad_left", "_pad_right", "_right", "content_height", "content_width", "key",
+                 "top", "width")
+
+    def __init__(self, key: tuple[object, ...], styles: StylesBase, size: Size, content_size: Size,
+                 padding: Spacing, base_background: Color, background: Color) -> None:
+        self.key = key
+        (_, _), (border_right, right_color), (_, _), (border_left, left_color) = styles.border
+        inner = Style(background=base_background + background)
+        outer = Style(background=base_background)
+        self._inner = inner.rich_style
+        self._left: Segment = get_box(border_left, inner, outer, Style(foreground=base_background + left_color))[1][0]
+        self._right: Segment = get_box(border_right, inner, outer, Style(foreground=base_background + right_color))[1][2]
+        _, self._pad_right, _, self._pad_left = padding
+        self.top = styles.gutter.top
+        """Rows above the content (the top border)."""
+        self.width = size.width
+        self.content_width, self.content_height = content_size
+
+    @classmethod
+    def of(cls, styles: StylesBase, size: Size, content_size: Size, padding: Spacing, base_background: Color,
+           background: Color, opacity: float, last: SideBorders | None) -> SideBorders | None:
+        """The side borders for these styles (``last`` again while nothing they depend on
+        changed); None when the styles ask more of a content row than this draws (an outline,
+        hatch, tint, opacity, text opacity, top or bottom padding, a side with no border)."""
+        border = styles.border
+        if (not (border.left[0] and border.right[0]) or padding.top or padding.bottom or opacity != 1.0
+                or any(edge for edge, _ in styles.outline) or styles.tint.a or styles.text_opacity != 1.0
+                or (styles.has_rule("hatch") and styles.hatch != "none")):
+            return None
+        key = (border, padding, base_background, background, size, content_size)
+        if last is not None and last.key == key:
+            return last
+        return cls(key, styles, size, content_size, padding, base_background, background)
+
+    def frame(self, row: Strip) -> Strip:
+        """Content ``row`` between the borders, as Textual draws it."""
+        inner = self._inner
+        row = row.adjust_cell_length(self.content_width, inner)
+        return Strip([self._left, *line_pad(row, self._pad_left, self._pad_right, inner), self._right], self.width)
+
+
+class SideBorderCache(StylesCache):
+    """A widget's ``StylesCache`` (set as its private ``_styles_cache``) that draws the
+    content rows between :class:`SideBorders` (through ``frame_row``, which may cache them),
+    not through its whole per-row pass; the border rows, the rows of any other styles, and
+    which rows are drawn again (Textual's dirty lines, its cache, its line filters) stay
+    Textual's. tests/ui/test_tui_side_borders.py compares both on many panels."""
+
+    def __init__(self, frame_row: Callable[[Strip, SideBorders], Strip] | None = None) -> None:
+        super().__init__()
+        self._frame_row = frame_row or SideBorders.frame
+        self._sides: SideBorders | None = None
+
+    def render(self, styles: StylesBase, size: Size, base_background: Color, background: Color,  # type: ignore[override]
+               render_content_line: Callable[[int], Strip], filters: Sequence[LineFilter],
+               border_title: Any, border_subtitle: Any, content_size: Size | None = None,
+               padding: Spacing | None = None, crop: Region | None = None, opacity: float = 1.0,
+               ansi_theme: TerminalTheme = DEFAULT_TERMINAL_THEME, native_ansi: bool = False) -> list[Strip]:
+        self._sides = SideBorders.of(styles, size, content_size or size, styles.padding if padding is None else padding,
+                                     base_background, background, opacity, self._sides)
+        return super().render(styles, size, base_background, background, render_content_line, filters, border_title,
+                              border_subtitle, content_size, padding, crop, opacity, ansi_theme, native_ansi)
+
+    def render_line(self, styles: StylesBase, y: int, size: Size, content_size: Size, padding: Spacing,  # type: ignore[override]
+                    base_background: Color, background: Color, render_content_line: Callable[[int], Strip],
+                    border_title: Any, border_subtitle: Any, opacity: float, ansi_theme: TerminalTheme,
+                    native_ansi: bool) -> Strip:
+        sides = self._sides
+        if sides is not None and sides.top <= y < sides.top + sides.content_height:
+            return self._frame_row(render_content_line(y - sides.top), sides)
+        return super().render_line(styles, y, size, content_size, padding, base_background, background,
+                                   render_content_line, border_title, border_subtitle, opacity, ansi_theme,
+                                   native_ansi)
+
+
+def use_side_border_cache(widget: Widget, frame_row: Callable[[Strip, SideBorders], Strip] | None = None) -> None:
+    """Draw ``widget``'s content rows with a :class:`SideBorderCache` (its private ``_styles_cache``)."""
+    widget._styles_cache = SideBorderCache(frame_row)

@@ -32,7 +32,7 @@ from tui_client.core.text.wrapping import WrappedLines
 from tui_client.core.text.wording import count_of
 from tui_client.ui.keys import bindings_for
 from tui_client.ui.rendering.tuning import FORK_FLASH, PROBABILITY_LEVELS
-from tui_client.ui.textual_compat import is_disabled, set_virtual_size_quietly
+from tui_client.ui.textual_compat import is_disabled, set_virtual_size_quietly, use_side_border_cache
 from tui_client.ui.widgets.candidates.marks import DivergenceMarks
 from tui_client.ui.widgets.candidates.panel_view import (
     CANCELLED,
@@ -124,6 +124,7 @@ class CandidatePanel(ScrollView, can_focus=True):
         self._quiet_scroll = False
         self._look = PanelLook(self)
         self._rows = RowCache(self._look.rows, self._look.marks, self._look.bar_cell, self._look.token_styles)
+        use_side_border_cache(self, self._rows.framed)  # rows between the side borders, from the row cache
         self._render_width = 40  # the text's columns (the scrollbar's is right of them)
         self._drag = ScrollbarDrag()
         self._lines_top: int | None = None  # while render_lines runs: the scroll offset

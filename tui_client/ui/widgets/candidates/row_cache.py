@@ -17,6 +17,7 @@ from rich.style import Style
 from textual.cache import LRUCache
 from textual.strip import Strip
 
+from tui_client.ui.textual_compat import SideBorders
 from tui_client.ui.widgets.candidates.token_spans import NO_LEVEL, TokenSpans
 
 __all__ = ["STRIP_CACHE_SIZE", "RowCache", "RowKind", "marker_text"]
@@ -55,14 +56,15 @@ def marker_text(shared: int) -> str:
 
 
 class RowCache:
-    """Rows by key, and rows joined with their scrollbar cell by ``(id(row), cell)``.
+    """Rows by key, rows joined with their scrollbar cell by ``(id(row), cell)``, and those
+    between the panel's side borders by ``id(row with its cell)``.
 
     ``styles`` gives the ``(text, notice, error)`` styles, ``marks`` the ``(shared,
     unique, tails marker)`` ones and ``bar_cell`` a scrollbar cell: all are called only
     when a row is drawn anew (they may compute and cache in their turn).
     """
 
-    __slots__ = ("_bar_cell", "_barred", "_marks", "_rows", "_styles", "_token_styles")
+    __slots__ = ("_bar_cell", "_barred", "_framed", "_marks", "_rows", "_styles", "_token_styles")
 
     def __init__(self, styles: Callable[[], Styles], marks: Callable[[], Marks],
                  bar_cell: Callable[[int], Strip], token_styles: Callable[[], TokenStyles] | None = None,
@@ -70,6 +72,7 @@ class RowCache:
         self._rows: LRUCache[tuple[int, ...], Strip] = LRUCache(size)
         # The row is kept beside the joined strip, to check that the id is still its own.
         self._barred: LRUCache[tuple[int, int], tuple[Strip, Strip]] = LRUCache(size)
+        self._framed: LRUCache[int, tuple[Strip, SideBorders, Strip]] = LRUCache(size)
         self._styles = styles
         self._marks = marks
         self._bar_cell = bar_cell
@@ -80,9 +83,10 @@ class RowCache:
         self._rows.clear()
 
     def clear_all(self) -> None:
-        """Forget the rows and the rows with their scrollbar cell (a new style)."""
+        """Forget the rows, with their scrollbar cell and framed too (a new style)."""
         self._rows.clear()
         self._barred.clear()
+        self._framed.clear()
 
     def plain(self, kind: int, start: int, end: int, text: str, width: int) -> Strip:
         """``text[start:end]`` in the style of ``kind`` (``TEXT``, ``NOTICE`` or ``ERROR``)."""
@@ -187,4 +191,13 @@ class RowCache:
             return cached[1]
         strip = Strip.join([row, self._bar_cell(cell)])
         self._barred[key] = (row, strip)
+        return strip
+
+    def framed(self, row: Strip, sides: SideBorders) -> Strip:
+        """``row`` (with its scrollbar cell) between the panel's side borders."""
+        cached = self._framed.get(id(row))
+        if cached is not None and cached[0] is row and cached[1] is sides:
+            return cached[2]
+        strip = sides.frame(row)
+        self._framed[id(row)] = (row, sides, strip)
         return strip
