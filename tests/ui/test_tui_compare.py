@@ -21,6 +21,7 @@ from tui_client.ui.app import TuiClientApp
 from tui_client.ui.screens.compare_across_screen import CompareAcrossScreen
 from tui_client.ui.screens.compare_url_screen import CompareUrlScreen
 from tui_client.ui.widgets.candidates.grid import CandidateGrid
+from tui_client.ui.widgets.candidates.panel import CandidatePanel
 from tui_client.ui.widgets.chrome.run_summary import RunSummary
 
 OPENAI_REC = Recording.load(OPENAI / "completions-stream-n4.json")
@@ -170,6 +171,27 @@ async def test_the_palette_adds_a_server_through_its_url_prompt(demo_url: str) -
         assert header(app) == (demo_url, None)
         assert str(app.query_one("#server-facts", Label).render()) == "max_model_len 2048"
         await asyncio.sleep(0)
+
+
+async def test_comparing_the_panels_of_every_server_wait_mounted_and_laid_out_in_groups(demo_url: str) -> None:
+    """While idle, n panels per server are mounted, and those in view laid out (under the
+    hint) in the groups a run shows: the run mounts none and keeps their shape."""
+    app = make_app(demo_url, "The", n=4, max_tokens=4)  # 160 columns: 2 groups of 2 x 2 (not 3 columns of 8)
+    app.session.set_compare([ServerTarget("B", demo_url)])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_idle(app, pilot)
+        await asyncio.sleep(0.2)  # the mounting, 8 at a time
+        await wait_idle(app, pilot)
+        grid = app.query_one(CandidateGrid)
+        mounted = {p.index: p for p in grid.query(CandidatePanel)}
+        assert sorted(mounted) == list(range(8))
+        staged = {p.index: p.region.column_span for p in grid.staged}
+        assert staged and set(staged) <= set(mounted)
+        await run_to_end(app, pilot)
+        assert {p.index: p for p in grid.query(CandidatePanel)} == mounted, "the run mounted panels"
+        assert [p.name_shown for p in grid.panels][3:5] == ["A · Candidate 3", "B · Candidate 0"]
+        # The same columns (the summary's second line takes a row from the grid's height).
+        assert {i: mounted[i].region.column_span for i in staged} == staged, "the groups' shape was not the staged one"
 
 
 async def test_a_comparison_from_the_history_shows_its_groups_again(demo_url: str, unused_url: str) -> None:

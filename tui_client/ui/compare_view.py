@@ -136,6 +136,7 @@ class CompareView:
         session = self.main.app.session
         session.set_compare([*(t for t, _ in session.compare_with), target], label=session.label)
         self.show_in_header()
+        self.main.reserve_panels()  # the next run's panels for this server too
         self.main.notify(make_inert(f"From the next run on, each run goes to {', '.join(self.labels())} "
                                     f"({target.label}: {without_userinfo(target.url)})"), markup=False)
 

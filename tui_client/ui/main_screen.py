@@ -154,7 +154,7 @@ class MainScreen(Screen[None]):
         self.sidebar.validate()
         self.compare.show_in_header()
         self._clock = self.set_interval(CLOCK_INTERVAL, self._clock_tick, pause=True)
-        self.call_after_refresh(self._reserve_panels)
+        self.call_after_refresh(self.reserve_panels)
         if session.client is not None:
             self.run_worker(self._start_stream_worker(), group="stream-worker", exit_on_error=False)
             self.check_connection(refresh=False)
@@ -534,13 +534,16 @@ class MainScreen(Screen[None]):
         self.refresh_bindings()
         if self._reserve_timer is not None:
             self._reserve_timer.stop()
-        self._reserve_timer = self.set_timer(RESERVE_DELAY, self._reserve_panels)
+        self._reserve_timer = self.set_timer(RESERVE_DELAY, self.reserve_panels)
 
-    def _reserve_panels(self) -> None:
-        """Mount the panels the chosen n needs, hidden, while idle: a run then starts at once."""
+    def reserve_panels(self) -> None:
+        """Mount the panels the chosen n needs (for each server compared), hidden, while idle:
+        a run then starts at once."""
         self._reserve_timer = None
         if self._ui_alive():
-            self.run_worker(self.grid.reserve(self.sidebar.n), group="reserve", exit_on_error=False)
+            n, servers = self.sidebar.n, 1 + len(self.app.session.compare_with)
+            self.run_worker(self.grid.reserve(n * servers, group=n if servers > 1 else 0), group="reserve",
+                            exit_on_error=False)
 
     # -- divergence -----------------------------------------------------------------------
 

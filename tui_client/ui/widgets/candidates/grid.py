@@ -73,6 +73,7 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         self._reserve_up_to = 0
         self._staged: list[CandidatePanel] = []  # shown under the hint before the first run
         self._stage_count = 0  # the n they are laid out for
+        self._stage_group = 0  # and the panels of each server, comparing (see grid_shape)
         self._prepared = False  # a run (or a stored one) has been shown: no more staging
         self.probability_view = False
         """Every panel shades its tokens by probability (see :meth:`set_probability_view`)."""
@@ -163,13 +164,14 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         for panel in (*self._panels.values(), *self._spare.values()):
             panel.set_probability_view(on)
 
-    async def reserve(self, count: int, *, batch: int = 8) -> int:
+    async def reserve(self, count: int, *, group: int = 0, batch: int = 8) -> int:
         """Mount hidden panels up to index ``count-1``, ``batch`` at a time (keys and frames
         get in between); returns how many were mounted. Nothing shown changes (before the
-        first run, the panels in view are then laid out under the hint: :meth:`_stage`)."""
+        first run, the panels in view are then laid out under the hint: :meth:`_stage`).
+        ``group``: comparing servers, the panels of each (see :func:`grid_shape`)."""
         self._reserve_up_to = max(self._reserve_up_to, count)
         if not self._prepared:
-            self._stage_count = count  # the latest n chosen: staged once its panels are mounted
+            self._stage_count, self._stage_group = count, group  # the latest n: staged once mounted
         if self._reserving:
             return 0  # the running call mounts up to the new count too
         self._reserving = True
@@ -196,7 +198,7 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
         candidates shows in view (those below it are left to the run: a grid taller
         than its view would show a scrollbar under the hint)."""
         region = self.scrollable_content_region
-        columns, _rows, row_height = grid_shape(count, region.width, region.height)  # staged: never a comparison
+        columns, _rows, row_height = grid_shape(count, region.width, region.height, self._stage_group)
         in_view = count if row_height is None else min(count, columns * max(1, region.height // row_height))
         wanted = [self._spare[i] for i in range(in_view) if i in self._spare]
         if len(wanted) < in_view:
@@ -346,7 +348,10 @@ class CandidateGrid(NoRelayoutOnVirtualSize, ScrollableContainer, can_focus=Fals
 
     def _relayout(self) -> None:
         region = self.scrollable_content_region
-        shape = grid_shape(len(self._panels) or self._stage_count, region.width, region.height, self.group_size)
+        if self._panels:
+            shape = grid_shape(len(self._panels), region.width, region.height, self.group_size)
+        else:  # before the first run: the panels staged
+            shape = grid_shape(self._stage_count, region.width, region.height, self._stage_group)
         if shape == self._shape:
             return
         self._shape = shape

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from tui_client.core.protocol import RunState, Status
 from tui_client.core.protocol.compare import CompareState
 from tui_client.core.text.inert_text import make_inert
+from tui_client.ui.textual_compat import NoRelayoutOnVirtualSize
 
 SUMMARY_STATES = ("idle", "waiting", "streaming", "finished", "cancelled", "failed")
 
@@ -72,8 +73,9 @@ def probability_legend(shades: Sequence[RichStyle], levels: Sequence[float]) -> 
     return Content.assemble(("p ", "bold"), *pieces, " ")
 
 
-class RunSummary(Static):
-    """Idle hint, or the state of the current/last run."""
+class RunSummary(NoRelayoutOnVirtualSize, Static):
+    """Idle hint, or the state of the current/last run. Its height is its rows (one, or one
+    per server compared), never its text's: a new text lays nothing out again."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
