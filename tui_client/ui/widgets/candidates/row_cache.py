@@ -20,10 +20,13 @@ from textual.strip import Strip
 from tui_client.ui.textual_compat import SideBorders
 from tui_client.ui.widgets.candidates.token_spans import NO_LEVEL, TokenSpans
 
-__all__ = ["STRIP_CACHE_SIZE", "RowCache", "RowKind", "marker_text"]
+__all__ = ["FRAMED_SPARE", "STRIP_CACHE_SIZE", "RowCache", "RowKind", "marker_text"]
 
 STRIP_CACHE_SIZE = 64
 """Rows kept per panel: a few screens' worth (more would only feed the garbage collector)."""
+
+FRAMED_SPARE = 2
+"""Framed rows kept beyond a screenful: those of the last paint, the text having moved a row or two."""
 
 
 class RowKind(IntEnum):
@@ -64,7 +67,7 @@ class RowCache:
     when a row is drawn anew (they may compute and cache in their turn).
     """
 
-    __slots__ = ("_bar_cell", "_barred", "_framed", "_marks", "_rows", "_styles", "_token_styles")
+    __slots__ = ("_bar_cell", "_barred", "_framed", "_marks", "_rows", "_sides", "_styles", "_token_styles")
 
     def __init__(self, styles: Callable[[], Styles], marks: Callable[[], Marks],
                  bar_cell: Callable[[int], Strip], token_styles: Callable[[], TokenStyles] | None = None,
@@ -73,6 +76,7 @@ class RowCache:
         # The row is kept beside the joined strip, to check that the id is still its own.
         self._barred: LRUCache[tuple[int, int], tuple[Strip, Strip]] = LRUCache(size)
         self._framed: LRUCache[int, tuple[Strip, SideBorders, Strip]] = LRUCache(size)
+        self._sides: SideBorders | None = None  # what the framed rows were framed by
         self._styles = styles
         self._marks = marks
         self._bar_cell = bar_cell
@@ -194,7 +198,11 @@ class RowCache:
         return strip
 
     def framed(self, row: Strip, sides: SideBorders) -> Strip:
-        """``row`` (with its scrollbar cell) between the panel's side borders."""
+        """``row`` (with its scrollbar cell) between the panel's side borders. Only about a
+        screen of them is kept (framing is cheap; a row scrolled back is framed again)."""
+        if sides is not self._sides:
+            self._sides = sides
+            self._framed.maxsize = sides.content_height + FRAMED_SPARE
         cached = self._framed.get(id(row))
         if cached is not None and cached[0] is row and cached[1] is sides:
             return cached[2]
