@@ -235,12 +235,20 @@ async def test_cli_prints_a_logprob_line_for_every_candidate() -> None:
 @needs_openai
 @pytest.mark.parametrize("api", [Api.COMPLETIONS, Api.CHAT], ids=["completions", "chat"])
 async def test_the_clients_limit_is_the_servers(api: Api) -> None:
-    """20 alternatives are served (vLLM's default --max-logprobs); 21 refused by both."""
+    """20 alternatives are served (vLLM's default --max-logprobs); 21 refused by both.
+
+    Completions key a token's alternatives by their text (and add the sampled token when
+    it is not among them): byte tokens all read ``""``, so a byte token's alternatives can
+    collapse to a few (seen: 1 of 20, in about 3 runs in 100 of this unseeded request)."""
     assert OPENAI_URL
     state = await run(OPENAI_URL, GenerationRequest(PROMPT, SamplingParams(max_tokens=2, logprobs=20), stream=False), api=api)
     assert state.status is Status.FINISHED, state.error
     tops = state.candidates[0].token_tops
-    assert len(tops) == 2 and all(len(top) in ((20,) if api is Api.CHAT else (20, 21)) for top in tops)
+    assert len(tops) == 2
+    if api is Api.CHAT:
+        assert all(len(top) == 20 for top in tops)
+    else:
+        assert all(1 <= len(top) <= 21 for top in tops) and max(len(top) for top in tops) >= 20
 
     refused = await run(OPENAI_URL, GenerationRequest(PROMPT, SamplingParams(max_tokens=2, logprobs=21), stream=False), api=api)
     assert refused.status is Status.FAILED and refused.error is not None
