@@ -144,5 +144,6 @@ class CompareView:
         session = self.main.app.session
         session.set_compare([])
         self.show_in_header()
+        self.main.reserve_panels()  # before the first run: the panels staged for one server again
         self.main.notify(make_inert(f"Not comparing: runs go to {without_userinfo(session.config.url)} alone"),
                          markup=False)

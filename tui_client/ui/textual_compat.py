@@ -157,7 +157,6 @@ def mark_footer_bindings_ready(footer: Footer) -> None:
     footer._bindings_ready = True
 
 
-
 # -- drawing a widget's lines ---------------------------------------------------------
 
 class SideBorders:
