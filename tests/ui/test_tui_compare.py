@@ -180,9 +180,12 @@ async def test_comparing_the_panels_of_every_server_wait_mounted_and_laid_out_in
     app.session.set_compare([ServerTarget("B", demo_url)])
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_idle(app, pilot)
-        await asyncio.sleep(0.2)  # the mounting, 8 at a time
-        await wait_idle(app, pilot)
         grid = app.query_one(CandidateGrid)
+        for _ in range(200):  # the mounting, 8 at a time, then the staging
+            if len(grid.query(CandidatePanel)) >= 8 and grid.staged:
+                break
+            await pilot.pause(0.05)
+        await wait_idle(app, pilot)
         mounted = {p.index: p for p in grid.query(CandidatePanel)}
         assert sorted(mounted) == list(range(8))
         staged = {p.index: p.region.column_span for p in grid.staged}
